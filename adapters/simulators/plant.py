@@ -15,7 +15,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 KNOT_S = 60.0
 
@@ -67,7 +67,7 @@ class Plant:
     def __init__(self, params: PlantParams | None = None, *, start: datetime | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.params = params or PlantParams()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         origin = start or self.clock() - timedelta(hours=1)
         self.origin = origin.replace(second=0, microsecond=0)
         self._rng = random.Random(self.params.seed)
@@ -124,7 +124,7 @@ class Plant:
     def _extend_to(self, t: float) -> None:
         while self._t[-1] < t:
             i = len(self._t) - 1
-            t0, t1 = self._t[i], self._t[i] + KNOT_S
+            t1 = self._t[i] + KNOT_S
             # The battery power is held linear only between knots of the same sign; the
             # SOC follows the exact integral of it.
             pv1, load1 = self._pv_at(t1), self._load_at(t1)
