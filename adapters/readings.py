@@ -150,3 +150,66 @@ class BatteryPackReading:
 
 
 Reading = InverterReading | MeterReading | BatteryPackReading
+
+
+def battery_pack_from_units(units: list[BatteryUnitReading], **fields: Any) -> BatteryPackReading:
+    """Build a pack reading whose totals are derived from its present units.
+
+    Voltage and temperature are means (the units sit in parallel), current and power are
+    sums, SOC is weighted by capacity when every unit's capacity is known (else the mean).
+    ``fields`` sets any other pack attribute (``extra``, ``cycles``, ...).
+    """
+    voltages = [u.voltage for u in units if u.voltage is not None]
+    currents = [u.current for u in units if u.current is not None]
+    powers = [u.power for u in units if u.power is not None]
+    temps = [u.temperature for u in units if u.temperature is not None]
+    pack = BatteryPackReading(
+        voltage=_mean(voltages),
+        current=round(sum(currents), 3) if currents else None,
+        power=round(sum(powers), 1) if powers else None,
+        temperature=_mean(temps),
+        soc=_pack_soc(units),
+        batteries_count=len(units),
+        cells_per_battery=max((len(u.cells) for u in units), default=0) or None,
+        units=units,
+    )
+    for name, value in fields.items():
+        setattr(pack, name, value)
+    return pack
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def _pack_soc(units: list[BatteryUnitReading]) -> float | None:
+    with_soc = [u for u in units if u.soc is not None]
+    if not with_soc:
+        return None
+    if all(u.capacity_ah for u in with_soc):
+        total = sum(u.capacity_ah or 0.0 for u in with_soc)
+        return round(sum((u.soc or 0.0) * (u.capacity_ah or 0.0) for u in with_soc) / total, 2)
+    return round(sum(u.soc or 0.0 for u in with_soc) / len(with_soc), 2)
+
+
+CELL_VOLTAGE_RANGE = (1.0, 5.0)
+"""Volts; a lithium cell reported outside this range is a decoding or wiring fault."""
+
+
+def battery_plausibility_problems(pack: BatteryPackReading) -> list[str]:
+    """Why ``pack`` cannot be physically true (empty when plausible).
+
+    Checks the contract's ranges: every cell within 1-5 V, every SOC within 0-100 %.
+    """
+    problems: list[str] = []
+    low, high = CELL_VOLTAGE_RANGE
+    for unit in pack.units:
+        if unit.soc is not None and not 0.0 <= unit.soc <= 100.0:
+            problems.append(f"unit {unit.index}: SOC {unit.soc} % outside 0-100")
+        for cell in unit.cells:
+            if cell.voltage is not None and not low <= cell.voltage <= high:
+                problems.append(
+                    f"unit {unit.index} cell {cell.index}: {cell.voltage} V outside {low}-{high} V")
+    if pack.soc is not None and not 0.0 <= pack.soc <= 100.0:
+        problems.append(f"pack SOC {pack.soc} % outside 0-100")
+    return problems

@@ -1,0 +1,1 @@
+"""JK BMS frame layouts, checksums and parsing shared by the TCP gateway and BLE drivers."""

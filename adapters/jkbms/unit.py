@@ -1,0 +1,46 @@
+"""Turn a decoded JK cell-info frame into a battery unit reading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.errors import ImplausibleReading
+from adapters.jkbms.codec import decode_cells, decode_fields
+from adapters.jkbms.frames import TYPE_CELL_INFO
+from adapters.jkbms.layouts import CellInfoLayout
+from adapters.readings import BatteryUnitReading, CellReading
+
+_EXTRA_FIELDS = ("mos_temp", "temp3", "temp4", "temp5", "errors", "balance_current", "balancing",
+                 "remaining_ah", "cycle_capacity_ah", "soh", "runtime_s", "charge_mos",
+                 "discharge_mos", "cell_delta", "cell_avg")
+
+
+def unit_from_cell_info(buf: bytes, layout: CellInfoLayout, index: int, *, byteorder: str = "<",
+                        serial_number: str | None = None) -> tuple[BatteryUnitReading, dict[str, Any]]:
+    """Decode one cell-info image into a unit reading plus its extra (non-column) values.
+
+    ``buf`` is a frame (byte order ``<``) or a register image laid out like one (``>``).
+    """
+    if byteorder == "<" and buf[4] != TYPE_CELL_INFO:
+        raise ImplausibleReading(f"expected a cell-info frame, got frame type 0x{buf[4]:02x}")
+    values = decode_fields(buf, layout.fields, byteorder)
+    cells = decode_cells(buf, layout, byteorder)
+    if not cells:
+        raise ImplausibleReading(f"unit {index}: the frame reports no cells")
+    voltage, current = values["total_voltage"], values["current"]
+    temps = [values[k] for k in ("temp1", "temp2") if k in values]
+    unit = BatteryUnitReading(
+        index=index,
+        voltage=voltage,
+        current=current,
+        # The power field is unsigned on the wire; V·I keeps the charge sign.
+        power=round(voltage * current, 2),
+        temperature=round(sum(temps) / len(temps), 2) if temps else None,
+        soc=float(values["soc"]),
+        cycles=int(values["cycles"]),
+        capacity_ah=values.get("nominal_ah") or None,
+        serial_number=serial_number,
+        cells=[CellReading(index=i, voltage=v) for i, v in cells],
+    )
+    extra = {k: values[k] for k in _EXTRA_FIELDS if k in values}
+    return unit, extra

@@ -1,0 +1,1 @@
+"""Pytes / Pylontech low-voltage battery packs through the console serial port."""
