@@ -1,0 +1,1 @@
+"""Shared Modbus pieces: register-map data and codec, the read planner, the transports."""

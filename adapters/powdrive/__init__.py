@@ -1,0 +1,1 @@
+"""Powdrive / Deye-family hybrid inverters: register maps and driver."""

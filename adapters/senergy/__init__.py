@@ -1,0 +1,1 @@
+"""Senergy SE-series hybrid inverters: register map and driver."""
