@@ -1,0 +1,59 @@
+# solarmon: `make run` starts the monitor, `make test` checks everything.
+# Both set up what they need on a fresh machine (virtualenv, packages, services).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_DATA := var/test
+export SOLARMON_PORT ?= 8000
+
+.PHONY: run test venv lint typecheck pytest pytest-sqlite pytest-postgres bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: venv
+	$(PY) -m solarmon.devkey >/dev/null
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py first_start
+	$(PY) manage.py create_admin
+	$(PY) manage.py demo
+
+lint: venv
+	$(PY) -m ruff check .
+
+typecheck: venv
+	$(PY) -m mypy .
+
+test: venv
+	tests/setup/ensure_packages.sh
+	SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) -m solarmon.devkey >/dev/null
+	$(PY) -m ruff check .
+	SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) manage.py check
+	SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) manage.py makemigrations --check --dry-run
+	SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) -m mypy .
+	SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) -m tests.setup.services -- $(MAKE) --no-print-directory pytest
+
+# Runs inside tests.setup.services, which exports SOLARMON_TEST_POSTGRES_URL/REDIS_URL.
+pytest: pytest-sqlite pytest-postgres
+
+pytest-sqlite:
+	$(PY) -m pytest tests
+
+pytest-postgres:
+	@if [ -n "$$SOLARMON_TEST_POSTGRES_URL" ]; then \
+	  echo "== the database-backed tests again, on PostgreSQL =="; \
+	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests --ignore=tests/adapters -m "not browser"; \
+	else echo "PostgreSQL is not available: the PostgreSQL pass is skipped"; fi
+
+bench: venv
+	@for script in bench/*.py; do echo "== $$script"; SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

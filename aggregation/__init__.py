@@ -1,0 +1,1 @@
+"""Hourly and daily rollups and energy accounting."""

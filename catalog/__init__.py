@@ -1,0 +1,1 @@
+"""The installation's hierarchy: systems, arrays, devices, adapters and attachments."""

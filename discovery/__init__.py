@@ -1,0 +1,1 @@
+"""USB serial device discovery: scanning, probing, the four-phase run, approval."""

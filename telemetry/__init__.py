@@ -1,0 +1,1 @@
+"""Sample tables, polling, device status, ingest and live-state selectors."""

@@ -1,0 +1,28 @@
+"""Shared test fixtures: the services started by tests/setup/services.py."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def _service_url(var: str, name: str) -> str:
+    url = os.environ.get(var)
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required under CI but {var} is not set (run through `make test`)")
+        pytest.skip(f"{name} not available (run through `make test`)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the private Redis started for this test run."""
+    return _service_url("SOLARMON_TEST_REDIS_URL", "Redis")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of the private PostgreSQL started for this test run."""
+    return _service_url("SOLARMON_TEST_POSTGRES_URL", "PostgreSQL")
