@@ -87,13 +87,13 @@ def seal_frame(body: bytearray, frame_type: int, counter: int = 0) -> bytes:
     return bytes(body[:FRAME_LEN])
 
 
-def decode_device_info(buf: bytes) -> dict[str, Any]:
-    """Vendor, versions, name, serial number and counters of a device-info frame."""
+def decode_device_info(buf: bytes, byteorder: str = "<") -> dict[str, Any]:
+    """Vendor, versions, name, serial number and counters of a device-info frame (or image)."""
     info: dict[str, Any] = {}
     for t in DEVICE_INFO_TEXT:
         raw = bytes(buf[t.offset:t.offset + t.length])
         info[t.name] = raw.split(b"\x00")[0].decode("ascii", "replace").strip()
-    info.update(decode_fields(buf, DEVICE_INFO_NUMBERS))
+    info.update(decode_fields(buf, DEVICE_INFO_NUMBERS, byteorder))
     return info
 
 
