@@ -56,7 +56,7 @@ class Reg:
         if self.type == "str":
             return decode_string([words[a] for a in self.addresses(order)])
         raw = _raw_from_words([words[a] for a in self.addresses(order)], self.type)
-        return round((raw - self.offset) * self.scale * self.sign, 6)
+        return round((raw - self.offset) * self.scale * self.sign, 6) + 0.0  # no -0.0
 
     def encode(self, value: Value, order: WordOrder) -> dict[int, int]:
         """Register words (keyed by address) that decode back to ``value``."""

@@ -12,6 +12,8 @@ Profiles: ``single-phase`` (SUN-xK-SG0xLP1), ``three-phase`` (SG04LP3, LV batter
 Configurable facts marked (?) in the protocol notes, with their defaults:
 - ``pv_power_scale`` (default 1): single-phase PV power is × 10 W on 16 kW units.
 - ``hv_energy_scale`` (default 0.1 kWh per count): some HV units count whole kWh.
+- The three-phase maps leave out the inverter output power (636/694): it is not part of
+  a reading, and its own block would cost one more transaction per poll.
 - Three-phase powers are 32-bit (low word at 622..653, high word at 687..690 / 656..659),
   which needs firmware with protocol V104 or later; older firmware reads 0 there.
 """
@@ -118,7 +120,6 @@ _THREE_PHASE_ENTRIES = (
     Reg("grid_power_l2", 623, "s32", high_word=688, unit="W"),
     Reg("grid_power_l3", 624, "s32", high_word=689, unit="W"),
     Reg("grid_power", 625, "s32", high_word=690, unit="W"),
-    Reg("inverter_power", 636, "s32", high_word=694, unit="W"),
     Reg("load_power_l1", 650, "s32", high_word=656, unit="W"),
     Reg("load_power_l2", 651, "s32", high_word=657, unit="W"),
     Reg("load_power_l3", 652, "s32", high_word=658, unit="W"),
