@@ -145,13 +145,17 @@ class PowdriveSimulator(ModbusSimulator):
     RATED_W: ClassVar[dict[str, float]] = {
         deye.SINGLE_PHASE: 8000.0, deye.THREE_PHASE: 12000.0, deye.THREE_PHASE_HV: 30000.0}
 
-    def __init__(self, plant: Plant | None = None, *, profile: str = deye.THREE_PHASE,
+    def __init__(self, plant: Plant | None = None, *, profile: str | None = None,
                  device_type: int | None = None, serial: str = "PD23456789", unit_id: int = 1) -> None:
+        """Without ``profile`` the map follows ``device_type``; without either, three-phase.
+
+        Giving both makes a device whose register 0 disagrees with its map.
+        """
         super().__init__(plant, serial=serial, unit_id=unit_id)
-        if device_type is None:
-            device_type = self.DEVICE_TYPES[profile]
-        self.device_type = device_type
-        self.profile = deye.profile_for_device_type(device_type)
+        if profile is None:
+            profile = deye.THREE_PHASE if device_type is None else deye.profile_for_device_type(device_type)
+        self.profile = profile
+        self.device_type = self.DEVICE_TYPES[profile] if device_type is None else device_type
 
     def maps(self) -> tuple[RegisterMap, ...]:
         return deye.IDENTITY, deye.MAPS[self.profile]
@@ -238,8 +242,8 @@ def _parser(adapter_type: str) -> argparse.ArgumentParser:
     parser.add_argument("--rtu-over-tcp", type=int, metavar="PORT", help="serve RTU frames over TCP")
     parser.add_argument("--serial", help="serial number the device reports")
     parser.add_argument("--unit-id", type=int, default=1)
-    parser.add_argument("--profile", choices=deye.PROFILES, default=deye.THREE_PHASE,
-                        help="powdrive register profile")
+    parser.add_argument("--profile", choices=deye.PROFILES,
+                        help="powdrive register profile (default: from --device-type, else three-phase)")
     parser.add_argument("--device-type", type=lambda s: int(s, 0), help="powdrive register 0 code")
     parser.add_argument("--model", choices=iam.MODELS, default=iam.WEM3080T, help="iammeter model")
     return parser
