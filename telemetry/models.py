@@ -1,0 +1,309 @@
+"""Sample tables (spec §4.2) and device status.
+
+Samples are keyed on (ts, device) with a composite primary key, so a re-delivered poll
+adds nothing. ``ts`` is UTC. Columns beyond the spec's are marked "added" with the reason.
+Power columns the spec declares INTEGER are whole watts.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from catalog import models as catalog
+from telemetry.choices import DeviceKind, DeviceState, GridSource
+
+
+class Sample(models.Model):
+    """A row of a sample table: a device's values at one UTC instant."""
+
+    ts = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.db_table} {self.pk}"
+
+
+def _ts_index(table: str) -> models.Index:
+    return models.Index(models.F("ts").desc(), name=f"idx_{table}_ts")
+
+
+class EnergySample(Sample):
+    """One poll of an inverter (table ``energy_samples``)."""
+
+    pk = models.CompositePrimaryKey("ts", "inverter")
+    inverter = models.ForeignKey(catalog.Inverter, on_delete=models.CASCADE, db_column="inverter_id",
+                                 related_name="samples")
+    array = models.ForeignKey(catalog.InverterArray, on_delete=models.CASCADE, db_column="array_id",
+                              related_name="+")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    pv_power_w = models.IntegerField(null=True)
+    load_power_w = models.IntegerField(null=True)
+    grid_power_w = models.IntegerField(null=True)
+    batt_voltage_v = models.FloatField(null=True)
+    batt_current_a = models.FloatField(null=True)
+    soc = models.FloatField(null=True)
+    battery_soc = models.FloatField(null=True)
+    battery_voltage_v = models.FloatField(null=True)
+    battery_current_a = models.FloatField(null=True)
+    inverter_mode = models.IntegerField(null=True)
+    inverter_temp_c = models.FloatField(null=True)
+    grid_import_wh = models.FloatField(null=True)
+    grid_export_wh = models.FloatField(null=True)
+    # added: battery power (+ = charging), which rollups integrate when there are no counters
+    batt_power_w = models.IntegerField(null=True)
+    # added: grid voltage and frequency, shown on the dashboard
+    grid_voltage_v = models.FloatField(null=True)
+    grid_frequency_hz = models.FloatField(null=True)
+    # added: the device's own energy counters (kWh); rollups prefer counter deltas
+    pv_today_kwh = models.FloatField(null=True)
+    load_today_kwh = models.FloatField(null=True)
+    batt_charge_today_kwh = models.FloatField(null=True)
+    batt_discharge_today_kwh = models.FloatField(null=True)
+    grid_import_today_kwh = models.FloatField(null=True)
+    grid_export_today_kwh = models.FloatField(null=True)
+    pv_total_kwh = models.FloatField(null=True)
+    load_total_kwh = models.FloatField(null=True)
+    batt_charge_total_kwh = models.FloatField(null=True)
+    batt_discharge_total_kwh = models.FloatField(null=True)
+    grid_import_total_kwh = models.FloatField(null=True)
+    grid_export_total_kwh = models.FloatField(null=True)
+    # added: which adapter produced the reading
+    adapter_id = models.CharField(max_length=64, null=True)
+
+    class Meta:
+        db_table = "energy_samples"
+        indexes = [
+            models.Index(fields=["system"], name="idx_energy_samples_system_id"),
+            models.Index(fields=["array"], name="idx_energy_samples_array_id"),
+            _ts_index("energy_samples"),
+            # added: "latest sample of this inverter" and range reads per device
+            models.Index(fields=["inverter", "-ts"], name="idx_energy_samples_inv_ts"),
+        ]
+
+
+class ArraySample(Sample):
+    """An inverter array's totals at one tick, derived from its inverters (``array_samples``)."""
+
+    pk = models.CompositePrimaryKey("ts", "array")
+    array = models.ForeignKey(catalog.InverterArray, on_delete=models.CASCADE, db_column="array_id",
+                              related_name="samples")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    pv_power_w = models.IntegerField(null=True)
+    load_power_w = models.IntegerField(null=True)
+    grid_power_w = models.IntegerField(null=True)
+    batt_power_w = models.IntegerField(null=True)
+    batt_soc_pct = models.FloatField(null=True)
+    batt_voltage_v = models.FloatField(null=True)
+    batt_current_a = models.FloatField(null=True)
+    # added: how many inverters had a fresh sample, of how many (a partial sum is visible)
+    inverters_reporting = models.IntegerField(null=True)
+    inverters_total = models.IntegerField(null=True)
+
+    class Meta:
+        db_table = "array_samples"
+        indexes = [
+            models.Index(fields=["system"], name="idx_array_samples_system_id"),
+            _ts_index("array_samples"),
+            models.Index(fields=["array", "-ts"], name="idx_array_samples_array_ts"),
+        ]
+
+
+class SystemSample(Sample):
+    """Added table: a system's totals at one tick (arrays summed; grid from the meter if any)."""
+
+    pk = models.CompositePrimaryKey("ts", "system")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="samples")
+    pv_power_w = models.IntegerField(null=True)
+    load_power_w = models.IntegerField(null=True)
+    grid_power_w = models.IntegerField(null=True)
+    batt_power_w = models.IntegerField(null=True)
+    batt_soc_pct = models.FloatField(null=True)
+    grid_source = models.CharField(max_length=16, choices=GridSource.choices, null=True)
+
+    class Meta:
+        db_table = "system_samples"
+        indexes = [models.Index(fields=["system", "-ts"], name="idx_system_samples_sys_ts")]
+
+
+class BatteryBankSample(Sample):
+    """One poll of a battery pack (table ``battery_bank_samples``)."""
+
+    pk = models.CompositePrimaryKey("ts", "pack")
+    pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
+                             related_name="samples")
+    battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
+                                      db_column="battery_array_id", related_name="+")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    voltage = models.FloatField(null=True)
+    current = models.FloatField(null=True)
+    temperature = models.FloatField(null=True)
+    soc = models.FloatField(null=True)
+    batteries_count = models.IntegerField(null=True)
+    cells_per_battery = models.IntegerField(null=True)
+    # added: pack power in W (+ = charging): the sum of the units' V·I
+    power_w = models.FloatField(null=True)
+    # added: cycle count reported by the BMS
+    cycles = models.IntegerField(null=True)
+    # added: which adapter produced the reading (failover is visible)
+    adapter_id = models.CharField(max_length=64, null=True)
+
+    class Meta:
+        db_table = "battery_bank_samples"
+        indexes = [
+            models.Index(fields=["system"], name="idx_battery_bank_samples_system_id"),
+            _ts_index("battery_bank_samples"),
+            models.Index(fields=["pack", "-ts"], name="idx_bbs_pack_ts"),
+        ]
+
+
+class BatteryUnitSample(Sample):
+    """One battery unit of a pack at one poll (``battery_unit_samples``).
+
+    ``power`` is the spec's (and the Pylontech console's) unit number column, 1-based, not watts;
+    watts are in the added ``power_w``.
+    """
+
+    pk = models.CompositePrimaryKey("ts", "battery")
+    battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
+                                related_name="samples")
+    pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
+                             related_name="+")
+    battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
+                                      db_column="battery_array_id", related_name="+")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    power = models.IntegerField()
+    voltage = models.FloatField(null=True)
+    current = models.FloatField(null=True)
+    temperature = models.FloatField(null=True)
+    soc = models.FloatField(null=True)
+    basic_st = models.CharField(max_length=32, null=True)
+    volt_st = models.CharField(max_length=32, null=True)
+    current_st = models.CharField(max_length=32, null=True)
+    temp_st = models.CharField(max_length=32, null=True)
+    soh_st = models.CharField(max_length=32, null=True)
+    coul_st = models.CharField(max_length=32, null=True)
+    heater_st = models.CharField(max_length=32, null=True)
+    bat_events = models.IntegerField(null=True)
+    power_events = models.IntegerField(null=True)
+    sys_events = models.IntegerField(null=True)
+    # added: unit power in W (V·I, + = charging) and cycle count
+    power_w = models.FloatField(null=True)
+    cycles = models.IntegerField(null=True)
+
+    class Meta:
+        db_table = "battery_unit_samples"
+        indexes = [
+            models.Index(fields=["system"], name="idx_battery_unit_samples_system_id"),
+            _ts_index("battery_unit_samples"),
+            models.Index(fields=["pack", "-ts"], name="idx_bus_pack_ts"),
+        ]
+
+
+class BatteryCellSample(Sample):
+    """One cell at one poll (``battery_cell_samples``); ``power`` is the unit number, ``cell`` the index."""
+
+    pk = models.CompositePrimaryKey("ts", "cell_ref")
+    cell_ref = models.ForeignKey(catalog.BatteryCell, on_delete=models.CASCADE, db_column="cell_id",
+                                 related_name="samples")
+    battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
+                                related_name="+")
+    pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
+                             related_name="+")
+    battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
+                                      db_column="battery_array_id", related_name="+")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    power = models.IntegerField()
+    cell = models.IntegerField()
+    voltage = models.FloatField(null=True)
+    temperature = models.FloatField(null=True)
+    soc = models.FloatField(null=True)
+    volt_st = models.CharField(max_length=32, null=True)
+    temp_st = models.CharField(max_length=32, null=True)
+
+    class Meta:
+        db_table = "battery_cell_samples"
+        indexes = [
+            models.Index(fields=["system"], name="idx_battery_cell_samples_system_id"),
+            _ts_index("battery_cell_samples"),
+            models.Index(fields=["pack", "-ts"], name="idx_bcs_pack_ts"),
+        ]
+
+
+class MeterSample(Sample):
+    """One poll of an energy meter (table ``meter_samples``)."""
+
+    pk = models.CompositePrimaryKey("ts", "meter")
+    meter = models.ForeignKey(catalog.Meter, on_delete=models.CASCADE, db_column="meter_id",
+                              related_name="samples")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    array = models.ForeignKey(catalog.InverterArray, on_delete=models.SET_NULL, db_column="array_id",
+                              null=True, related_name="+")
+    grid_power_w = models.IntegerField(null=True)
+    grid_voltage_v = models.FloatField(null=True)
+    grid_current_a = models.FloatField(null=True)
+    grid_frequency_hz = models.FloatField(null=True)
+    grid_import_wh = models.BigIntegerField(null=True)
+    grid_export_wh = models.BigIntegerField(null=True)
+    energy_kwh = models.FloatField(null=True)
+    power_factor = models.FloatField(null=True)
+    voltage_phase_a = models.FloatField(null=True)
+    voltage_phase_b = models.FloatField(null=True)
+    voltage_phase_c = models.FloatField(null=True)
+    current_phase_a = models.FloatField(null=True)
+    current_phase_b = models.FloatField(null=True)
+    current_phase_c = models.FloatField(null=True)
+    power_phase_a = models.IntegerField(null=True)
+    power_phase_b = models.IntegerField(null=True)
+    power_phase_c = models.IntegerField(null=True)
+    # added: which adapter produced the reading
+    adapter_id = models.CharField(max_length=64, null=True)
+
+    class Meta:
+        db_table = "meter_samples"
+        indexes = [
+            models.Index(fields=["system"], name="idx_meter_samples_system_id"),
+            _ts_index("meter_samples"),
+            models.Index(fields=["meter", "-ts"], name="idx_meter_samples_meter_ts"),
+        ]
+
+
+class DeviceStatus(models.Model):
+    """Polling health of one device: what the dashboard shows next to every value.
+
+    ``state`` is stored as of the last poll; selectors also age it (a device whose last good
+    reading is older than a few intervals is shown stale even if no poll ran since).
+    """
+
+    device_type = models.CharField(max_length=16, choices=DeviceKind.choices)
+    device_id = models.CharField(max_length=64)
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="device_statuses")
+    state = models.CharField(max_length=16, choices=DeviceState.choices, default=DeviceState.UNKNOWN)
+    last_seen = models.DateTimeField(null=True, help_text="Time of the last good reading")
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True)
+    consecutive_failures = models.IntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, help_text="Earliest next poll (later while backing off)")
+    active_adapter_id = models.CharField(max_length=64, blank=True, default="")
+    last_duration_ms = models.IntegerField(null=True)
+    poll_interval_s = models.FloatField(default=10.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "device_status"
+        verbose_name_plural = "device statuses"
+        ordering = ["system", "device_type", "device_id"]
+        constraints = [models.UniqueConstraint(fields=["device_type", "device_id"],
+                                               name="uq_device_status_device")]
+
+    def __str__(self) -> str:
+        return f"{self.device_type} {self.device_id}: {self.state}"

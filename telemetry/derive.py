@@ -1,0 +1,122 @@
+"""Array and system samples, derived after each tick from the freshest sample of each child.
+
+Rules (ARCHITECTURE.md "Energy accounting", applied to live power):
+- An array's PV, load and battery power are the sums over its inverters that reported within
+  the freshness window; how many reported is stored beside the sum, so a partial sum shows.
+- Grid flow is counted once: an array with its own meter takes its grid figure from that
+  meter, else from the sum of its inverters; the system takes its grid figure from a
+  system-level meter when there is one, else from the sum of its arrays.
+- Battery SOC is the capacity-weighted SOC of the packs attached to the array (or of all
+  packs for the system), falling back to the mean inverter SOC.
+Only samples newer than the window are used: an old value never enters a live total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Max
+
+from catalog import models as catalog
+from telemetry import models as t
+from telemetry.choices import GridSource
+
+WINDOW_INTERVALS = 3
+
+
+def _newest(rows: Iterable[Any], key: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in rows:
+        device = getattr(row, key)
+        if device not in out or row.ts > out[device].ts:
+            out[device] = row
+    return out
+
+
+def _sum(values: Iterable[float | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return round(sum(present)) if present else None
+
+
+def _weighted_soc(pairs: list[tuple[float | None, float | None]]) -> float | None:
+    with_soc = [(soc, weight or 1.0) for soc, weight in pairs if soc is not None]
+    if not with_soc:
+        return None
+    total = sum(w for _, w in with_soc)
+    return round(sum(s * w for s, w in with_soc) / total, 2)
+
+
+def window_for(system_id: str) -> timedelta:
+    """Freshness window: a few of the system's longest poll intervals."""
+    longest = catalog.Adapter.objects.filter(enabled=True).aggregate(m=Max("poll_interval_s"))["m"]
+    default = catalog.AdapterType.objects.aggregate(m=Max("default_poll_interval_s"))["m"] or 10.0
+    return timedelta(seconds=WINDOW_INTERVALS * max(longest or 0.0, default))
+
+
+def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
+    """Upsert the array samples and the system sample of ``system_id`` at ``ts``.
+
+    Returns (array rows, system rows) written.
+    """
+    since = ts - window_for(system_id)
+    scope = {"system_id": system_id, "ts__gt": since, "ts__lte": ts}
+    inverters = _newest(t.EnergySample.objects.filter(**scope), "inverter_id")
+    meters = _newest(t.MeterSample.objects.filter(**scope), "meter_id")
+    packs = _newest(t.BatteryBankSample.objects.filter(**scope), "pack_id")
+    pack_rows = {p.pk: p for p in catalog.BatteryPack.objects.filter(system_id=system_id)}
+    attached = dict(catalog.BatteryArrayAttachment.objects.filter(
+        inverter_array__system_id=system_id, detached_at__isnull=True).values_list(
+        "inverter_array_id", "battery_array_id"))
+    meter_rows = list(catalog.Meter.objects.filter(system_id=system_id))
+    by_array: dict[str, list[str]] = {}
+    inverter_arrays = catalog.Inverter.objects.filter(system_id=system_id).values_list("pk", "array_id")
+    for inv_id, array_id in inverter_arrays:
+        by_array.setdefault(array_id, []).append(inv_id)
+
+    array_samples = []
+    for array_id in catalog.InverterArray.objects.filter(system_id=system_id).values_list("pk", flat=True):
+        members = [inverters[i] for i in by_array.get(array_id, []) if i in inverters]
+        if not members:
+            continue
+        array_meters = [meters[m.pk] for m in meter_rows if m.array_id == array_id and m.pk in meters]
+        grid = (_sum(m.grid_power_w for m in array_meters) if array_meters
+                else _sum(s.grid_power_w for s in members))
+        its_packs = [p for pid, p in packs.items()
+                     if pack_rows[pid].battery_array_id == attached.get(array_id)]
+        soc = (_weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in its_packs])
+               or _weighted_soc([(s.soc, None) for s in members]))
+        voltages = [s.batt_voltage_v for s in members if s.batt_voltage_v is not None]
+        array_samples.append(t.ArraySample(
+            ts=ts, array_id=array_id, system_id=system_id,
+            pv_power_w=_sum(s.pv_power_w for s in members),
+            load_power_w=_sum(s.load_power_w for s in members),
+            grid_power_w=grid, batt_power_w=_sum(s.batt_power_w for s in members), batt_soc_pct=soc,
+            batt_voltage_v=round(sum(voltages) / len(voltages), 2) if voltages else None,
+            batt_current_a=_sum(s.batt_current_a for s in members),
+            inverters_reporting=len(members), inverters_total=len(by_array.get(array_id, []))))
+    _upsert(t.ArraySample, array_samples, ["ts", "array"])
+
+    system_meters = [meters[m.pk] for m in meter_rows if m.array_id is None and m.pk in meters]
+    if not array_samples and not system_meters:
+        return len(array_samples), 0
+    grid_source = GridSource.METER if system_meters else GridSource.INVERTERS
+    grid = (_sum(m.grid_power_w for m in system_meters) if system_meters
+            else _sum(a.grid_power_w for a in array_samples))
+    system = t.SystemSample(
+        ts=ts, system_id=system_id, pv_power_w=_sum(a.pv_power_w for a in array_samples),
+        load_power_w=_sum(a.load_power_w for a in array_samples), grid_power_w=grid,
+        batt_power_w=_sum(a.batt_power_w for a in array_samples),
+        batt_soc_pct=(_weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in packs.values()])
+                      or _weighted_soc([(a.batt_soc_pct, None) for a in array_samples])),
+        grid_source=grid_source)
+    _upsert(t.SystemSample, [system], ["ts", "system"])
+    return len(array_samples), 1
+
+
+def _upsert(model: Any, rows: list[Any], keys: list[str]) -> None:
+    if not rows:
+        return
+    fields = [f.name for f in model._meta.concrete_fields if f.name not in keys and not f.primary_key]
+    model.objects.bulk_create(rows, update_conflicts=True, unique_fields=keys, update_fields=fields)

@@ -1,0 +1,196 @@
+"""The poll service: one device → its adapter(s) → a reading → sample rows, plus status.
+
+``poll_device`` is what the Celery task and ``manage.py poll --once`` call. It reads under
+the bus lock, writes all rows of the reading in one transaction (a re-delivered task adds
+nothing, since rows are keyed on the poll's slot time), and records the device's status.
+Drivers are cached per process so connections are reused between polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from adapters.errors import AdapterError
+from adapters.failover import FailoverReader
+from adapters.readings import BatteryPackReading, InverterReading, MeterReading, Reading
+from adapters.registry import config_with_defaults, create_driver
+from catalog import models as catalog
+from telemetry import ingest
+from telemetry.buses import bus_key, bus_locks
+from telemetry.choices import DeviceKind
+from telemetry.models import DeviceStatus
+from telemetry.status import record_failure, record_success
+
+log = logging.getLogger(__name__)
+
+FAILBACK_INTERVAL_S = 60.0
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    adapter_id: str
+    adapter_type: str
+    priority: int
+    config: dict[str, Any]
+
+
+@dataclass
+class DeviceRef:
+    """A pollable device and how to reach it."""
+
+    kind: str
+    device_id: str
+    system_id: str
+    interval_s: float
+    adapters: list[AdapterRef] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.device_id}"
+
+    @property
+    def buses(self) -> list[str]:
+        return sorted({bus_key(a.adapter_type, config_with_defaults(a.adapter_type, a.config))
+                       for a in self.adapters})
+
+    def fingerprint(self) -> str:
+        raw = json.dumps([(a.adapter_id, a.adapter_type, a.priority, a.config) for a in self.adapters],
+                         sort_keys=True, default=str)
+        return hashlib.sha1(raw.encode()).hexdigest()
+
+
+@dataclass
+class PollOutcome:
+    """What one poll of one device did (printed by ``poll --once``)."""
+
+    device: DeviceRef
+    ok: bool
+    adapter_id: str = ""
+    rows: int = 0
+    written: int = 0
+    duration_ms: int = 0
+    error: str = ""
+    skipped: bool = False
+
+
+def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> AdapterRef:
+    return AdapterRef(adapter.adapter_id, adapter.adapter_type_id,
+                      adapter.priority if priority is None else priority, dict(adapter.config_json))
+
+
+def device_refs(system_id: str | None = None) -> list[DeviceRef]:
+    """Every enabled device with at least one enabled adapter (four queries)."""
+    refs: list[DeviceRef] = []
+    scope = {"system_id": system_id} if system_id else {}
+    for kind, model in ((DeviceKind.INVERTER, catalog.Inverter), (DeviceKind.METER, catalog.Meter)):
+        for dev in model.objects.filter(adapter__enabled=True, **scope).select_related(
+                "adapter__adapter_type").order_by("pk"):
+            adapter = dev.adapter
+            assert adapter is not None  # filtered on adapter__enabled
+            refs.append(DeviceRef(kind, dev.pk, dev.system_id, adapter.effective_poll_interval(),
+                                  [_adapter_ref(adapter)]))
+    links = catalog.BatteryPackAdapter.objects.filter(enabled=True, adapter__enabled=True, **{
+        f"pack__{k}": v for k, v in scope.items()}).select_related("pack", "adapter__adapter_type")
+    packs: dict[str, DeviceRef] = {}
+    for link in links.order_by("pack_id", "priority"):
+        ref = packs.setdefault(link.pack_id, DeviceRef(
+            DeviceKind.BATTERY_PACK, link.pack_id, link.pack.system_id,
+            link.adapter.effective_poll_interval(), []))
+        ref.adapters.append(_adapter_ref(link.adapter, link.priority))
+    refs.extend(packs.values())
+    return refs
+
+
+# ---- drivers, cached per process --------------------------------------------------------
+_READERS: dict[str, tuple[str, FailoverReader]] = {}
+
+
+def _reader(ref: DeviceRef) -> FailoverReader:
+    cached = _READERS.get(ref.key)
+    fingerprint = ref.fingerprint()
+    if cached and cached[0] == fingerprint:
+        return cached[1]
+    if cached:
+        cached[1].close()
+    members = [(a.adapter_id, a.priority, create_driver(a.adapter_type, a.config)) for a in ref.adapters]
+    reader = FailoverReader(members, failback_interval_s=FAILBACK_INTERVAL_S)
+    _READERS[ref.key] = (fingerprint, reader)
+    return reader
+
+
+def close_readers() -> None:
+    """Close every cached connection (worker shutdown, tests)."""
+    for _, reader in _READERS.values():
+        reader.close()
+    _READERS.clear()
+
+
+# ---- one poll ---------------------------------------------------------------------------
+def slot_for(now: datetime, interval_s: float) -> datetime:
+    """The poll's nominal time: ``now`` floored to the interval. Duplicate tasks share it."""
+    step = max(int(interval_s * 1000), 1000)
+    epoch_ms = int(now.timestamp() * 1000)
+    return datetime.fromtimestamp((epoch_ms - epoch_ms % step) / 1000, tz=UTC)
+
+
+def _status_for(ref: DeviceRef) -> DeviceStatus:
+    status, _ = DeviceStatus.objects.get_or_create(
+        device_type=ref.kind, device_id=ref.device_id,
+        defaults={"system_id": ref.system_id, "poll_interval_s": ref.interval_s})
+    if status.poll_interval_s != ref.interval_s or status.system_id != ref.system_id:
+        status.poll_interval_s, status.system_id = ref.interval_s, ref.system_id
+    return status
+
+
+def _rows(ref: DeviceRef, reading: Reading, ts: datetime) -> list[models.Model]:
+    if ref.kind == DeviceKind.INVERTER and isinstance(reading, InverterReading):
+        return ingest.inverter_rows(catalog.Inverter.objects.get(pk=ref.device_id), reading, ts)
+    if ref.kind == DeviceKind.METER and isinstance(reading, MeterReading):
+        return ingest.meter_rows(catalog.Meter.objects.get(pk=ref.device_id), reading, ts)
+    if ref.kind == DeviceKind.BATTERY_PACK and isinstance(reading, BatteryPackReading):
+        return ingest.pack_rows(catalog.BatteryPack.objects.get(pk=ref.device_id), reading, ts)
+    raise AdapterError(f"adapter returned a {reading.kind} reading for {ref.kind} {ref.device_id}",
+                       permanent=True)
+
+
+def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
+    """Read one device once and store the result; never raises for device trouble."""
+    started = time.monotonic()
+    now = timezone.now()
+    slot = slot or slot_for(now, ref.interval_s)
+    status = _status_for(ref)
+    outcome = PollOutcome(device=ref, ok=False)
+    try:
+        reader = _reader(ref)
+        with bus_locks(ref.buses):
+            reading = reader.read()
+        rows = _rows(ref, reading, slot)
+        result = ingest.write_rows(rows)
+        outcome = PollOutcome(device=ref, ok=True, adapter_id=reading.adapter_id or "", rows=result.rows,
+                              written=result.written)
+    except AdapterError as exc:
+        outcome.error = str(exc)
+        outcome.adapter_id = _READERS[ref.key][1].active_adapter_id if ref.key in _READERS else ""
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    if outcome.ok:
+        record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms)
+    else:
+        log.warning("poll of %s %s failed: %s", ref.kind, ref.device_id, outcome.error)
+        record_failure(status, timezone.now(), outcome.error, outcome.duration_ms, outcome.adapter_id)
+    return outcome
+
+
+def due_devices(now: datetime, system_id: str | None = None) -> list[DeviceRef]:
+    """Devices whose next poll time has come (backing-off devices wait)."""
+    refs = device_refs(system_id)
+    next_at = dict(((s.device_type, s.device_id), s.next_poll_at) for s in DeviceStatus.objects.all())
+    return [r for r in refs if (next_at.get((r.kind, r.device_id)) or now - timedelta(1)) <= now]

@@ -1,0 +1,101 @@
+"""Read-side queries over samples: latest state per device and downsampled ranges.
+
+Every selector runs a fixed number of queries whatever the number of devices, and finds
+"latest" through the (device, ts) indexes, never by scanning a table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from catalog import models as catalog
+from telemetry import models as t
+from telemetry.choices import DeviceKind
+from telemetry.status import effective_state
+
+# (sample model, device field, catalog model) per device kind
+KINDS: dict[str, tuple[Any, str, Any]] = {
+    DeviceKind.INVERTER: (t.EnergySample, "inverter", catalog.Inverter),
+    DeviceKind.BATTERY_PACK: (t.BatteryBankSample, "pack", catalog.BatteryPack),
+    DeviceKind.METER: (t.MeterSample, "meter", catalog.Meter),
+}
+_SKIP = {"system", "array", "battery_array"}
+
+
+def _sample_dict(row: models.Model) -> dict[str, Any]:
+    data = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields
+            if f.name not in _SKIP}
+    return data
+
+
+def latest_samples(kind: str, system_id: str) -> dict[str, models.Model]:
+    """The newest sample of each device of ``kind`` in a system: two queries."""
+    sample_model, field, device_model = KINDS[kind]
+    newest = sample_model.objects.filter(**{field: OuterRef("pk")}).order_by("-ts").values("ts")[:1]
+    pairs = [(pk, ts) for pk, ts in device_model.objects.filter(system_id=system_id)
+             .annotate(latest_ts=Subquery(newest)).values_list("pk", "latest_ts") if ts is not None]
+    if not pairs:
+        return {}
+    match = Q()
+    for pk, ts in pairs:
+        match |= Q(**{f"{field}_id": pk, "ts": ts})
+    return {getattr(row, f"{field}_id"): row for row in sample_model.objects.filter(match)}
+
+
+def status_dict(status: t.DeviceStatus | None, now: datetime) -> dict[str, Any]:
+    """A device's status as the API and dashboard show it (state aged to ``now``)."""
+    if status is None:
+        return {"state": effective_state(None, now), "last_seen": None, "last_error": "",
+                "consecutive_failures": 0, "active_adapter_id": "", "age_s": None}
+    return {
+        "state": effective_state(status, now),
+        "last_seen": status.last_seen,
+        "last_error": status.last_error,
+        "last_error_at": status.last_error_at,
+        "consecutive_failures": status.consecutive_failures,
+        "active_adapter_id": status.active_adapter_id,
+        "age_s": None if status.last_seen is None else round((now - status.last_seen).total_seconds(), 1),
+    }
+
+
+def latest_by_device(system_id: str, now: datetime | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Status and latest values of every device of a system, keyed by (device_type, device_id).
+
+    A fixed number of queries (one for statuses, two per device kind).
+    """
+    now = now or timezone.now()
+    statuses = {(s.device_type, s.device_id): s for s in t.DeviceStatus.objects.filter(system_id=system_id)}
+    result: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind in KINDS:
+        latest = latest_samples(kind, system_id)
+        device_ids = set(latest) | {d for k, d in statuses if k == kind}
+        for device_id in device_ids:
+            row = latest.get(device_id)
+            result[(kind, device_id)] = {
+                "status": status_dict(statuses.get((kind, device_id)), now),
+                "latest": _sample_dict(row) if row is not None else None,
+            }
+    return result
+
+
+def latest_system_sample(system_id: str) -> t.SystemSample | None:
+    return t.SystemSample.objects.filter(system_id=system_id).order_by("-ts").first()
+
+
+def latest_pack_detail(pack_id: str) -> dict[str, Any] | None:
+    """The newest pack sample with its units and cells (three queries)."""
+    head = t.BatteryBankSample.objects.filter(pack_id=pack_id).order_by("-ts").first()
+    if head is None:
+        return None
+    units = list(t.BatteryUnitSample.objects.filter(pack_id=pack_id, ts=head.ts).order_by("power"))
+    cells = list(t.BatteryCellSample.objects.filter(pack_id=pack_id, ts=head.ts).order_by("power", "cell"))
+    by_unit: dict[int, list[dict[str, Any]]] = {}
+    for cell in cells:
+        by_unit.setdefault(cell.power, []).append(_sample_dict(cell))
+    return {**_sample_dict(head),
+            "units": [{**_sample_dict(u), "cells": by_unit.get(u.power, [])} for u in units]}
