@@ -17,6 +17,7 @@ from adapters.readings import BatteryPackReading, InverterReading, MeterReading
 from catalog import models as catalog
 from catalog.services import ensure_pack_units
 from telemetry import models as t
+from telemetry.signals import samples_written
 
 INVERTER_FIELDS = [
     "batt_voltage_v", "batt_current_a", "soc", "inverter_mode", "inverter_temp_c",
@@ -129,4 +130,8 @@ def write_rows(rows: list[models.Model]) -> IngestResult:
         by_model.setdefault(type(row), []).append(row)
     for model, batch in by_model.items():
         model.objects.bulk_create(batch, ignore_conflicts=True, batch_size=500)  # type: ignore[attr-defined]
+    device_type = {"inverter_id": "inverter", "meter_id": "meter", "pack_id": "battery_pack"}[device_field]
+    transaction.on_commit(lambda: samples_written.send(
+        sender=head_model, device_type=device_type, device_id=getattr(head, device_field),
+        system_id=head.system_id, ts=head.ts))  # type: ignore[attr-defined]
     return IngestResult(rows=len(rows), written=len(rows))

@@ -1,0 +1,10 @@
+"""Signals other apps listen to (imports point down: aggregation listens to telemetry)."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent after a poll's rows are committed: kwargs ``device_type`` ("inverter", "battery_pack",
+# "meter"), ``device_id``, ``system_id`` and ``ts`` (the sample time). Rollups use it to
+# recompute buckets that a late sample touches.
+samples_written = Signal()
