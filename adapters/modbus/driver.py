@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 from adapters.base import Driver
 from adapters.modbus.plausibility import CounterGuard, power_limit
@@ -44,6 +44,9 @@ class ModbusDriver(Driver):
 
     def close(self) -> None:
         self.link.close()
+
+    def __enter__(self) -> Self:
+        return self
 
     @property
     def rated_power_w(self) -> float | None:
