@@ -139,6 +139,9 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
                  "battery_power_sign": {"type": "integer", "enum": [1, -1],
                                         "description": "Multiply the battery power register by this "
                                         "to get + = charging"},
+                 "grid_power_sign": {"type": "integer", "enum": [1, -1],
+                                     "description": "Multiply the grid power registers by this "
+                                     "to get + = import"},
                  "rated_power_w": {"type": "number", "minimum": 0}},
                 ["transport"], _TRANSPORT_RULES),
             default_config={"transport": "rtu", "baudrate": 9600, "parity": "N", "stopbits": 1,

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from adapters.iammeter.driver import IammeterDriver
-from adapters.registry import config_with_defaults
+from adapters.registry import config_with_defaults, create_driver
 from adapters.senergy.driver import SenergyDriver
 from adapters.simulators.modbus import IammeterSimulator, ModbusSimulator, SenergySimulator
 
@@ -41,15 +41,17 @@ def test_senergy_reading_matches_the_plant(running: Start, discharging_ts: datet
     assert reading.pv_today_kwh == pytest.approx(today_kwh(plant, discharging_ts)["pv"], abs=0.0005)
 
 
-def test_senergy_battery_power_sign_is_configurable(running: Start, charging_ts: datetime) -> None:
+def test_senergy_battery_and_grid_signs_are_configurable(running: Start, charging_ts: datetime) -> None:
     truth = frozen_plant(charging_ts).state()
     sim = running(SenergySimulator(frozen_plant(charging_ts)))
     default = config_for(sim, "tcp")
     with SenergyDriver(config_with_defaults("senergy", default)) as driver:
         assert driver.read().batt_power_w == pytest.approx(truth.battery_w, abs=0.05)
-    flipped = config_with_defaults("senergy", {**default, "battery_power_sign": 1})
-    with SenergyDriver(flipped) as driver:
-        assert driver.read().batt_power_w == pytest.approx(-truth.battery_w, abs=0.05)
+    flipped = create_driver("senergy", {**default, "battery_power_sign": 1, "grid_power_sign": -1})
+    with flipped:
+        reading = flipped.read()
+    assert reading.batt_power_w == pytest.approx(-truth.battery_w, abs=0.05)  # type: ignore[union-attr]
+    assert reading.grid_power_w == pytest.approx(-truth.grid_w, abs=0.05)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
