@@ -90,6 +90,11 @@ class FrameAssembler:
         self.discarded_bytes = 0
         self._buf = bytearray()
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of a message (never more than ``max_buffer``)."""
+        return len(self._buf)
+
     def reset(self) -> None:
         """Forget any partial frame (after a reconnect)."""
         self._buf.clear()

@@ -37,6 +37,11 @@ class BusParser:
         self.discarded_bytes = 0
         self._buf = bytearray()
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of a message (never more than ``max_buffer``)."""
+        return len(self._buf)
+
     def reset(self) -> None:
         self._buf.clear()
 
