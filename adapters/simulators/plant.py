@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,8 @@ class Plant:
         # cumulative kWh at each knot: pv, load, charge, discharge, import, export
         self._cum: list[tuple[float, float, float, float, float, float]] = []
         self._cloud = 1.0
+        # Simulators answer from several threads; extending the knot lists must not interleave.
+        self._lock = threading.RLock()
         self._append_knot(0.0, self.params.initial_soc, (0.0,) * 6)
 
     # ---- model -------------------------------------------------------------------
@@ -150,7 +153,10 @@ class Plant:
     # ---- queries -----------------------------------------------------------------
     def state(self, ts: datetime | None = None) -> PlantState:
         """The plant at ``ts`` (default: the clock's now)."""
-        ts = ts or self.clock()
+        with self._lock:
+            return self._state(ts or self.clock())
+
+    def _state(self, ts: datetime) -> PlantState:
         t = max(0.0, (ts - self.origin).total_seconds())
         self._extend_to(t + KNOT_S)
         i = max(0, bisect.bisect_right(self._t, t) - 1)
@@ -201,3 +207,63 @@ def _split_trap(a: float, b: float, dt: float) -> tuple[float, float]:
     zero = dt * a / (a - b)  # where the ramp crosses zero
     first, second = _trap(a, 0.0, zero), _trap(0.0, b, dt - zero)
     return (first, -second) if a > 0 else (second, -first)
+
+
+class PlantSum:
+    """Several plants seen through one meter: flows add up, SOC averages.
+
+    A system-level meter simulator serves a ``PlantSum`` of every inverter's plant, so the
+    meter's grid power is exactly the sum of the inverters' grid flows. Its import and export
+    counters integrate the *net* grid flow (one plant exporting while another imports nets
+    out at the meter), exactly, on the members' shared knot grid: members must share an origin.
+    """
+
+    def __init__(self, plants: list[Plant]) -> None:
+        if not plants or len({p.origin for p in plants}) != 1:
+            raise ValueError("a plant sum needs one or more plants with the same origin")
+        self.plants = plants
+        self.params = plants[0].params
+        self.clock = plants[0].clock
+        self.origin = plants[0].origin
+        self._lock = threading.RLock()
+        self._cum: list[tuple[float, float]] = [(0.0, 0.0)]  # net import, export kWh at each knot
+
+    def _grid_at_knot(self, i: int) -> float:
+        return sum(p._load[i] + p._batt[i] - p._pv[i] for p in self.plants)
+
+    def _net_counters(self, t: float) -> tuple[float, float]:
+        for plant in self.plants:
+            with plant._lock:
+                plant._extend_to(t + KNOT_S)
+        i = int(t // KNOT_S)
+        while len(self._cum) <= i:
+            k = len(self._cum) - 1
+            imp, exp = _split_trap(self._grid_at_knot(k), self._grid_at_knot(k + 1), KNOT_S)
+            self._cum.append((self._cum[k][0] + imp, self._cum[k][1] + exp))
+        dt = t - i * KNOT_S
+        g0, g1 = self._grid_at_knot(i), self._grid_at_knot(i + 1)
+        imp, exp = _split_trap(g0, g0 + (g1 - g0) * dt / KNOT_S, dt)
+        return self._cum[i][0] + imp, self._cum[i][1] + exp
+
+    def state(self, ts: datetime | None = None) -> PlantState:
+        ts = ts or self.clock()
+        states = [p.state(ts) for p in self.plants]
+
+        def total(name: str) -> float:
+            return sum(getattr(s, name) for s in states)
+
+        with self._lock:
+            imp, exp = self._net_counters(max(0.0, (ts - self.origin).total_seconds()))
+        return PlantState(
+            ts=ts, pv_w=total("pv_w"), load_w=total("load_w"), battery_w=total("battery_w"),
+            grid_w=total("grid_w"), soc=total("soc") / len(states), pv_kwh=total("pv_kwh"),
+            load_kwh=total("load_kwh"), charge_kwh=total("charge_kwh"),
+            discharge_kwh=total("discharge_kwh"), import_kwh=imp, export_kwh=exp)
+
+    def energy_between(self, start: datetime, end: datetime) -> dict[str, float]:
+        a, b = self.state(start), self.state(end)
+        return {
+            "pv": b.pv_kwh - a.pv_kwh, "load": b.load_kwh - a.load_kwh,
+            "charge": b.charge_kwh - a.charge_kwh, "discharge": b.discharge_kwh - a.discharge_kwh,
+            "import": b.import_kwh - a.import_kwh, "export": b.export_kwh - a.export_kwh,
+        }
