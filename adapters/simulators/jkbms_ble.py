@@ -7,7 +7,7 @@ all async) and delivers real frames in real notification fragments (128+128+44),
 the driver's reassembly, checksum and reconnect code runs unchanged.
 
 Simulated BMSes are registered by address in :data:`DEVICES` (or a registry passed to
-the client). ``fault`` on a device: ``absent`` (connect fails), ``silence``, ``garbage``,
+the client). ``fault`` on a device: ``absent`` (out of range: connects fail, a live link drops), ``silence``, ``garbage``,
 ``truncated`` (last fragment missing), ``bad_checksum``, ``disconnect`` (link drops
 after the first fragment).
 """
@@ -149,6 +149,9 @@ class FakeBleakClient:
         if len(data) != 20 or data[:4] != b"\xaa\x55\x90\xeb" or sum(data[:19]) & 0xFF != data[19]:
             return  # the BMS ignores malformed commands
         device = self._device()
+        if device.fault == "absent":  # out of range: the link is lost
+            self._drop()
+            raise BleakError("Not connected")
         if data[4] == BLE_CMD_DEVICE_INFO:
             frames = [device.device_info_frame()]
         elif data[4] == BLE_CMD_CELL_INFO:
