@@ -27,6 +27,7 @@ class Block:
         return self.start + self.count - 1
 
     def covers(self, address: int) -> bool:
+        """Whether ``address`` lies inside the block."""
         return self.start <= address <= self.end
 
 

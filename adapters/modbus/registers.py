@@ -98,6 +98,7 @@ class RegisterMap:
         return words
 
     def fields(self) -> list[str]:
+        """The field names, in map order."""
         return [e.field for e in self.entries]
 
     def with_factor(self, fields: Iterable[str], factor: float) -> RegisterMap:

@@ -12,6 +12,7 @@ an exception reply becomes :class:`ModbusExceptionReply` (a :class:`DeviceError`
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -28,6 +29,10 @@ EXCEPTION_NAMES = {
     4: "server device failure", 5: "acknowledge", 6: "server device busy",
     8: "memory parity error", 10: "gateway path unavailable", 11: "gateway target failed to respond",
 }
+
+# Library etiquette: pymodbus logs every timeout that this module already reports as an
+# error; without a handler of its own, Python would print those lines to stderr.
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
 
 Client = ModbusSerialClient | ModbusTcpClient
 RangeFormatter = Callable[[int, int], str]
