@@ -7,9 +7,9 @@ all async) and delivers real frames in real notification fragments (128+128+44),
 the driver's reassembly, checksum and reconnect code runs unchanged.
 
 Simulated BMSes are registered by address in :data:`DEVICES` (or a registry passed to
-the client). ``fault`` on a device: ``absent`` (out of range: connects fail, a live link drops), ``silence``, ``garbage``,
-``truncated`` (last fragment missing), ``bad_checksum``, ``disconnect`` (link drops
-after the first fragment).
+the client). ``fault`` on a device: ``absent`` (out of range: connects fail, a live
+link drops), ``silence``, ``garbage``, ``truncated`` (last fragment missing),
+``bad_checksum``, ``disconnect`` (link drops after the first fragment).
 """
 
 from __future__ import annotations

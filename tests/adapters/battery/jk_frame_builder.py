@@ -41,8 +41,8 @@ def cell_info_frame(layout: str, cells_mv: list[int], *, current_ma: int, soc: i
               "temp1_dc": temp1_dc, "temp2_dc": temp2_dc, "mos_dc": mos_dc, "soc": soc,
               "remaining_mah": remaining_mah, "nominal_mah": nominal_mah, "cycles": cycles}
     for name, value in values.items():
-        offset, fmt = OFFSETS[name][column], OFFSETS[name][2]
-        struct.pack_into(fmt, frame, offset, value)
+        offset, fmt = OFFSETS[name][column], str(OFFSETS[name][2])
+        struct.pack_into(fmt, frame, int(offset), value)
     total = 0
     for byte in frame[:299]:
         total += byte

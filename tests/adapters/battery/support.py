@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from adapters.readings import BatteryUnitReading
 from adapters.simulators.plant import Plant
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -32,6 +33,16 @@ def frozen_plant(at: datetime) -> Plant:
     return Plant(start=T0, clock=lambda: at)
 
 
-
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+def known(value: float | None) -> float:
+    """``value``, which the test requires to be present."""
+    assert value is not None
+    return value
+
+
+def cell_volts(unit: BatteryUnitReading) -> list[float]:
+    """The cell voltages of ``unit``, every one required to be present."""
+    return [known(c.voltage) for c in unit.cells]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
 
 from adapters.errors import DeviceError
@@ -20,7 +22,7 @@ def test_pytes_pwr_and_bat_give_every_column(console_replay) -> None:
     bat = fixture_bytes("pytes_bat1.txt")
     replay = console_replay({"pwr": fixture_bytes("pytes_pwr.txt"), "bat 1": bat, "bat 2": bat,
                              "info 1": fixture_bytes("pytes_info1.txt")})
-    with driver_for(replay.path, batteries=3) as driver:
+    with closing(driver_for(replay.path, batteries=3)) as driver:
         identity = driver.identify()
         pack = driver.read()
 
@@ -60,7 +62,7 @@ def test_pylontech_dialect_with_crlf_and_mos_column(console_replay) -> None:
     replies = {"pwr": fixture_bytes("pylontech_pwr.txt")}
     replies.update({f"bat {n}": fixture_bytes(f"pylontech_bat{n}.txt") for n in (1, 2, 3)})
     replay = console_replay(replies, prompt=b"pylon>")
-    with driver_for(replay.path, batteries=3) as driver:
+    with closing(driver_for(replay.path, batteries=3)) as driver:
         pack = driver.read()
 
     assert [u.index for u in pack.units] == [1, 2, 3]
@@ -82,7 +84,7 @@ def test_pylontech_dialect_with_crlf_and_mos_column(console_replay) -> None:
 def test_firmware_with_extra_columns_still_reads_by_header_name(console_replay) -> None:
     replay = console_replay({"pwr": fixture_bytes("pylontech_newfw_pwr.txt"),
                              "bat 1": fixture_bytes("pylontech_bat1.txt")}, prompt=b"pylon>")
-    with driver_for(replay.path) as driver:
+    with closing(driver_for(replay.path)) as driver:
         pack = driver.read()
 
     unit = pack.units[0]
@@ -95,7 +97,7 @@ def test_firmware_with_extra_columns_still_reads_by_header_name(console_replay) 
 
 def test_invalid_command_reply_is_a_device_error(console_replay) -> None:
     replay = console_replay({"pwr": fixture_bytes("pytes_invalid.txt").replace(b"stat 1", b"pwr")})
-    with driver_for(replay.path) as driver, pytest.raises(DeviceError, match="Invalid command"):
+    with closing(driver_for(replay.path)) as driver, pytest.raises(DeviceError, match="Invalid command"):
         driver.read()
 
 
