@@ -255,6 +255,14 @@ def main(adapter_type: str, argv: list[str]) -> int:
         raise SystemExit(f"no Modbus simulator for {adapter_type!r}")
     args = _parser(adapter_type).parse_args(argv)
     sim = build_simulator(adapter_type, args)
+    # Handle signals before announcing the endpoints: whoever reads them may stop us at once.
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     if args.tcp is None and not args.rtu and args.rtu_over_tcp is None:
         args.tcp = 0
     if args.tcp is not None:
@@ -264,13 +272,6 @@ def main(adapter_type: str, argv: list[str]) -> int:
               flush=True)
     if args.rtu:
         print(f"{adapter_type}: Modbus RTU on {sim.serve_rtu()}", flush=True)
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
     with sim:
         while not stop.wait(0.5):
             pass

@@ -1,19 +1,126 @@
-"""``manage.py demo``: run the monitor in the foreground (web server on SOLARMON_PORT)."""
+"""``manage.py demo``: the whole monitor in the foreground — simulators, worker with beat, web server.
+
+On an empty database it imports ``examples/config.yaml`` (unless ``SOLARMON_CONFIG`` names a
+real configuration file, which wins) and runs simulators for it on loopback. Against a real
+installation (``SOLARMON_SIMULATE=0``, or a database that the demo did not create) it starts
+only the worker and the web server. Ctrl-C or SIGTERM stops every process cleanly.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog import models as catalog
+from solarmon.demo import DemoRig
+from solarmon.schedule import install_beat_schedule
+
+EXAMPLE = Path(settings.BASE_DIR) / "examples" / "config.yaml"
+
+
+def _marker() -> Path:
+    return Path(settings.DATA_DIR) / "demo.json"
 
 
 class Command(BaseCommand):
-    help = "Start the web server on SOLARMON_PORT (default 8000)."
+    help = "Run simulators (for a demo installation), the Celery worker with beat, and the web server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-web", action="store_true", help="do not start the web server")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        bind = os.environ.get("SOLARMON_BIND", "127.0.0.1")
-        self.stdout.write(f"solarmon: http://{bind}:{settings.SOLARMON_PORT}/  (admin: /admin/)")
-        call_command("runserver", f"{bind}:{settings.SOLARMON_PORT}", use_reloader=False)
+        simulate = self._prepare_configuration()
+        rig: DemoRig | None = None
+        env = dict(os.environ)
+        if simulate:
+            origin = datetime.fromisoformat(json.loads(_marker().read_text())["origin"])
+            rig = DemoRig(origin)
+            self.stdout.write("simulated devices:")
+            for line in rig.start():
+                self.stdout.write(line)
+            env["SOLARMON_SIMULATE_BLE"] = "1"
+            env["SOLARMON_DEMO_ORIGIN"] = origin.isoformat()
+        install_beat_schedule()
+        children = self._start_children(env, options)
+        stop = {"now": False}
+
+        def _on_signal(signum: int, frame: FrameType | None) -> None:
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+        try:
+            while not stop["now"]:
+                for name, proc in children.items():
+                    if proc.poll() is not None:
+                        raise CommandError(f"the {name} exited with status {proc.returncode}")
+                time.sleep(0.5)
+        finally:
+            self._stop_children(children)
+            if rig is not None:
+                rig.stop()
+            self.stdout.write("solarmon stopped")
+
+    def _prepare_configuration(self) -> bool:
+        """Seed an empty database; return whether to run simulators."""
+        wanted = os.environ.get("SOLARMON_SIMULATE", "auto").lower()
+        if wanted in ("0", "false", "no"):
+            call_command("first_start", stdout=self.stdout)
+            return False
+        if not catalog.System.objects.exists() and not Path(settings.SOLARMON_CONFIG).exists():
+            self.stdout.write(f"empty database: importing the demo installation from {EXAMPLE}")
+            call_command("import_yaml", str(EXAMPLE), stdout=self.stdout)
+            origin = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+            _marker().write_text(json.dumps({"origin": origin.isoformat()}))
+        else:
+            call_command("first_start", stdout=self.stdout)
+        if _marker().exists():
+            return True
+        if wanted in ("1", "true", "yes"):
+            origin = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
+            _marker().write_text(json.dumps({"origin": origin.isoformat()}))
+            return True
+        self.stdout.write("a real configuration exists: starting without simulators")
+        return False
+
+    def _start_children(self, env: dict[str, str], options: dict[str, Any]
+                        ) -> dict[str, subprocess.Popen[bytes]]:
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        python = sys.executable
+        if not options["no_worker"]:
+            children["worker"] = subprocess.Popen(
+                [python, "-m", "celery", "-A", "solarmon", "worker", "--beat", "--loglevel", "INFO",
+                 "--concurrency", str(os.environ.get("SOLARMON_WORKERS", "2")), "--without-gossip",
+                 "--without-mingle", "--pidfile", ""], env=env)
+        if not options["no_web"]:
+            bind = os.environ.get("SOLARMON_BIND", "127.0.0.1")
+            self.stdout.write(f"solarmon: http://{bind}:{settings.SOLARMON_PORT}/  "
+                              "(configuration: /admin/, API: /api/)")
+            children["web server"] = subprocess.Popen(
+                [python, "manage.py", "runserver", f"{bind}:{settings.SOLARMON_PORT}", "--noreload"],
+                env=env, cwd=settings.BASE_DIR)
+        return children
+
+    def _stop_children(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in children.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
