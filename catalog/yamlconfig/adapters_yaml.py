@@ -35,7 +35,9 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
         adapter_type = None
     spec = ADAPTER_TYPES.get(adapter_type) if adapter_type else None
     if spec is not None and category is not None and spec.device_category != category:
-        item.error("type", f"{adapter_type!r} is a {spec.device_category} adapter, not a {category} adapter")
+        item.error("type", f"{adapter_type!r} is {_a(spec.device_category)} adapter, "
+                   f"not {_a(category)} adapter")
+        spec = None
     config = {key: value for key, value in item.data.items() if key not in COLUMN_KEYS}
     poll = item.number("poll_interval_s")
     if adapter_type is not None:
@@ -57,6 +59,10 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
     return adapter_id if spec is not None else None
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
 def _report_config_problem(item: Item, problem: str) -> None:
     """Place a schema problem (``"port: 'x' is not of type 'integer'"``) at its YAML path."""
     field, _, message = problem.partition(": ")
@@ -76,7 +82,7 @@ def use_adapter(ctx: Context, adapter_id: str, path: str, device_id: str, catego
         return False
     found = row.values["device_category"]
     if found is not None and found != category:
-        ctx.problems.add(path, f"adapter {adapter_id!r} is a {found} adapter, not a {category} adapter")
+        ctx.problems.add(path, f"adapter {adapter_id!r} is {_a(found)} adapter, not {_a(category)} adapter")
         return False
     if adapter_id in ctx.adapter_users:
         ctx.problems.add(path, f"adapter {adapter_id!r} is already used by {ctx.adapter_users[adapter_id]}")
