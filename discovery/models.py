@@ -1,0 +1,90 @@
+"""Discovery tables: ``device_discovery`` (spec §2.1, §3.4) and per-port probe results.
+
+``device_discovery`` keeps the spec's column names so its §12 query runs unchanged. One
+physical device (adapter type + its own serial number) has exactly one row, whatever port
+it is on; the row links to the catalog device and the adapter created for it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Now
+
+from catalog.constants import ID_MAX_LENGTH
+from catalog.models import Adapter
+from discovery.choices import DiscoveryStatus, ProbeResult
+from discovery.fields import IntegerFlagField
+
+PORT_MAX_LENGTH = 255
+
+
+class DeviceDiscovery(models.Model):
+    """A device found on a serial port, identified by its own serial number."""
+
+    device_id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH, db_column="device_id",
+                                 help_text="'{type}_{serial suffix}'; also the catalog device's id")
+    device_type = models.CharField(max_length=32, help_text="Adapter type that identified it (powdrive, "
+                                   "senergy, pytes, iammeter)")
+    serial_number = models.CharField(max_length=64, help_text="The device's own serial number")
+    model = models.CharField(max_length=200, blank=True, default="")
+    port = models.CharField(max_length=PORT_MAX_LENGTH, help_text="Where it is now: the "
+                            "/dev/serial/by-id path when there is one, else the kernel name")
+    last_known_port = models.CharField(max_length=PORT_MAX_LENGTH, blank=True, null=True,
+                                       help_text="The port it was on before its latest move")
+    port_history = models.JSONField(default=list, blank=True,
+                                    help_text="Every port it was found on: [{port, seen_at}]")
+    adapter_config = models.JSONField(default=dict, help_text="The adapter config discovery built")
+    status = models.CharField(max_length=16, choices=DiscoveryStatus.choices,
+                              default=DiscoveryStatus.ACTIVE)
+    failure_count = models.IntegerField(default=0, help_text="Scans in a row that missed it")
+    next_retry_time = models.DateTimeField(null=True, blank=True,
+                                           help_text="While recovering: when it is looked for again")
+    last_error = models.TextField(blank=True, default="")
+    first_discovered = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    discovery_timestamp = models.DateTimeField(null=True, blank=True,
+                                               help_text="The latest scan that found it")
+    is_auto_discovered = IntegerFlagField(default=True, db_default=1,
+                                          help_text="Created by a scan (not adopted from a "
+                                          "configuration)")
+    device_kind = models.CharField(max_length=16, blank=True, default="",
+                                   help_text="Catalog kind: inverter, battery_pack or meter")
+    catalog_device_id = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="",
+                                         help_text="The inverter, pack or meter (empty until approved)")
+    adapter = models.ForeignKey(Adapter, on_delete=models.SET_NULL, null=True, blank=True,
+                                db_column="adapter_id", related_name="discoveries")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "device_discovery"
+        ordering = ["device_id"]
+        verbose_name = "discovered device"
+        constraints = [models.UniqueConstraint(fields=["device_type", "serial_number"],
+                                               name="uq_device_discovery_type_serial")]
+        indexes = [models.Index(fields=["status"], name="idx_device_discovery_status"),
+                   models.Index(fields=["port"], name="idx_device_discovery_port")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} ({self.device_type} {self.serial_number} on {self.port})"
+
+
+class PortProbe(models.Model):
+    """The last probe result of one serial port, so silent or garbage ports wait between probes."""
+
+    port = models.CharField(max_length=PORT_MAX_LENGTH, unique=True)
+    last_result = models.CharField(max_length=16, choices=ProbeResult.choices)
+    detail = models.TextField(blank=True, default="", help_text="What each probe answered")
+    strikes = models.IntegerField(default=0, help_text="Silent/garbage/unrecognized results in a row")
+    device_id = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="",
+                                 help_text="The device found there, if any")
+    last_probe_at = models.DateTimeField()
+    next_probe_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="Empty = probe on every scan")
+
+    class Meta:
+        db_table = "discovery_port_probes"
+        ordering = ["port"]
+
+    def __str__(self) -> str:
+        return f"{self.port}: {self.last_result}"

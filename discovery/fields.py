@@ -1,0 +1,34 @@
+"""A boolean stored as the integer 0 or 1.
+
+Why: the spec's §12 query filters ``WHERE is_auto_discovered = 1``. On SQLite a boolean
+column is an integer anyway, but on PostgreSQL ``boolean = integer`` is an error. Storing
+the flag as ``smallint`` makes the query run unchanged on both, while Python code and the
+ORM still see ``True``/``False``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Expression
+
+
+class IntegerFlagField(models.BooleanField):  # type: ignore[type-arg]
+    """``True``/``False`` in Python, ``1``/``0`` (smallint) in the database."""
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str:
+        return "smallint"
+
+    def rel_db_type(self, connection: BaseDatabaseWrapper) -> str:
+        return "smallint"
+
+    def get_db_prep_value(self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False
+                          ) -> Any:
+        value = super().get_db_prep_value(value, connection, prepared)
+        return None if value is None else int(bool(value))
+
+    def from_db_value(self, value: Any, expression: Expression, connection: BaseDatabaseWrapper
+                      ) -> bool | None:
+        return None if value is None else bool(value)

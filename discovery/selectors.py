@@ -1,0 +1,31 @@
+"""Reads discovery needs from other apps: which ports configured devices use successfully."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.models import Adapter
+from discovery.scanning import port_key
+from telemetry.choices import DeviceState
+from telemetry.models import DeviceStatus
+from telemetry.status import effective_state
+
+
+def ports_in_use(now: datetime) -> dict[str, set[str]]:
+    """Port key → ids of enabled adapters whose device is polled there successfully right now.
+
+    "Successfully" is the device's status aged to ``now`` (online), so after a reboot, when
+    no poll has succeeded yet, saved ports are probed again and a swap can be noticed.
+    """
+    statuses = {(s.device_type, s.device_id): s for s in DeviceStatus.objects.all()}
+    in_use: dict[str, set[str]] = {}
+    for adapter in Adapter.objects.filter(enabled=True, device_id__isnull=False).order_by("pk"):
+        port = adapter.config_json.get("serial_port")
+        if not port or adapter.config_json.get("transport") in ("tcp", "rtu_over_tcp"):
+            continue
+        status = statuses.get((str(adapter.device_type), str(adapter.device_id)))
+        if status is None or effective_state(status, now) != DeviceState.ONLINE:
+            continue
+        if status.active_adapter_id in ("", adapter.pk):  # a failed-over pack reads another adapter
+            in_use.setdefault(port_key(str(port)), set()).add(adapter.pk)
+    return in_use
