@@ -1,0 +1,1 @@
+"""REST API of the catalog: one resource per hierarchy table, adapters, and the system tree."""

@@ -1,0 +1,129 @@
+"""Viewsets of the catalog resources: declarations only (queryset, serializer, filters, ordering)."""
+
+from __future__ import annotations
+
+from catalog import models as m
+from catalog.api import filters, serializers
+from solarmon.api.viewsets import ApiModelViewSet, ApiReadOnlyViewSet
+
+
+class SystemViewSet(ApiModelViewSet):
+    """Systems: whole installations, the top of the hierarchy. Deleting one deletes its whole tree."""
+
+    queryset = m.System.objects.all()
+    serializer_class = serializers.SystemSerializer
+    filterset_class = filters.SystemFilterSet
+    ordering_fields = ["system_id", "name", "created_at"]
+    lookup_url_kwarg = "system_id"
+
+
+class InverterArrayViewSet(ApiModelViewSet):
+    """Inverter arrays: groups of inverters within a system."""
+
+    queryset = m.InverterArray.objects.all()
+    serializer_class = serializers.InverterArraySerializer
+    filterset_class = filters.InverterArrayFilterSet
+    ordering_fields = ["array_id", "system_id", "name", "created_at"]
+    lookup_url_kwarg = "array_id"
+
+
+class InverterViewSet(ApiModelViewSet):
+    """Inverters. `system_id` is filled from the array when left out, and must match it."""
+
+    queryset = m.Inverter.objects.all()
+    serializer_class = serializers.InverterSerializer
+    filterset_class = filters.InverterFilterSet
+    ordering_fields = ["inverter_id", "array_id", "system_id", "name", "created_at"]
+    lookup_url_kwarg = "inverter_id"
+
+
+class BatteryArrayViewSet(ApiModelViewSet):
+    """Battery arrays: groups of battery packs within a system."""
+
+    queryset = m.BatteryArray.objects.all()
+    serializer_class = serializers.BatteryArraySerializer
+    filterset_class = filters.BatteryArrayFilterSet
+    ordering_fields = ["battery_array_id", "system_id", "name", "created_at"]
+    lookup_url_kwarg = "battery_array_id"
+
+
+class BatteryPackViewSet(ApiModelViewSet):
+    """Battery packs (banks). `system_id` is filled from the battery array when left out."""
+
+    queryset = m.BatteryPack.objects.all()
+    serializer_class = serializers.BatteryPackSerializer
+    filterset_class = filters.BatteryPackFilterSet
+    ordering_fields = ["pack_id", "battery_array_id", "system_id", "name", "created_at"]
+    lookup_url_kwarg = "pack_id"
+
+
+class BatteryViewSet(ApiModelViewSet):
+    """Battery units of packs. Ancestor ids are filled from the pack when left out."""
+
+    queryset = m.Battery.objects.all()
+    serializer_class = serializers.BatterySerializer
+    filterset_class = filters.BatteryFilterSet
+    ordering_fields = ["battery_id", "pack_id", "battery_index", "system_id", "created_at"]
+    lookup_url_kwarg = "battery_id"
+
+
+class BatteryCellViewSet(ApiModelViewSet):
+    """Cells of battery units. Ancestor ids are filled from the battery when left out."""
+
+    queryset = m.BatteryCell.objects.all()
+    serializer_class = serializers.BatteryCellSerializer
+    filterset_class = filters.BatteryCellFilterSet
+    ordering_fields = ["cell_id", "battery_id", "cell_index", "pack_id", "system_id", "created_at"]
+    lookup_url_kwarg = "cell_id"
+
+
+class MeterViewSet(ApiModelViewSet):
+    """Energy meters, at system level (`array_id` empty) or on one inverter array."""
+
+    queryset = m.Meter.objects.all()
+    serializer_class = serializers.MeterSerializer
+    filterset_class = filters.MeterFilterSet
+    ordering_fields = ["meter_id", "system_id", "array_id", "name", "type", "created_at"]
+    lookup_url_kwarg = "meter_id"
+
+
+class AdapterTypeViewSet(ApiReadOnlyViewSet):
+    """Supported adapter types with their config JSON Schema and defaults. Read-only."""
+
+    queryset = m.AdapterType.objects.all()
+    serializer_class = serializers.AdapterTypeSerializer
+    filterset_class = filters.AdapterTypeFilterSet
+    ordering_fields = ["adapter_type", "device_category", "name"]
+    lookup_url_kwarg = "adapter_type"
+
+
+class AdapterViewSet(ApiModelViewSet):
+    """Adapter instances. `config_json` is validated against the type's JSON Schema."""
+
+    queryset = m.Adapter.objects.all()
+    serializer_class = serializers.AdapterSerializer
+    filterset_class = filters.AdapterFilterSet
+    ordering_fields = ["adapter_id", "adapter_type", "device_category", "device_id", "priority", "created_at"]
+    lookup_url_kwarg = "adapter_id"
+
+
+class BatteryPackAdapterViewSet(ApiModelViewSet):
+    """Links between battery packs and their adapters; lower priority is tried first on failover."""
+
+    queryset = m.BatteryPackAdapter.objects.all()
+    serializer_class = serializers.BatteryPackAdapterSerializer
+    filterset_class = filters.BatteryPackAdapterFilterSet
+    ordering_fields = ["id", "pack_id", "adapter_id", "priority", "created_at"]
+
+
+class BatteryArrayAttachmentViewSet(ApiModelViewSet):
+    """Which inverter array each battery array feeds, with history.
+
+    At most one active attachment (no `detached_at`) per battery array and per inverter array:
+    detach the current one (PATCH `detached_at`) before attaching anew.
+    """
+
+    queryset = m.BatteryArrayAttachment.objects.all()
+    serializer_class = serializers.BatteryArrayAttachmentSerializer
+    filterset_class = filters.BatteryArrayAttachmentFilterSet
+    ordering_fields = ["id", "battery_array_id", "inverter_array_id", "attached_since", "detached_at"]

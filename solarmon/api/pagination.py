@@ -1,0 +1,18 @@
+"""Limit/offset pagination with bounds, so no query string reaches the database as a huge number."""
+
+from __future__ import annotations
+
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+
+# Far beyond any catalog; small enough for every backend's OFFSET (SQLite's is a 64-bit int).
+MAX_OFFSET = 10**9
+
+
+class ApiPagination(LimitOffsetPagination):
+    """``?limit=`` (default ``PAGE_SIZE``, at most ``max_limit``) and ``?offset=`` (capped)."""
+
+    max_limit = 1000
+
+    def get_offset(self, request: Request) -> int:
+        return min(super().get_offset(request), MAX_OFFSET)

@@ -1,0 +1,79 @@
+"""API test fixtures: users of each role with their clients, and a catalog to talk about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog import models as m
+from catalog.services import save_entity
+from tests import factories as f
+
+
+def _token_client(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def staff_user(db: None) -> User:
+    return User.objects.create_user("staff", is_staff=True)  # no password: hashing is slow
+
+
+@pytest.fixture
+def reader_user(db: None) -> User:
+    return User.objects.create_user("reader")
+
+
+@pytest.fixture
+def staff_api(staff_user: User) -> APIClient:
+    """A staff user's script: token authentication."""
+    return _token_client(staff_user)
+
+
+@pytest.fixture
+def reader_api(reader_user: User) -> APIClient:
+    """A logged-in user without staff rights, by token."""
+    return _token_client(reader_user)
+
+
+@pytest.fixture
+def anon_api(db: None) -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def catalog(db: None) -> dict[str, Any]:
+    """Two arrays of inverters, two battery arrays of packs, a grid meter, and three adapters.
+
+    Shaped like ``factories.small_hierarchy`` with fewer cells, so each test sets it up quickly.
+    """
+    sys = f.system("system", name="My Solar System")
+    a1, a2 = f.array("array1", sys), f.array("array2", sys)
+    inverters = [f.inverter("powdrive2", a1), f.inverter("senergy1", a1), f.inverter("powdrive1", a2)]
+    ba1, ba2 = f.battery_array("battery_array1", sys), f.battery_array("battery_array2", sys)
+    packs = [f.pack("jkbms_bank_ble", ba1, batteries=2, cells=2),
+             f.pack("battery1", ba2, batteries=4, cells=3)]
+    f.attach(ba1, a1)
+    f.attach(ba2, a2)
+    tree: dict[str, Any] = {"system": sys, "arrays": [a1, a2], "inverters": inverters,
+                            "battery_arrays": [ba1, ba2], "packs": packs,
+                            "meter": f.meter("grid_meter_1", sys, type="grid")}
+    inv_adapter = f.adapter("powdrive1_adapter", "powdrive", {"transport": "tcp", "host": "127.0.0.1"})
+    pack_adapter = f.adapter("battery1_pytes", "pytes", {"serial_port": "/dev/ttyUSB0"})
+    meter_adapter = f.adapter("grid_meter_adapter", "iammeter", {"transport": "tcp", "host": "127.0.0.1"})
+    inverter = m.Inverter.objects.get(pk="powdrive1")
+    inverter.adapter = inv_adapter
+    save_entity(inverter)
+    grid = tree["meter"]
+    grid.adapter = meter_adapter
+    save_entity(grid)
+    link = save_entity(m.BatteryPackAdapter(pack=tree["packs"][1], adapter=pack_adapter, priority=1))
+    tree.update(inverter_adapter=inv_adapter, pack_adapter=pack_adapter, meter_adapter=meter_adapter,
+                link=link)
+    return tree
