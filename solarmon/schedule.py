@@ -27,10 +27,14 @@ class Entry:
 def beat_entries() -> list[Entry]:
     """Every periodic task solarmon runs."""
     dispatch = float(getattr(settings, "SOLARMON_DISPATCH_PERIOD_S", 2))
+    discovery = float(getattr(settings, "SOLARMON_DISCOVERY_INTERVAL_S", 300))
     return [
         Entry("poll: dispatch due devices", "telemetry.tasks.dispatch_polls", every_s=dispatch,
               expires_s=dispatch * 0.9,
               description="Queues a poll for every device whose interval has come (per bus)."),
+        Entry("discovery: scan serial ports", "discovery.tasks.run_discovery", every_s=discovery,
+              expires_s=discovery * 0.9,
+              description="Verifies known devices, rebinds moved ones, configures new ones."),
     ]
 
 
