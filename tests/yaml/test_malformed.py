@@ -78,7 +78,14 @@ CORPUS: dict[str, list[str]] = {
 @pytest.fixture
 def existing_configuration() -> None:
     """A configuration already in the database, so "nothing changed" has something to keep."""
-    f.small_hierarchy()
+    sys = f.system("system", name="Existing")
+    array = f.array("array1", sys)
+    adapter = f.adapter("inv1_adapter", "powdrive", {"transport": "tcp", "host": "192.0.2.10"})
+    f.inverter("inv1", array, adapter=adapter)
+    battery_array = f.battery_array("battery_array1", sys)
+    f.pack("pack1", battery_array, batteries=1, cells=2)
+    f.attach(battery_array, array)
+    f.meter("grid_meter_1", sys, type="grid")
 
 
 def test_the_corpus_is_covered() -> None:
