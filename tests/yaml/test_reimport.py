@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.core.management.base import CommandError
 
 from catalog import models as m
 from catalog.services import ensure_default_structure
@@ -89,3 +90,20 @@ def test_moving_a_battery_array_detaches_the_old_attachment(write_yaml: WriteYam
     assert list(active.values_list("battery_array_id", "inverter_array_id")) == [("battery_array1", "array2")]
     assert m.BatteryArrayAttachment.objects.count() == 3
     assert m.BatteryArrayAttachment.objects.filter(detached_at__isnull=False).count() == 2
+
+
+def test_model_validation_errors_are_mapped_to_yaml_lines_and_roll_back(write_yaml: WriteYaml) -> None:
+    # Name lengths are only checked by the models: the last line of defence, run while saving.
+    text = EXAMPLE.read_text().replace("name: Powdrive 2\n", f"name: {'P' * 201}\n").replace(
+        "name: Senergy\n", f"name: {'S' * 202}\n")
+    path = write_yaml(text)
+    lines = text.splitlines()
+    powdrive2_line = next(n for n, line in enumerate(lines, 1) if line.strip() == f"name: {'P' * 201}")
+    senergy_line = next(n for n, line in enumerate(lines, 1) if line.strip() == f"name: {'S' * 202}")
+    with pytest.raises(CommandError) as err:
+        run("import_yaml", str(path))
+    message = str(err.value)
+    assert f"inverters[1].name: Ensure this value has at most 200 characters (it has 201). " \
+           f"(config.yaml line {powdrive2_line})" in message
+    assert f"(it has 202). (config.yaml line {senergy_line})" in message
+    assert all(not rows for rows in catalog_dump().values())
