@@ -52,22 +52,39 @@ def alias(folder: Path, name: str, target: str) -> str:
     return str(link)
 
 
-@pytest.fixture
-def modbus_device() -> Iterator[Callable[..., tuple[ModbusSimulator, str]]]:
-    """Start a Modbus simulator serving RTU on a new pty; returns (simulator, pty path)."""
-    started: list[ModbusSimulator] = []
-    kinds: dict[str, type[ModbusSimulator]] = {
+class ModbusBench:
+    """Modbus simulators serving RTU on ptys, stopped at the end of the test (or unplugged before)."""
+
+    KINDS: dict[str, type[ModbusSimulator]] = {
         "powdrive": PowdriveSimulator, "senergy": SenergySimulator, "iammeter": IammeterSimulator}
 
-    def start(kind: str, **kwargs: Any) -> tuple[ModbusSimulator, str]:
-        sim = kinds[kind](**kwargs)
+    def __init__(self) -> None:
+        self.running: list[ModbusSimulator] = []
+
+    def __call__(self, kind: str, **kwargs: Any) -> tuple[ModbusSimulator, str]:
+        """Start a ``kind`` simulator on a new pty; returns (simulator, pty path)."""
+        sim = self.KINDS[kind](**kwargs)
         path = sim.serve_rtu()
-        started.append(sim.start())
+        self.running.append(sim.start())
         return sim, path
 
-    yield start
-    for sim in started:
+    def unplug(self, sim: ModbusSimulator) -> None:
+        """Stop ``sim`` and close its pty, as pulling the USB adapter would."""
+        self.running.remove(sim)
         sim.stop()
+
+    def stop_all(self) -> None:
+        for sim in self.running:
+            sim.stop()
+        self.running.clear()
+
+
+@pytest.fixture
+def modbus_device() -> Iterator[ModbusBench]:
+    """Start Modbus simulators on ptys: ``modbus_device("powdrive", serial=...)``."""
+    bench = ModbusBench()
+    yield bench
+    bench.stop_all()
 
 
 @pytest.fixture
