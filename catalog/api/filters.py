@@ -7,7 +7,6 @@ being an error. Choice filters list their values in the schema and reject others
 from __future__ import annotations
 
 import django_filters as df
-from django.db.models import Q, QuerySet
 
 from catalog import choices
 from catalog import models as m
@@ -18,15 +17,7 @@ def _id(field_name: str, what: str) -> df.CharFilter:
 
 
 class CatalogFilterSet(df.FilterSet):
-    """Adds ``?q=``: case-insensitive search in the row's id and name."""
-
-    q = df.CharFilter(method="search", label="Search: text contained in the id or the name")
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        condition = Q(pk__icontains=value)
-        if any(f.name == "name" for f in queryset.model._meta.fields):
-            condition |= Q(name__icontains=value)
-        return queryset.filter(condition)
+    """Base of the catalog's filter sets (text search is ``?search=``, see the views)."""
 
 
 class SystemFilterSet(CatalogFilterSet):

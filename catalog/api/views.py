@@ -13,6 +13,7 @@ class SystemViewSet(ApiModelViewSet):
     queryset = m.System.objects.all()
     serializer_class = serializers.SystemSerializer
     filterset_class = filters.SystemFilterSet
+    search_fields = ["system_id", "name", "description"]
     ordering_fields = ["system_id", "name", "created_at"]
     lookup_url_kwarg = "system_id"
 
@@ -23,6 +24,7 @@ class InverterArrayViewSet(ApiModelViewSet):
     queryset = m.InverterArray.objects.all()
     serializer_class = serializers.InverterArraySerializer
     filterset_class = filters.InverterArrayFilterSet
+    search_fields = ["array_id", "name"]
     ordering_fields = ["array_id", "system_id", "name", "created_at"]
     lookup_url_kwarg = "array_id"
 
@@ -33,6 +35,7 @@ class InverterViewSet(ApiModelViewSet):
     queryset = m.Inverter.objects.all()
     serializer_class = serializers.InverterSerializer
     filterset_class = filters.InverterFilterSet
+    search_fields = ["inverter_id", "name", "model", "serial_number", "vendor"]
     ordering_fields = ["inverter_id", "array_id", "system_id", "name", "created_at"]
     lookup_url_kwarg = "inverter_id"
 
@@ -43,6 +46,7 @@ class BatteryArrayViewSet(ApiModelViewSet):
     queryset = m.BatteryArray.objects.all()
     serializer_class = serializers.BatteryArraySerializer
     filterset_class = filters.BatteryArrayFilterSet
+    search_fields = ["battery_array_id", "name"]
     ordering_fields = ["battery_array_id", "system_id", "name", "created_at"]
     lookup_url_kwarg = "battery_array_id"
 
@@ -53,6 +57,7 @@ class BatteryPackViewSet(ApiModelViewSet):
     queryset = m.BatteryPack.objects.all()
     serializer_class = serializers.BatteryPackSerializer
     filterset_class = filters.BatteryPackFilterSet
+    search_fields = ["pack_id", "name", "chemistry"]
     ordering_fields = ["pack_id", "battery_array_id", "system_id", "name", "created_at"]
     lookup_url_kwarg = "pack_id"
 
@@ -63,6 +68,7 @@ class BatteryViewSet(ApiModelViewSet):
     queryset = m.Battery.objects.all()
     serializer_class = serializers.BatterySerializer
     filterset_class = filters.BatteryFilterSet
+    search_fields = ["battery_id", "serial_number", "model"]
     ordering_fields = ["battery_id", "pack_id", "battery_index", "system_id", "created_at"]
     lookup_url_kwarg = "battery_id"
 
@@ -73,6 +79,7 @@ class BatteryCellViewSet(ApiModelViewSet):
     queryset = m.BatteryCell.objects.all()
     serializer_class = serializers.BatteryCellSerializer
     filterset_class = filters.BatteryCellFilterSet
+    search_fields = ["cell_id"]
     ordering_fields = ["cell_id", "battery_id", "cell_index", "pack_id", "system_id", "created_at"]
     lookup_url_kwarg = "cell_id"
 
@@ -83,6 +90,7 @@ class MeterViewSet(ApiModelViewSet):
     queryset = m.Meter.objects.all()
     serializer_class = serializers.MeterSerializer
     filterset_class = filters.MeterFilterSet
+    search_fields = ["meter_id", "name", "model", "serial_number"]
     ordering_fields = ["meter_id", "system_id", "array_id", "name", "type", "created_at"]
     lookup_url_kwarg = "meter_id"
 
@@ -93,6 +101,7 @@ class AdapterTypeViewSet(ApiReadOnlyViewSet):
     queryset = m.AdapterType.objects.all()
     serializer_class = serializers.AdapterTypeSerializer
     filterset_class = filters.AdapterTypeFilterSet
+    search_fields = ["adapter_type", "name", "description"]
     ordering_fields = ["adapter_type", "device_category", "name"]
     lookup_url_kwarg = "adapter_type"
 
@@ -103,6 +112,7 @@ class AdapterViewSet(ApiModelViewSet):
     queryset = m.Adapter.objects.all()
     serializer_class = serializers.AdapterSerializer
     filterset_class = filters.AdapterFilterSet
+    search_fields = ["adapter_id", "name", "device_id"]
     ordering_fields = ["adapter_id", "adapter_type", "device_category", "device_id", "priority", "created_at"]
     lookup_url_kwarg = "adapter_id"
 

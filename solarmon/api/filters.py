@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.filters import OrderingFilter
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
 
@@ -33,4 +33,19 @@ class ApiOrderingFilter(OrderingFilter):
         return parameters
 
 
-FILTER_BACKENDS = [DjangoFilterBackend, ApiOrderingFilter]
+class ApiSearchFilter(SearchFilter):
+    """``?search=words``: rows whose ``search_fields`` contain every word (case-insensitive).
+
+    Documented only on views that declare ``search_fields``, since elsewhere it does nothing.
+    """
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        if not getattr(view, "search_fields", None):
+            return []
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        fields = ", ".join(f.lstrip("^=@$") for f in view.search_fields)
+        parameters[0]["description"] = f"Words that must all occur in one of: {fields}"
+        return parameters
+
+
+FILTER_BACKENDS = [DjangoFilterBackend, ApiSearchFilter, ApiOrderingFilter]

@@ -111,7 +111,7 @@ def test_filters_narrow_lists_by_parent(staff_api: APIClient, catalog: Any) -> N
     assert ids("/api/inverters/", array_id="array1") == {"powdrive2", "senergy1"}
     assert ids("/api/inverters/", array_id="array2") == {"powdrive1"}
     assert ids("/api/inverters/", system_id="nowhere") == set()
-    assert ids("/api/inverters/", q="senergy") == {"senergy1"}
+    assert ids("/api/inverters/", search="SENERGY") == {"senergy1"}
     batteries = staff_api.get("/api/batteries/", {"pack_id": "battery1"}).json()
     assert batteries["count"] == 4  # the fixture gave battery1 four units
     cells = staff_api.get("/api/cells/", {"battery_id": "battery1_b0"}).json()
