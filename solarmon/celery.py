@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solarmon.settings")
 
@@ -16,9 +16,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@worker_process_init.connect
+@worker_init.connect
 def _simulated_bluetooth(**kwargs: Any) -> None:
-    """In the demo, Bluetooth packs are simulated inside each worker process (no radio here)."""
+    """In the demo, Bluetooth packs are simulated inside the worker (no radio here).
+
+    Runs once in the main worker process; pool processes forked from it inherit the setup.
+    """
     if os.environ.get("SOLARMON_SIMULATE_BLE") == "1":
         from solarmon.demo import enable_simulated_ble
 

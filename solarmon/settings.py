@@ -8,6 +8,7 @@ directory.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -104,8 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     # Tests that run a real Celery worker in another process need the test database in a
-    # file that process can open (pytest-django adds a suffix per xdist worker).
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_solarmon.sqlite3")}
+    # file that process can open. The name carries the process id so that two test runs
+    # never share (and delete) one file; pytest-django adds a suffix per xdist worker.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test_solarmon_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
