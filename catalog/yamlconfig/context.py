@@ -32,6 +32,7 @@ class Context:
 
     @property
     def system_id(self) -> str:
+        """The id of the system the file describes."""
         return self.desired.system_id
 
     def declare(self, registry: dict[str, Row], row: Row, item: Item, what: str) -> Row | None:

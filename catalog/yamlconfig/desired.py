@@ -60,5 +60,6 @@ class Desired:
     lines: dict[str, int] = field(default_factory=dict)
 
     def add(self, row: Row) -> Row:
+        """Append ``row`` to its table."""
         self.rows[row.table].append(row)
         return row

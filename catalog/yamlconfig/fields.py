@@ -40,6 +40,7 @@ class Item:
         return item_path(self.path, key)
 
     def has(self, key: str) -> bool:
+        """Whether the mapping spells out ``key`` (even as null)."""
         return key in self.data
 
     def error(self, key: str, message: str) -> None:
@@ -86,6 +87,7 @@ class Item:
         return value
 
     def number(self, key: str, minimum: float | None = None) -> float | None:
+        """An integer or decimal number, as a float."""
         value = self.data.get(key)
         if value is None:
             return None
@@ -98,6 +100,7 @@ class Item:
         return float(value)
 
     def integer(self, key: str, default: int | None = None, minimum: int | None = None) -> int | None:
+        """A whole number (``true`` is not one, although Python thinks so)."""
         value = self.data.get(key)
         if value is None:
             return default
@@ -110,6 +113,7 @@ class Item:
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
+        """``true`` or ``false``."""
         value = self.data.get(key)
         if value is None:
             return default
@@ -119,6 +123,7 @@ class Item:
         return value
 
     def choice(self, key: str, allowed: Iterable[str]) -> str | None:
+        """One of ``allowed``."""
         value = self.text(key)
         options = list(allowed)
         if value is not None and value not in options:

@@ -51,10 +51,12 @@ class Plan:
     counts: dict[str, Counter[str]] = field(default_factory=lambda: {table: Counter() for table in TABLES})
 
     def add(self, table: str, change: Change) -> None:
+        """Record ``change`` and count it."""
         self.changes[table].append(change)
         self.counts[table][change.kind] += 1
 
     def total(self, kind: str) -> int:
+        """Rows of ``kind`` (create, update, unchanged) over all tables."""
         return sum(counter[kind] for counter in self.counts.values())
 
 

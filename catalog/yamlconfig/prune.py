@@ -26,6 +26,7 @@ class Deletion:
     data: Counter[str] = field(default_factory=Counter)
 
     def catalog_total(self) -> int:
+        """Catalog rows deleted, cascades included."""
         return sum(len(ids) for ids in self.catalog.values())
 
 

@@ -21,14 +21,17 @@ class ImportReport:
 
     @property
     def created(self) -> int:
+        """Rows created (or that would be)."""
         return self.plan.total(CREATE)
 
     @property
     def updated(self) -> int:
+        """Rows updated (or that would be)."""
         return self.plan.total(UPDATE)
 
     @property
     def unchanged(self) -> int:
+        """Rows the file names that already match it."""
         return self.plan.total(UNCHANGED)
 
     def lines(self) -> list[str]:

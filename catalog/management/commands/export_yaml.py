@@ -11,12 +11,16 @@ from catalog.yamlconfig import ImportFailed, export_config
 
 
 class Command(BaseCommand):
+    """Write the configuration as YAML."""
+
     help = "Write the configuration in the config.yaml shape of spec §7, to PATH or stdout."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """Declare the command-line options."""
         parser.add_argument("path", nargs="?", help="file to write (default: stdout)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Run the command."""
         try:
             text = export_config()
         except ImportFailed as exc:

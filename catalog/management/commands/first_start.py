@@ -23,10 +23,13 @@ log = logging.getLogger("catalog.first_start")
 
 
 class Command(BaseCommand):
+    """Seed an empty database from SOLARMON_CONFIG or the default structure."""
+
     help = ("On an empty database import SOLARMON_CONFIG if it exists, else create the default "
             "structure; afterwards the database wins.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Run the command."""
         config = Path(settings.SOLARMON_CONFIG)
         if System.objects.exists():
             note = f"; {config} is not read (load it with manage.py import_yaml)" if config.exists() else ""

@@ -11,10 +11,13 @@ from catalog.yamlconfig import ImportFailed, import_config
 
 
 class Command(BaseCommand):
+    """Load a config file; see the README's YAML configuration section."""
+
     help = ("Import a config.yaml (spec §7). Everything is checked first; on any error nothing is "
             "written. Prints, per table, the rows created, updated, unchanged and deleted.")
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """Declare the command-line options."""
         parser.add_argument("path", help="the YAML file")
         parser.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
         parser.add_argument("--prune", action="store_true",
@@ -23,6 +26,7 @@ class Command(BaseCommand):
                             help="with --prune: also delete the samples and rollups of pruned devices")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Run the command."""
         if options["force"] and not options["prune"]:
             raise CommandError("--force only applies with --prune")
         try:
