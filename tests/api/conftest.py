@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -47,11 +48,10 @@ def anon_api(db: None) -> APIClient:
     return APIClient()
 
 
-@pytest.fixture
-def catalog(db: None) -> dict[str, Any]:
+def _build_catalog() -> dict[str, Any]:
     """Two arrays of inverters, two battery arrays of packs, a grid meter, and three adapters.
 
-    Shaped like ``factories.small_hierarchy`` with fewer cells, so each test sets it up quickly.
+    Shaped like ``factories.small_hierarchy`` with fewer cells.
     """
     sys = f.system("system", name="My Solar System")
     a1, a2 = f.array("array1", sys), f.array("array2", sys)
@@ -73,7 +73,24 @@ def catalog(db: None) -> dict[str, Any]:
     grid = tree["meter"]
     grid.adapter = meter_adapter
     save_entity(grid)
-    link = save_entity(m.BatteryPackAdapter(pack=tree["packs"][1], adapter=pack_adapter, priority=1))
+    link = save_entity(m.BatteryPackAdapter(pack=packs[1], adapter=pack_adapter, priority=1))
     tree.update(inverter_adapter=inv_adapter, pack_adapter=pack_adapter, meter_adapter=meter_adapter,
                 link=link)
     return tree
+
+
+@pytest.fixture(scope="module")
+def _catalog_rows(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The catalog, written once per test module (each test's changes are rolled back after it)."""
+    with django_db_blocker.unblock():
+        tree = _build_catalog()
+    yield tree
+    with django_db_blocker.unblock():
+        m.System.objects.all().delete()
+        m.Adapter.objects.all().delete()
+
+
+@pytest.fixture
+def catalog(db: None, _catalog_rows: dict[str, Any]) -> dict[str, Any]:
+    """The shared catalog (see ``_build_catalog``), for a test that runs in a transaction."""
+    return _catalog_rows

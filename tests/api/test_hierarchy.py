@@ -77,7 +77,8 @@ def test_hierarchy_runs_the_same_number_of_queries_for_1_and_50_devices(
         powers = sorted(i["latest"]["pv_power_w"] for i in inverters)
         assert powers == [1000 + i for i in range(devices_per_kind)]
         cell_counts = {len(b["cells"]) if cells else b["cells"] for p in packs for b in p["batteries"]}
-        assert cell_counts == ({2} if cells else {None})
+        expected_cells: set[int | None] = {2} if cells else {None}
+        assert cell_counts == expected_cells
 
 
 def test_hierarchy_nests_every_level_with_ancestor_ids(staff_api: APIClient, catalog: dict[str, Any]) -> None:
