@@ -54,7 +54,8 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
         return None
     row = Row("adapters", (adapter_id,), values, item.path,
               {"adapter_type": item.at("type"), "config_json": item.path, "name": item.at("name")})
-    if ctx.declare(ctx.adapters, row, item, "adapter") is None:
+    # A derived id ({device}_adapter) is not in the file: report the clash at the mapping.
+    if ctx.declare(ctx.adapters, row, item, "adapter", "id" if item.has("id") else "") is None:
         return None
     return adapter_id if spec is not None else None
 

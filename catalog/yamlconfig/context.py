@@ -35,11 +35,12 @@ class Context:
         """The id of the system the file describes."""
         return self.desired.system_id
 
-    def declare(self, registry: dict[str, Row], row: Row, item: Item, what: str) -> Row | None:
-        """Add ``row`` unless its id is taken; a duplicate is reported and dropped."""
+    def declare(self, registry: dict[str, Row], row: Row, item: Item, what: str, key: str = "id"
+                ) -> Row | None:
+        """Add ``row`` unless its id is taken; a duplicate is reported (at ``key``) and dropped."""
         row_id = str(row.key[0])
         if row_id in registry:
-            item.error("id", f"duplicate {what} id {row_id!r} (first declared at {registry[row_id].path})")
+            item.error(key, f"duplicate {what} id {row_id!r} (first declared at {registry[row_id].path})")
             return None
         registry[row_id] = row
         return self.desired.add(row)
