@@ -15,6 +15,7 @@ from rest_framework.routers import DefaultRouter
 from catalog.api import urls as catalog_api
 from catalog.api.hierarchy import DeviceStateSource, SystemHierarchyView, no_device_states
 from discovery.api import urls as discovery_api
+from telemetry.api import urls as telemetry_api
 
 try:
     from telemetry.selectors import latest_by_device
@@ -26,7 +27,7 @@ except ModuleNotFoundError as exc:
 else:
     device_states = latest_by_device
 
-APP_APIS: list[ModuleType] = [catalog_api, discovery_api]
+APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api]
 
 router = DefaultRouter()
 for app_api in APP_APIS:

@@ -1,0 +1,91 @@
+"""Serializers of telemetry endpoints: device status, live system state, sample series."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from telemetry.choices import DeviceState, GridSource
+from telemetry.models import DeviceStatus
+from telemetry.series import MAX_POINTS, SERIES
+from telemetry.status import effective_state
+
+
+class DeviceStatusSerializer(serializers.ModelSerializer[DeviceStatus]):
+    """Polling health of one device. ``state`` is aged to now: old values read as stale."""
+
+    state = serializers.SerializerMethodField()
+    system_id = serializers.CharField(read_only=True, help_text="The system the device belongs to")
+
+    class Meta:
+        model = DeviceStatus
+        fields = ["device_type", "device_id", "system_id", "state", "last_seen", "last_error",
+                  "last_error_at", "consecutive_failures", "next_poll_at", "active_adapter_id",
+                  "last_duration_ms", "poll_interval_s"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(
+        choices=DeviceState.choices, help_text="online, stale, offline or unknown, aged to now"))
+    def get_state(self, obj: DeviceStatus) -> str:
+        return effective_state(obj, timezone.now())
+
+
+class SeriesQuerySerializer(serializers.Serializer[Any]):
+    """Query parameters of a sample series."""
+
+    start = serializers.DateTimeField(help_text="Start of the range (ISO 8601; default: 24 h ago)",
+                                      required=False)
+    end = serializers.DateTimeField(help_text="End of the range, exclusive (default: now)", required=False)
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, default=300,
+                                      help_text="At most this many points (bucket averages)")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("start") and attrs.get("end") and attrs["start"] >= attrs["end"]:
+            raise serializers.ValidationError({"end": "must be after start"})
+        return attrs
+
+
+class SeriesPointSerializer(serializers.Serializer[Any]):
+    ts = serializers.DateTimeField(help_text="Start of the bucket (UTC)")
+    samples = serializers.IntegerField(help_text="Samples averaged into this point")
+    values = serializers.DictField(child=serializers.FloatField(allow_null=True),
+                                   help_text="Average of each numeric column over the bucket")
+
+
+class SeriesSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=sorted(SERIES), help_text="What the series is of")
+    device_id = serializers.CharField(help_text="Id of the inverter, meter, pack, array or system")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    step_s = serializers.IntegerField(help_text="Width of each bucket in seconds")
+    columns = serializers.ListField(child=serializers.CharField(), help_text="The averaged columns")
+    points = SeriesPointSerializer(many=True)
+
+
+class LiveFlowSerializer(serializers.Serializer[Any]):
+    ts = serializers.DateTimeField(allow_null=True, help_text="Time of the newest tick (UTC)")
+    age_s = serializers.FloatField(allow_null=True, help_text="Seconds since that tick")
+    live = serializers.BooleanField(help_text="False when the newest tick is too old to be shown as live")
+    pv_power_w = serializers.IntegerField(allow_null=True, help_text="PV power, >= 0")
+    load_power_w = serializers.IntegerField(allow_null=True, help_text="Load power, >= 0")
+    grid_power_w = serializers.IntegerField(allow_null=True, help_text="Grid power, > 0 = importing")
+    batt_power_w = serializers.IntegerField(allow_null=True, help_text="Battery power, > 0 = charging")
+    batt_soc_pct = serializers.FloatField(allow_null=True, help_text="Battery state of charge, %")
+
+
+class LiveArraySerializer(LiveFlowSerializer):
+    array_id = serializers.CharField()
+    inverters_reporting = serializers.IntegerField(allow_null=True)
+    inverters_total = serializers.IntegerField(allow_null=True)
+
+
+class LiveSystemSerializer(LiveFlowSerializer):
+    system_id = serializers.CharField()
+    grid_source = serializers.ChoiceField(choices=GridSource.choices, allow_null=True,
+                                          help_text="meter: a system meter; inverters: their sum")
+    arrays = LiveArraySerializer(many=True)
+    devices = serializers.ListField(child=serializers.DictField(), help_text="Each device's status")
+
