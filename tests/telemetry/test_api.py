@@ -76,8 +76,8 @@ def test_a_long_range_comes_back_as_bounded_bucket_averages(reader: APIClient) -
     rows = [t.EnergySample(ts=start + timedelta(seconds=5 * i), inverter=inverter, array_id="array1",
                            system=sys, pv_power_w=i % 720, load_power_w=500) for i in range(2 * 720)]
     t.EnergySample.objects.bulk_create(rows)
-    body = reader.get("/api/series/inverter/inv1/", {
-        "start": "2026-03-01T00:00:00Z", "end": "2026-03-01T02:00:00Z", "points": 24}).json()
+    query = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-01T02:00:00Z", "points": "24"}
+    body = reader.get("/api/series/inverter/inv1/", query).json()
     assert body["step_s"] == 300 and len(body["points"]) == 24
     first = body["points"][0]
     # The first 5-minute bucket averages samples 0..59: pv 0..59 → 29.5.
@@ -89,7 +89,7 @@ def test_a_long_range_comes_back_as_bounded_bucket_averages(reader: APIClient) -
 
 @pytest.mark.parametrize("query", [{"start": "yesterday"}, {"points": 0}, {"points": 10**9},
                                    {"start": "2026-03-02T00:00:00Z", "end": "2026-03-01T00:00:00Z"}])
-def test_bad_series_parameters_are_400s_naming_the_field(reader: APIClient, query: dict[str, object]) -> None:
+def test_bad_series_parameters_are_400s_naming_the_field(reader: APIClient, query: dict[str, str | int]) -> None:
     f.inverter("inv1", f.array("array1", f.system()))
     response = reader.get("/api/series/inverter/inv1/", query)
     assert response.status_code == 400
