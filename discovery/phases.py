@@ -143,6 +143,8 @@ def _identified(run: _Run, port: SerialPort, outcome: ProbeOutcome) -> None:
                                          serial_number=outcome.identity.serial_number).first()
     if row is None:
         _new_device(run, port, outcome)
+    elif row.device_id in run.found:  # the same serial on two ports: keep the first, configure nothing
+        run.note(port, Action.UNRECOGNIZED, outcome, row, detail="serial number already seen on another port")
     elif row.status in (DiscoveryStatus.REJECTED, DiscoveryStatus.DISABLED):
         row.last_seen = run.now  # remembered, never configured again by a scan
         row.save(update_fields=["last_seen", "updated_at"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -56,6 +57,14 @@ def by_id_links(by_id_dir: str) -> dict[str, str]:
     return links
 
 
+def _is_char_device(path: str) -> bool:
+    """Only character devices are serial ports; a glob that matches a regular file is ignored."""
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _excluded(port: SerialPort, exclude: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in exclude for name in (port.device, port.path))
 
@@ -76,7 +85,7 @@ def list_ports_for(include: Iterable[str] = (), exclude: Iterable[str] = (), *,
     ports: dict[str, SerialPort] = {}
     for name in names:
         key = port_key(name)
-        if key in ports or not os.path.exists(key):
+        if key in ports or not _is_char_device(key):
             continue
         ports[key] = SerialPort(device=name, path=links.get(key, name))
     kept = [p for p in ports.values() if not _excluded(p, exclude)]

@@ -36,8 +36,9 @@ class PortProbeSerializer(serializers.ModelSerializer):
 class RunRequestSerializer(serializers.Serializer):
     """Options of a discovery run started through the API."""
 
-    ports = serializers.ListField(child=serializers.CharField(max_length=255), required=False,
-                                  max_length=32, help_text="Only these ports (globs); default: all")
+    ports = serializers.ListField(
+        child=serializers.RegexField(r"^/dev/[^\x00]*$", max_length=255), required=False, max_length=32,
+        help_text="Only these ports (globs under /dev/, e.g. /dev/ttyUSB*); default: every port")
     wait = serializers.BooleanField(default=False, help_text="Run now and answer with the report "
                                     "(else the run is queued for the worker)")
 

@@ -45,7 +45,10 @@ class DiscoveredDeviceViewSet(ApiReadOnlyViewSet):
                               409: serializers.RunReportSerializer})
     @action(detail=False, methods=["post"])
     def run(self, request: Request) -> Response:
-        """Run discovery now: ``wait`` answers with the report, otherwise the run is queued."""
+        """Run discovery now: ``wait`` answers with the report, otherwise the run is queued.
+
+        Ports that were silent or spoke garbage recently keep waiting (``discover --once`` probes them).
+        """
         from discovery.tasks import run_discovery, run_discovery_once
 
         options = serializers.RunRequestSerializer(data=request.data)
@@ -53,7 +56,7 @@ class DiscoveredDeviceViewSet(ApiReadOnlyViewSet):
         if not options.validated_data["wait"]:
             run_discovery.delay()
             return Response({"detail": "discovery queued"}, status=status.HTTP_202_ACCEPTED)
-        report = run_discovery_once(options.validated_data.get("ports"), respect_port_backoff=False)
+        report = run_discovery_once(options.validated_data.get("ports"))
         code = status.HTTP_409_CONFLICT if report.skipped_reason else status.HTTP_200_OK
         return Response(serializers.RunReportSerializer(report.as_dict()).data, status=code)
 

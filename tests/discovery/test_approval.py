@@ -119,3 +119,9 @@ def test_only_staff_may_approve(pending_inverter: str) -> None:
     assert client.get("/api/discovered-devices/").status_code == 200
     assert client.post("/api/discovered-devices/powdrive_456789/approve/").status_code == 403
     assert DeviceDiscovery.objects.get().status == "pending"
+
+
+def test_the_api_only_runs_discovery_on_device_paths(api: APIClient) -> None:
+    response = api.post("/api/discovered-devices/run/", {"ports": ["/etc/*"], "wait": True}, format="json")
+    assert response.status_code == 400
+    assert "ports" in response.json()
