@@ -162,7 +162,7 @@ class PortProber:
         try:
             identity = driver.identify()
         except AdapterError as exc:
-            attempt.result, attempt.detail = classify(exc), str(exc)
+            attempt.result, attempt.detail = classify(exc), f"{type(exc).__name__}: {exc}"
             return False
         finally:
             driver.close()

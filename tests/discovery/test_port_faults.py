@@ -98,3 +98,25 @@ def test_a_port_budget_skips_the_remaining_probes(silent_port: str, settings: ob
     detail = PortProbe.objects.get(port=silent_port).detail
     assert "time budget spent" in detail
     assert "iammeter (" not in detail  # the last type in the order was never tried
+
+
+def test_a_device_that_answers_but_is_not_recognized_is_recorded_with_each_error_kind(
+        modbus_device: Callable) -> None:
+    # A Deye-family register map whose serial registers hold no printable text.
+    _, path = modbus_device("powdrive", serial="\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a")
+
+    report = run_discovery(port_globs=[path])
+
+    assert _actions(report) == [(path, "unrecognized")]
+    detail = PortProbe.objects.get(port=path).detail
+    assert "powdrive (9600 baud, unit 1): unrecognized - WrongDevice" in detail
+    assert "senergy (9600 baud, unit 1): unrecognized - ModbusExceptionReply" in detail  # illegal address
+    assert "pytes (115200 baud): silent - TransportError" in detail
+    assert not DeviceDiscovery.objects.exists()
+
+
+def test_the_beat_schedule_runs_discovery_and_expires_before_the_next_run() -> None:
+    from solarmon.schedule import beat_entries
+
+    entry = next(e for e in beat_entries() if e.task == "discovery.tasks.run_discovery")
+    assert entry.every_s == 300 and entry.expires_s is not None and entry.expires_s < entry.every_s
