@@ -21,7 +21,6 @@ $(STAMP): pyproject.toml
 run: venv
 	$(PY) -m solarmon.devkey >/dev/null
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py first_start
 	$(PY) manage.py create_admin
 	$(PY) manage.py demo
 
@@ -49,7 +48,7 @@ pytest-sqlite:
 pytest-postgres:
 	@if [ -n "$$SOLARMON_TEST_POSTGRES_URL" ]; then \
 	  echo "== the database-backed tests again, on PostgreSQL =="; \
-	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests --ignore=tests/adapters -m "not browser"; \
+	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests --ignore=tests/adapters --ignore=tests/demo -m "not browser"; \
 	else echo "PostgreSQL is not available: the PostgreSQL pass is skipped"; fi
 
 bench: venv

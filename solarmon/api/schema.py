@@ -59,3 +59,12 @@ class ApiAutoSchema(AutoSchema):
             response = OpenApiResponse(response=body, description=_ERROR_DESCRIPTIONS[code])
             responses.setdefault(code, self._get_response_for_code(response, code, direction=direction))
         return responses
+
+    def _resolve_path_parameters(self, variables: list[str]) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._resolve_path_parameters(variables)
+        model = getattr(getattr(self.view, "queryset", None), "model", None)
+        what = model._meta.verbose_name if model is not None else "object"
+        for parameter in parameters:
+            if not parameter.get("description"):
+                parameter["description"] = f"Id of the {what}"
+        return parameters

@@ -102,9 +102,12 @@ class Command(BaseCommand):
         python = sys.executable
         if not options["no_worker"]:
             children["worker"] = subprocess.Popen(
+                # Threads, not processes: one process keeps each serial port open once and
+                # shares it between polls (a port is opened exclusively, so two processes
+                # could not both hold it). Every driver bounds its own time.
                 [python, "-m", "celery", "-A", "solarmon", "worker", "--beat", "--loglevel", "INFO",
-                 "--concurrency", str(os.environ.get("SOLARMON_WORKERS", "2")), "--without-gossip",
-                 "--without-mingle", "--pidfile", ""], env=env)
+                 "--pool", "threads", "--concurrency", str(os.environ.get("SOLARMON_WORKERS", "4")),
+                 "--without-gossip", "--without-mingle"], env=env)
         if not options["no_web"]:
             bind = os.environ.get("SOLARMON_BIND", "127.0.0.1")
             self.stdout.write(f"solarmon: http://{bind}:{settings.SOLARMON_PORT}/  "
