@@ -1,0 +1,179 @@
+"""Poll-pipeline costs: bulk ingest against per-row saves, SQL per tick, tick time against size.
+
+1. Ingest: one tick of a pack with 4 batteries × 16 cells is 69 rows (pack, units, cells).
+   ``write_rows`` (one transaction, one bulk insert per table) against a naive writer that
+   calls ``save()`` on every row in autocommit, as code without a service layer would.
+2. SQL statements of one poll tick of the demo installation (3 inverters, 1 meter, 2 packs),
+   counted with Django's query capture, per device and for the derived array/system rows.
+3. Tick time for 1, 10 and 50 simulated Modbus TCP inverters (one simulator each), polled in
+   turn in one process, so the growth per device is visible.
+
+Run: ``.venv/bin/python bench/ingest.py`` (SQLite in a temporary folder; ``--database-url``
+for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _setup(database_url: str | None, data_dir: str) -> None:
+    os.environ["SOLARMON_DATA_DIR"] = data_dir
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-" + "x" * 40)
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{data_dir}/bench.sqlite3"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solarmon.settings")
+    os.environ["SOLARMON_LOG_LEVEL"] = "ERROR"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _pack_reading():  # type: ignore[no-untyped-def]
+    from adapters.readings import BatteryUnitReading, CellReading, battery_pack_from_units
+
+    units = [BatteryUnitReading(index=u, voltage=52.1, current=-12.5, temperature=24.0, soc=71.0,
+                                power=-651.0, basic_st="Dischg",
+                                cells=[CellReading(index=c, voltage=3.256 + c / 1000, temperature=24.0)
+                                       for c in range(16)]) for u in range(1, 5)]
+    return battery_pack_from_units(units)
+
+
+def bench_ingest(ticks: int) -> None:
+    from catalog import models as m
+    from telemetry import ingest
+    from telemetry import models as t
+    from tests import factories as f
+
+    sys_ = f.system("bench")
+    pack = f.pack("bench_pack", f.battery_array("bench_ba", sys_), batteries=4, cells=16)
+    reading = _pack_reading()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ingest.write_rows(ingest.pack_rows(pack, reading, start - timedelta(seconds=5)))  # warm up
+    rows_per_tick = len(ingest.pack_rows(pack, reading, start))
+
+    began = time.perf_counter()
+    for i in range(ticks):
+        ingest.write_rows(ingest.pack_rows(pack, reading, start + timedelta(seconds=5 * i)))
+    bulk = time.perf_counter() - began
+
+    naive_start = start + timedelta(days=1)
+    began = time.perf_counter()
+    for i in range(ticks):
+        for row in ingest.pack_rows(pack, reading, naive_start + timedelta(seconds=5 * i)):
+            row.save(force_insert=True)
+    naive = time.perf_counter() - began
+    assert t.BatteryCellSample.objects.filter(pack=pack).count() == 64 * (2 * ticks + 1)
+    rows = rows_per_tick * ticks
+    print(f"ingest, {ticks} ticks of {rows_per_tick} rows (pack of 4 × 16 cells):")
+    print(f"  bulk write_rows : {rows / bulk:10.0f} rows/s  ({bulk / ticks * 1000:6.2f} ms per tick)")
+    print(f"  naive save()    : {rows / naive:10.0f} rows/s  ({naive / ticks * 1000:6.2f} ms per tick)")
+    print(f"  ratio           : {naive / bulk:.1f}× faster in bulk")
+    m.System.objects.filter(pk="bench").delete()
+
+
+def bench_statements() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from solarmon.demo import DemoRig, enable_simulated_ble
+    from telemetry.derive import derive_samples
+    from telemetry.polling import close_readers, device_refs, poll_device, slot_for
+    from tests.telemetry.conftest import build_installation
+
+    build_installation()
+    origin = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
+    rig = DemoRig(origin)
+    rig.start()
+    enable_simulated_ble(origin)
+    try:
+        refs = device_refs()
+        for ref in refs:  # warm up: connections, catalog rows for units and cells
+            poll_device(ref, slot_for(timezone.now(), 5) - timedelta(seconds=60))
+        slot = slot_for(timezone.now(), 5)
+        print("SQL statements of one poll tick of the demo installation:")
+        total = 0
+        for ref in refs:
+            with CaptureQueriesContext(connection) as ctx:
+                out = poll_device(ref, slot)
+            total += len(ctx.captured_queries)
+            print(f"  {ref.kind:<13} {ref.device_id:<12} {len(ctx.captured_queries):3d} statements, "
+                  f"{out.rows:3d} rows")
+        with CaptureQueriesContext(connection) as ctx:
+            derive_samples("system", slot)
+        total += len(ctx.captured_queries)
+        print(f"  derive array + system samples {len(ctx.captured_queries):3d} statements")
+        print(f"  whole tick                    {total:3d} statements")
+    finally:
+        close_readers()
+        rig.stop()
+
+
+def bench_growth(sizes: list[int]) -> None:
+    from django.utils import timezone
+
+    from adapters.simulators.modbus import PowdriveSimulator
+    from adapters.simulators.plant import Plant
+    from telemetry.derive import derive_samples
+    from telemetry.polling import close_readers, device_refs, poll_device, slot_for
+    from tests import factories as f
+
+    print("poll-tick time against the number of devices (Modbus TCP inverters, polled in turn):")
+    for size in sizes:
+        sys_ = f.system(f"grow{size}")
+        arr = f.array(f"grow{size}_a", sys_)
+        sims = []
+        for i in range(size):
+            sim = PowdriveSimulator(Plant(), serial=f"GR{size:03d}{i:05d}").start()
+            sims.append(sim)
+            port = sim.serve_tcp(0)
+            f.inverter(f"g{size}_{i}", arr, adapter=f.adapter(f"g{size}_{i}_ad", "powdrive", {
+                "transport": "tcp", "host": "127.0.0.1", "port": port}))
+        refs = device_refs(sys_.pk)
+        try:
+            for ref in refs:
+                poll_device(ref, slot_for(timezone.now(), 5) - timedelta(seconds=60))
+            rounds, began = 3, time.perf_counter()
+            for r in range(rounds):
+                slot = slot_for(timezone.now(), 5) + timedelta(seconds=5 * r)
+                for ref in refs:
+                    assert poll_device(ref, slot).ok
+                derive_samples(sys_.pk, slot)
+            per_tick = (time.perf_counter() - began) / rounds
+            print(f"  {size:3d} devices: {per_tick * 1000:8.1f} ms per tick, "
+                  f"{per_tick / size * 1000:6.1f} ms per device")
+        finally:
+            close_readers()
+            for sim in sims:
+                sim.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--ticks", type=int, default=200)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="solarmon-bench-") as data_dir:
+        _setup(args.database_url, data_dir)
+        from django.db import connection
+
+        print(f"database: {connection.vendor}")
+        bench_ingest(args.ticks)
+        bench_statements()
+        bench_growth(args.sizes)
+
+
+if __name__ == "__main__":
+    main()
