@@ -197,6 +197,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 SOLARMON_CONFIG = Path(env.str("SOLARMON_CONFIG", default=str(DATA_DIR / "config.yaml")))
 SOLARMON_PORT = env.int("SOLARMON_PORT", default=8000)
 SOLARMON_DISCOVERY_REQUIRE_APPROVAL = env.bool("SOLARMON_DISCOVERY_REQUIRE_APPROVAL", default=False)
+# Discovery (docs/discovery.md): which ports to scan and how hard to try.
+SOLARMON_DISCOVERY_SCAN_SYSTEM_PORTS = env.bool("SOLARMON_DISCOVERY_SCAN_SYSTEM_PORTS", default=True)
+SOLARMON_DISCOVERY_INCLUDE_GLOBS = env.list("SOLARMON_DISCOVERY_INCLUDE_GLOBS", default=[])
+SOLARMON_DISCOVERY_EXCLUDE_GLOBS = env.list("SOLARMON_DISCOVERY_EXCLUDE_GLOBS", default=[])
+SOLARMON_DISCOVERY_PROBE_ORDER = env.list("SOLARMON_DISCOVERY_PROBE_ORDER",
+                                          default=["pytes", "powdrive", "senergy", "iammeter"])
+SOLARMON_DISCOVERY_PROBE_TIMEOUT_S = env.float("SOLARMON_DISCOVERY_PROBE_TIMEOUT_S", default=1.0)
+SOLARMON_DISCOVERY_PORT_BUDGET_S = env.float("SOLARMON_DISCOVERY_PORT_BUDGET_S", default=12.0)
+SOLARMON_DISCOVERY_MAX_FAILURES = env.int("SOLARMON_DISCOVERY_MAX_FAILURES", default=10)
+SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", default=300.0)
+# How often beat looks for devices whose poll is due (each device has its own interval).
+SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
 SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
 
 LOGGING = {

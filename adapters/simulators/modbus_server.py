@@ -137,10 +137,13 @@ class ModbusWireServer:
             self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving and close every endpoint; stopping twice is harmless."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._selector.get_map() is None:  # already closed
+            return
         for key in list(self._selector.get_map().values()):
             kind, obj = key.data
             if kind == "conn" and obj.sock is not None:
@@ -149,6 +152,8 @@ class ModbusWireServer:
             listener.close()
         for pty in self._ptys:
             pty.close()
+        self._listeners.clear()
+        self._ptys.clear()
         self._selector.close()
 
     def set_faults(self, faults: Faults) -> None:

@@ -35,7 +35,9 @@ def test_demo_serves_live_simulated_data_and_stops_on_sigint(tmp_path: Path) -> 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update({"SOLARMON_DATA_DIR": str(tmp_path), "SOLARMON_PORT": str(port), "SECRET_KEY": "x" * 50,
-                "SOLARMON_CONFIG": str(tmp_path / "absent.yaml")})
+                "SOLARMON_CONFIG": str(tmp_path / "absent.yaml"),
+                # Discovery at start-up must not probe this machine's own serial ports.
+                "SOLARMON_DISCOVERY_SCAN_SYSTEM_PORTS": "false"})
     _manage(env, "migrate", "--noinput", "-v", "0")
     assert "password:" in _manage(env, "create_admin")
     assert "An admin login exists" in _manage(env, "create_admin")  # the password is shown once

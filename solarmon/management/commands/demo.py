@@ -24,6 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog import models as catalog
+from discovery.tasks import queue_startup_discovery
 from solarmon.demo import DemoRig
 from solarmon.schedule import install_beat_schedule
 
@@ -55,6 +56,9 @@ class Command(BaseCommand):
             env["SOLARMON_DEMO_ORIGIN"] = origin.isoformat()
         install_beat_schedule()
         children = self._start_children(env, options)
+        if "worker" in children:
+            # Look for USB devices now rather than at the first beat period.
+            queue_startup_discovery()
         stop = {"now": False}
 
         def _on_signal(signum: int, frame: FrameType | None) -> None:

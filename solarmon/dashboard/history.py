@@ -1,0 +1,206 @@
+"""Rows of the history charts: a day's hours or a month's days of one system, array, inverter, pack or meter.
+
+The chart, its table and the CSV download all come from :func:`history_rows`, so what is
+downloaded is exactly what is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import Sum
+from django.http import Http404, QueryDict
+
+from aggregation import models as agg
+from catalog import models as catalog
+from solarmon.dashboard.systems import local_today
+
+
+@dataclass(frozen=True)
+class Series:
+    """One column of the rollup table, drawn as bars (energy) or a line (state of charge)."""
+
+    column: str
+    name: str
+    color: str
+    unit: str = "kWh"
+    kind: str = "bar"
+
+
+PV = Series("solar_energy_kwh", "PV", "#e0a100")
+LOAD = Series("load_energy_kwh", "Load", "#3d6fb6")
+IMPORT = Series("grid_import_energy_kwh", "Import", "#c0392b")
+EXPORT = Series("grid_export_energy_kwh", "Export", "#2e9d57")
+CHARGE = Series("battery_charge_energy_kwh", "Charge", "#8e44ad")
+DISCHARGE = Series("battery_discharge_energy_kwh", "Discharge", "#13948a")
+ENERGY_HOURLY = (PV, LOAD, IMPORT, EXPORT, CHARGE, DISCHARGE)
+# The daily tables name the same flows differently and have no battery energy: that comes
+# from the hourly rows of the same date, summed.
+ENERGY_DAILY = (Series("pv_energy_kwh", "PV", PV.color), Series("load_energy_kwh", "Load", LOAD.color),
+                Series("grid_energy_imported_kwh", "Import", IMPORT.color),
+                Series("grid_energy_exported_kwh", "Export", EXPORT.color), CHARGE, DISCHARGE)
+BATTERY_FROM_HOURS = (CHARGE, DISCHARGE)
+PACK_CHARGE = Series("charge_energy_kwh", "Charge", CHARGE.color)
+PACK_DISCHARGE = Series("discharge_energy_kwh", "Discharge", DISCHARGE.color)
+PACK_HOURLY = (PACK_CHARGE, PACK_DISCHARGE, Series("avg_soc_pct", "Average SOC", "#444444", "%", "line"))
+PACK_DAILY = (PACK_CHARGE, PACK_DISCHARGE, Series("min_soc_pct", "Min SOC", "#999999", "%", "line"),
+              Series("max_soc_pct", "Max SOC", "#444444", "%", "line"))
+METER_SERIES = (Series("import_energy_kwh", "Import", IMPORT.color),
+                Series("export_energy_kwh", "Export", EXPORT.color))
+
+
+@dataclass(frozen=True)
+class Level:
+    """Where one level's rows live and which series it shows."""
+
+    label: str
+    device: type[models.Model]
+    hourly: type[models.Model]
+    daily: type[models.Model]
+    key: str
+    hourly_series: tuple[Series, ...]
+    daily_series: tuple[Series, ...]
+    day_field: str = "date"
+
+
+LEVELS: dict[str, Level] = {
+    "system": Level("System", catalog.System, agg.SystemHourlyEnergy, agg.SystemDailySummary, "system",
+                    ENERGY_HOURLY, ENERGY_DAILY),
+    "array": Level("Array", catalog.InverterArray, agg.ArrayHourlyEnergy, agg.ArrayDailySummary, "array",
+                   ENERGY_HOURLY, ENERGY_DAILY),
+    "inverter": Level("Inverter", catalog.Inverter, agg.InverterHourlyEnergy, agg.InverterDailySummary,
+                      "inverter", ENERGY_HOURLY, ENERGY_DAILY),
+    "pack": Level("Battery pack", catalog.BatteryPack, agg.BatteryBankHourly, agg.BatteryBankDaily, "pack",
+                  PACK_HOURLY, PACK_DAILY),
+    "meter": Level("Meter", catalog.Meter, agg.MeterHourlyEnergy, agg.MeterDaily, "meter",
+                   METER_SERIES, METER_SERIES, day_field="day"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """What to show: a level and device of one system, and a day (hourly) or a month (daily)."""
+
+    system: catalog.System
+    level: str
+    device_id: str
+    period: str  # "day" or "month"
+    day: date
+    month: date  # the first of the month
+
+    @property
+    def series(self) -> tuple[Series, ...]:
+        level = LEVELS[self.level]
+        return level.hourly_series if self.period == "day" else level.daily_series
+
+    def params(self) -> dict[str, str]:
+        """The query string that shows this again (the CSV link, the page links)."""
+        return {"system": self.system.pk, "target": f"{self.level}:{self.device_id}", "period": self.period,
+                "day": self.day.isoformat(), "month": self.month.strftime("%Y-%m")}
+
+
+def _parse_date(text: str, default: date) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return default
+
+
+def parse_query(system: catalog.System, params: QueryDict) -> HistoryQuery:
+    """Read the page's form; missing or unreadable fields take defaults, an unknown device is a 404."""
+    today = local_today(system)
+    level, _, device_id = params.get("target", "system:").partition(":")
+    if level not in LEVELS:
+        level, device_id = "system", ""
+    if level == "system":
+        device_id = system.pk
+    elif not LEVELS[level].device.objects.filter(pk=device_id, system=system).exists():
+        raise Http404(f"no {level} {device_id!r} in system {system.pk!r}")
+    day = _parse_date(params.get("day", ""), today)
+    month = _parse_date(params.get("month", "") + "-01", today.replace(day=1)).replace(day=1)
+    period = "month" if params.get("period") == "month" else "day"
+    return HistoryQuery(system, level, device_id, period, day, month)
+
+
+def _next_month(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _values(row: Any, series: tuple[Series, ...]) -> dict[str, float | None]:
+    return {s.column: None if getattr(row, s.column, None) is None else round(getattr(row, s.column), 3)
+            for s in series}
+
+
+def _hourly(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
+    rows = level.hourly.objects.filter(**{f"{level.key}_id": query.device_id, "date": query.day})  # type: ignore[attr-defined]
+    return [{"date": row.date.isoformat(), "hour": row.hour_start, "fold": row.fold,
+             "label": f"{row.hour_start:02d}:00" + (" (2nd)" if row.fold else ""),
+             "values": _values(row, query.series)}
+            for row in rows.order_by("start_utc")]
+
+
+def _battery_by_date(query: HistoryQuery, level: Level) -> dict[date, dict[str, Any]]:
+    sums = (level.hourly.objects  # type: ignore[attr-defined]
+            .filter(**{f"{level.key}_id": query.device_id, "date__gte": query.month,
+                       "date__lt": _next_month(query.month)})
+            .values("date").annotate(**{s.column: Sum(s.column) for s in BATTERY_FROM_HOURS}))
+    return {row["date"]: row for row in sums}
+
+
+def _daily(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
+    field = level.day_field
+    rows = level.daily.objects.filter(**{  # type: ignore[attr-defined]
+        f"{level.key}_id": query.device_id, f"{field}__gte": query.month,
+        f"{field}__lt": _next_month(query.month)}).order_by(field)
+    battery = _battery_by_date(query, level) if level.daily_series is ENERGY_DAILY else {}
+    out = []
+    for row in rows:
+        day = getattr(row, field)
+        values = _values(row, query.series)
+        for s in BATTERY_FROM_HOURS if battery else ():
+            total = battery.get(day, {}).get(s.column)
+            values[s.column] = None if total is None else round(total, 3)
+        out.append({"date": day.isoformat(), "label": day.isoformat(), "values": values})
+    return out
+
+
+def history_rows(query: HistoryQuery) -> list[dict[str, Any]]:
+    """The rows shown: one per stored hour of the day, or one per stored day of the month."""
+    level = LEVELS[query.level]
+    return _hourly(query, level) if query.period == "day" else _daily(query, level)
+
+
+def chart_data(query: HistoryQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the page's chart script draws: labels and one list of values per series."""
+    return {"labels": [row["label"] for row in rows],
+            "series": [{"key": s.column, "name": s.name, "color": s.color, "unit": s.unit, "kind": s.kind,
+                        "values": [row["values"][s.column] for row in rows]} for s in query.series]}
+
+
+def csv_header(query: HistoryQuery) -> list[str]:
+    head = ["date", "hour"] if query.period == "day" else ["date"]
+    return head + [f"{s.name} ({s.unit})" for s in query.series]
+
+
+def csv_rows(query: HistoryQuery, rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """The rows as CSV cells: date (and local hour), then each series; empty for no value."""
+    out = []
+    for row in rows:
+        head = [row["date"], row["label"]] if query.period == "day" else [row["date"]]
+        out.append(head + ["" if row["values"][s.column] is None else row["values"][s.column]
+                           for s in query.series])
+    return out
+
+
+def targets(system: catalog.System) -> list[tuple[str, str]]:
+    """Every (value, label) the page's device picker offers: the system, then each level's devices."""
+    out = [(f"system:{system.pk}", f"System: {system.name}")]
+    for name, level in LEVELS.items():
+        if name == "system":
+            continue
+        for device in level.device.objects.filter(system=system).order_by("pk"):  # type: ignore[attr-defined]
+            out.append((f"{name}:{device.pk}", f"{level.label}: {device.name} ({device.pk})"))
+    return out
