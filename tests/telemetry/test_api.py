@@ -89,7 +89,8 @@ def test_a_long_range_comes_back_as_bounded_bucket_averages(reader: APIClient) -
 
 @pytest.mark.parametrize("query", [{"start": "yesterday"}, {"points": 0}, {"points": 10**9},
                                    {"start": "2026-03-02T00:00:00Z", "end": "2026-03-01T00:00:00Z"}])
-def test_bad_series_parameters_are_400s_naming_the_field(reader: APIClient, query: dict[str, str | int]) -> None:
+def test_bad_series_parameters_are_400s_naming_the_field(reader: APIClient,
+                                                         query: dict[str, str | int]) -> None:
     f.inverter("inv1", f.array("array1", f.system()))
     response = reader.get("/api/series/inverter/inv1/", query)
     assert response.status_code == 400
