@@ -176,33 +176,53 @@ def _energies(table: Table) -> str:
     return f"SELECT {', '.join(cols)} FROM g"
 
 
-def _part(t0: str) -> str:
-    """Seconds of (t0, t] in slot s (k = 0) or in slot s - 1 (k = 1)."""
+def _parts(table: Table) -> str:
+    """Stage 5: each row's energy split between its own slot (``a``) and the previous one (``b``),
+    where its interval started; and which modes contributed to each part."""
     b = f"(s * {SLOT_S}.0)"
-    return (f"(CASE WHEN ks.k = 0 THEN t - (CASE WHEN {t0} > {b} THEN {t0} ELSE {b} END) "
-            f"ELSE (CASE WHEN {t0} < {b} THEN {b} - {t0} ELSE 0.0 END) END)")
+
+    def own(t0: str) -> str:
+        return f"(t - (CASE WHEN {t0} > {b} THEN {t0} ELSE {b} END))"
+
+    def before(t0: str) -> str:
+        return f"(CASE WHEN {t0} < {b} THEN {b} - {t0} ELSE 0.0 END)"
+
+    cols = ["dev", "CAST(s AS INTEGER) AS s", *table.stats,
+            f"CASE WHEN np1 = 1 THEN {own('tp1')} ELSE 0.0 END AS cov_a",
+            f"CASE WHEN np1 = 1 THEN {before('tp1')} ELSE 0.0 END AS cov_b"]
+    starts = [f"t0_{f.name}" for f in table.flows] + ["(CASE WHEN np1 = 1 THEN tp1 ELSE t END)"]
+    cols.append(f"CASE WHEN {' OR '.join(f'{t0} < {b}' for t0 in starts)} THEN 1 ELSE 0 END AS hasb")
+    for f in table.flows:
+        t0 = f"t0_{f.name}"
+        for part, span in (("a", own(t0)), ("b", before(t0))):
+            cols.append(f"CASE WHEN {t0} < t THEN e_{f.name} * {span} / (t - {t0}) ELSE 0.0 END "
+                        f"AS {part}_{f.name}")
+            cols.append(f"CASE WHEN m_{f.name} = 1 AND {t0} < t AND {span} > 0 THEN 1 ELSE 0 END "
+                        f"AS {part}c_{f.name}")
+            cols.append(f"CASE WHEN m_{f.name} = 2 AND {t0} < t AND {span} > 0 THEN 1 ELSE 0 END "
+                        f"AS {part}i_{f.name}")
+        cols.append(f"CASE WHEN m_{f.name} = 3 THEN 1 ELSE 0 END AS gl_{f.name}")
+        cols.append(f"rb_{f.name}")
+    return f"SELECT {', '.join(cols)} FROM e"
 
 
 def _slot_aggregates(table: Table) -> str:
-    """Stage 5: sum into slots. Each row appears once for its own slot, and once more for the
-    previous slot when its interval started there."""
-    cols = ["dev, CAST(s AS INTEGER) - ks.k AS slot", "SUM(CASE WHEN ks.k = 0 THEN 1 ELSE 0 END) AS n",
-            f"SUM(CASE WHEN np1 = 1 THEN {_part('tp1')} ELSE 0.0 END) AS cov"]
+    """Stage 6: sum into slots: every row's own part, plus the previous-slot parts (rare)."""
+    own = ["dev", "s AS slot", "1 AS n", "cov_a AS cov", *table.stats]
+    before = ["dev", "s - 1", "0", "cov_b", *(["NULL"] * len(table.stats))]
+    sums = ["n", "cov"]
     for f in table.flows:
-        t0, part = f"t0_{f.name}", _part(f"t0_{f.name}")
-        share = f"{part} / (t - {t0})"
-        cols.append(f"SUM(CASE WHEN {t0} < t THEN e_{f.name} * {share} ELSE 0.0 END) AS e_{f.name}")
-        cols.append(f"SUM(CASE WHEN m_{f.name} = 1 AND {part} > 0 THEN 1 ELSE 0 END) AS nc_{f.name}")
-        cols.append(f"SUM(CASE WHEN m_{f.name} = 2 AND {part} > 0 THEN 1 ELSE 0 END) AS ni_{f.name}")
-        cols.append(f"SUM(CASE WHEN ks.k = 0 AND m_{f.name} = 3 THEN 1 ELSE 0 END) AS gl_{f.name}")
-        cols.append(f"SUM(CASE WHEN ks.k = 0 THEN rb_{f.name} ELSE 0 END) AS rb_{f.name}")
+        own += [f"a_{f.name}", f"ac_{f.name}", f"ai_{f.name}", f"gl_{f.name}", f"rb_{f.name}"]
+        before += [f"b_{f.name}", f"bc_{f.name}", f"bi_{f.name}", "0", "0"]
+        sums += [f"a_{f.name} AS e_{f.name}", f"ac_{f.name} AS nc_{f.name}", f"ai_{f.name} AS ni_{f.name}",
+                 f"gl_{f.name}", f"rb_{f.name}"]
+    cols = ["dev", "slot"] + [f"SUM({x.split(' AS ')[0]}) AS {x.split(' AS ')[-1]}" for x in sums]
+    names = {"sum": "SUM", "cnt": "COUNT", "max": "MAX", "min": "MIN"}
     for alias, aggs in table.stats.items():
-        value = f"CASE WHEN ks.k = 0 THEN {alias} END"
-        names = {"sum": "SUM", "cnt": "COUNT", "max": "MAX", "min": "MIN"}
-        cols += [f"{names[a]}({value}) AS {a}_{alias}" for a in aggs]
-    b = f"(s * {SLOT_S}.0)"
-    return (f"SELECT {', '.join(cols)} FROM e CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) ks "
-            f"WHERE ks.k = 0 OR tp1 < {b} OR tp2 < {b} GROUP BY 1, 2")
+        cols += [f"{names[a]}({alias}) AS {a}_{alias}" for a in aggs]
+    union = (f"SELECT {', '.join(own)} FROM p UNION ALL "
+             f"SELECT {', '.join(before)} FROM p WHERE hasb = 1")
+    return f"SELECT {', '.join(cols)} FROM ({union}) u GROUP BY dev, slot"
 
 
 def slot_query(table: Table, devices: list[Device], *, default_gap: float, default_cap: float
@@ -210,7 +230,8 @@ def slot_query(table: Table, devices: list[Device], *, default_gap: float, defau
     """The whole query; its parameters are completed by :func:`run` with (system, start, end)."""
     w = _windowed(table)
     n, n_params = _neighbours(devices, default_gap, default_cap)
-    sql = (f"WITH w AS ({w}), n AS ({n}), g AS ({_glitches(table)}), e AS ({_energies(table)}) "
+    sql = (f"WITH w AS MATERIALIZED ({w}), n AS MATERIALIZED ({n}), g AS MATERIALIZED ({_glitches(table)}), "
+           f"e AS MATERIALIZED ({_energies(table)}), p AS MATERIALIZED ({_parts(table)}) "
            f"{_slot_aggregates(table)}")
     return sql, n_params
 
