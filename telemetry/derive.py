@@ -8,7 +8,8 @@ Rules (ARCHITECTURE.md "Energy accounting", applied to live power):
   system-level meter when there is one, else from the sum of its arrays.
 - Battery SOC is the capacity-weighted SOC of the packs attached to the array (or of all
   packs for the system), falling back to the mean inverter SOC.
-Only samples newer than the window are used: an old value never enters a live total.
+Only samples younger than a few of their own device's poll intervals are used (the same
+rule that calls a device stale): an old value never enters a live total.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-
-from django.db.models import Max
 
 from catalog import models as catalog
 from telemetry import models as t
@@ -48,11 +47,11 @@ def _weighted_soc(pairs: list[tuple[float | None, float | None]]) -> float | Non
     return round(sum(s * w for s, w in with_soc) / total, 2)
 
 
-def window_for(system_id: str) -> timedelta:
-    """Freshness window: a few of the system's longest poll intervals."""
-    longest = catalog.Adapter.objects.filter(enabled=True).aggregate(m=Max("poll_interval_s"))["m"]
-    default = catalog.AdapterType.objects.aggregate(m=Max("default_poll_interval_s"))["m"] or 10.0
-    return timedelta(seconds=WINDOW_INTERVALS * max(longest or 0.0, default))
+def _fresh(rows: dict[str, Any], kind: str, intervals: dict[tuple[str, str], float],
+           ts: datetime) -> dict[str, Any]:
+    """Drop samples older than a few of their own device's poll intervals."""
+    return {device: row for device, row in rows.items()
+            if (ts - row.ts).total_seconds() <= WINDOW_INTERVALS * intervals.get((kind, device), 10.0)}
 
 
 def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
@@ -60,11 +59,15 @@ def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
 
     Returns (array rows, system rows) written.
     """
-    since = ts - window_for(system_id)
+    intervals = {(kind, device): interval for kind, device, interval in t.DeviceStatus.objects.filter(
+        system_id=system_id).values_list("device_type", "device_id", "poll_interval_s")}
+    since = ts - timedelta(seconds=WINDOW_INTERVALS * max(intervals.values(), default=10.0))
     scope = {"system_id": system_id, "ts__gt": since, "ts__lte": ts}
-    inverters = _newest(t.EnergySample.objects.filter(**scope), "inverter_id")
-    meters = _newest(t.MeterSample.objects.filter(**scope), "meter_id")
-    packs = _newest(t.BatteryBankSample.objects.filter(**scope), "pack_id")
+    inverters = _fresh(_newest(t.EnergySample.objects.filter(**scope), "inverter_id"), "inverter",
+                       intervals, ts)
+    meters = _fresh(_newest(t.MeterSample.objects.filter(**scope), "meter_id"), "meter", intervals, ts)
+    packs = _fresh(_newest(t.BatteryBankSample.objects.filter(**scope), "pack_id"), "battery_pack",
+                   intervals, ts)
     pack_rows = {p.pk: p for p in catalog.BatteryPack.objects.filter(system_id=system_id)}
     attached = dict(catalog.BatteryArrayAttachment.objects.filter(
         inverter_array__system_id=system_id, detached_at__isnull=True).values_list(

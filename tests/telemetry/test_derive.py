@@ -1,0 +1,70 @@
+"""Array and system totals: fresh children only, grid counted once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from telemetry import models as t
+from telemetry.derive import derive_samples
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+TS = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _inverter_sample(inverter_id: str, ts: datetime, pv: int, grid: int) -> None:
+    inv = t.EnergySample(ts=ts, inverter_id=inverter_id, array_id="a1", system_id="system",
+                         pv_power_w=pv, load_power_w=500, grid_power_w=grid, batt_power_w=0)
+    inv.save(force_insert=True)
+    t.DeviceStatus.objects.update_or_create(device_type="inverter", device_id=inverter_id,
+                                            defaults={"system_id": "system", "poll_interval_s": 5.0})
+
+
+def test_a_stale_inverter_is_left_out_of_the_array_total() -> None:
+    sys = f.system()
+    arr = f.array("a1", sys)
+    f.inverter("fresh", arr)
+    f.inverter("stuck", arr)
+    _inverter_sample("fresh", TS, pv=3000, grid=-100)
+    _inverter_sample("stuck", TS - timedelta(seconds=60), pv=2000, grid=50)  # 12 intervals old
+    derive_samples("system", TS)
+    row = t.ArraySample.objects.get(array_id="a1")
+    assert (row.pv_power_w, row.inverters_reporting, row.inverters_total) == (3000, 1, 2)
+
+
+def test_without_a_meter_the_system_grid_is_the_sum_of_the_arrays() -> None:
+    sys = f.system()
+    arr = f.array("a1", sys)
+    f.inverter("i1", arr)
+    f.inverter("i2", arr)
+    _inverter_sample("i1", TS, pv=1000, grid=200)
+    _inverter_sample("i2", TS, pv=1000, grid=-50)
+    derive_samples("system", TS)
+    system = t.SystemSample.objects.get()
+    assert (system.grid_power_w, system.grid_source) == (150, "inverters")
+
+
+def test_a_system_meter_replaces_the_inverters_grid_figure() -> None:
+    sys = f.system()
+    arr = f.array("a1", sys)
+    f.inverter("i1", arr)
+    f.meter("m1", sys)
+    _inverter_sample("i1", TS, pv=1000, grid=200)
+    t.MeterSample(ts=TS, meter_id="m1", system_id="system", grid_power_w=-700).save(force_insert=True)
+    t.DeviceStatus.objects.create(device_type="meter", device_id="m1", system_id="system", poll_interval_s=5)
+    derive_samples("system", TS)
+    system = t.SystemSample.objects.get()
+    assert (system.grid_power_w, system.grid_source) == (-700, "meter")
+    # The array keeps its own inverters' grid figure.
+    assert t.ArraySample.objects.get().grid_power_w == 200
+
+
+def test_deriving_twice_updates_in_place() -> None:
+    sys = f.system()
+    f.inverter("i1", f.array("a1", sys))
+    _inverter_sample("i1", TS, pv=1000, grid=0)
+    derive_samples("system", TS)
+    derive_samples("system", TS)
+    assert t.ArraySample.objects.count() == 1 and t.SystemSample.objects.count() == 1
