@@ -12,6 +12,7 @@ from types import ModuleType
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
+from aggregation.api import urls as aggregation_api
 from catalog.api import urls as catalog_api
 from catalog.api.hierarchy import DeviceStateSource, SystemHierarchyView, no_device_states
 from discovery.api import urls as discovery_api
@@ -27,7 +28,7 @@ except ModuleNotFoundError as exc:
 else:
     device_states = latest_by_device
 
-APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api]
+APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api]
 
 router = DefaultRouter()
 for app_api in APP_APIS:
