@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,3 +69,19 @@ def pack_sample(pack: catalog.BatteryPack, s: PlantState) -> t.BatteryBankSample
     return t.BatteryBankSample(ts=s.ts, pack_id=pack.pk, battery_array_id=pack.battery_array_id,
                                system_id=pack.system_id, voltage=voltage, current=s.battery_w / voltage,
                                power_w=s.battery_w, soc=round(s.soc, 2), temperature=25.0)
+
+
+def fast_insert(rows: list[Any]) -> None:
+    """Insert model instances with one executemany (much faster than bulk_create for a day of rows)."""
+    from django.db import connection
+
+    if not rows:
+        return
+    model = type(rows[0])
+    fields = [f for f in model._meta.concrete_fields if f.name != "pk"
+              and any(getattr(r, f.attname) is not None for r in rows[:1])]
+    columns = ", ".join(f.column for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    values = [[f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] for r in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks})", values)
