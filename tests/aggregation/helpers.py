@@ -25,8 +25,8 @@ def steady_meter(meter: catalog.Meter, start: datetime, end: datetime, grid_w: i
                  ) -> list[t.MeterSample]:
     rows, ts = [], start.astimezone(UTC)  # step in UTC: wall-clock steps break across DST
     while ts <= end:
-        rows.append(t.MeterSample(ts=ts, meter_id=meter.pk, system_id=meter.system_id, array_id=meter.array_id,
-                                  grid_power_w=grid_w))
+        rows.append(t.MeterSample(ts=ts, meter_id=meter.pk, system_id=meter.system_id,
+                                  array_id=meter.array_id, grid_power_w=grid_w))
         ts += timedelta(seconds=step_s)
     return rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("tz", "day", "hours", "folds"), CASES, ids=["berlin-spring", "berlin-autumn", "karachi"])
+@pytest.mark.parametrize(("tz", "day", "hours", "folds"), CASES,
+                         ids=["berlin-spring", "berlin-autumn", "karachi"])
 def test_a_local_day_has_one_row_per_clock_hour(db: Any, tz: str, day: date, hours: list[int],
                                                 folds: list[int]) -> None:
     site = make_site(tz, meter=False)
@@ -40,7 +42,7 @@ def test_a_local_day_has_one_row_per_clock_hour(db: Any, tz: str, day: date, hou
     assert [r.solar_energy_kwh for r in rows] == pytest.approx([1.0] * len(hours))
     assert all(r.coverage == pytest.approx(1.0) for r in rows)
     # Consecutive rows are consecutive UTC hours: nothing skipped, nothing doubled.
-    assert all(b.start_utc - a.start_utc == timedelta(hours=1) for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.start_utc - a.start_utc == timedelta(hours=1) for a, b in itertools.pairwise(rows))
     daily = agg.InverterDailySummary.objects.get(date=day)
     assert daily.pv_energy_kwh == pytest.approx(len(hours))
     assert daily.coverage == pytest.approx(1.0)
