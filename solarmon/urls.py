@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from solarmon import views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("today.json", views.today_json, name="today-json"),
+    path("history/", views.history, name="history"),
+    path("history.csv", views.history_csv, name="history-csv"),
+    path("battery/", views.battery, name="battery"),
+    path("discovery/", views.discovery, name="discovery"),
+    # Browsers ask for /favicon.ico on every page, the admin's too.
+    path("favicon.ico", RedirectView.as_view(url=static("solarmon/icon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/health/", views.health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

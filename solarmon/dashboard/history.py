@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import models
 from django.db.models import Sum
@@ -96,10 +97,20 @@ class HistoryQuery:
         level = LEVELS[self.level]
         return level.hourly_series if self.period == "day" else level.daily_series
 
-    def params(self) -> dict[str, str]:
-        """The query string that shows this again (the CSV link, the page links)."""
-        return {"system": self.system.pk, "target": f"{self.level}:{self.device_id}", "period": self.period,
-                "day": self.day.isoformat(), "month": self.month.strftime("%Y-%m")}
+    @property
+    def title(self) -> str:
+        when = self.day.isoformat() if self.period == "day" else self.month.strftime("%B %Y")
+        return f"{'Hours of' if self.period == 'day' else 'Days of'} {when}"
+
+    def querystring(self, step: int = 0) -> str:
+        """The query string that shows this again, or the day (month) ``step`` before or after it."""
+        day, month = self.day, self.month
+        if self.period == "day":
+            day = day + timedelta(days=step)
+        else:
+            month = _shift_month(month, step)
+        return urlencode({"system": self.system.pk, "target": f"{self.level}:{self.device_id}",
+                          "period": self.period, "day": day.isoformat(), "month": month.strftime("%Y-%m")})
 
 
 def _parse_date(text: str, default: date) -> date:
@@ -117,7 +128,7 @@ def parse_query(system: catalog.System, params: QueryDict) -> HistoryQuery:
         level, device_id = "system", ""
     if level == "system":
         device_id = system.pk
-    elif not LEVELS[level].device.objects.filter(pk=device_id, system=system).exists():
+    elif not LEVELS[level].device._default_manager.filter(pk=device_id, system=system).exists():
         raise Http404(f"no {level} {device_id!r} in system {system.pk!r}")
     day = _parse_date(params.get("day", ""), today)
     month = _parse_date(params.get("month", "") + "-01", today.replace(day=1)).replace(day=1)
@@ -125,8 +136,13 @@ def parse_query(system: catalog.System, params: QueryDict) -> HistoryQuery:
     return HistoryQuery(system, level, device_id, period, day, month)
 
 
+def _shift_month(first: date, step: int) -> date:
+    index = first.year * 12 + first.month - 1 + step
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def _next_month(first: date) -> date:
-    return (first + timedelta(days=32)).replace(day=1)
+    return _shift_month(first, 1)
 
 
 def _values(row: Any, series: tuple[Series, ...]) -> dict[str, float | None]:
@@ -135,7 +151,7 @@ def _values(row: Any, series: tuple[Series, ...]) -> dict[str, float | None]:
 
 
 def _hourly(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
-    rows = level.hourly.objects.filter(**{f"{level.key}_id": query.device_id, "date": query.day})  # type: ignore[attr-defined]
+    rows: Any = level.hourly._default_manager.filter(**{f"{level.key}_id": query.device_id, "date": query.day})
     return [{"date": row.date.isoformat(), "hour": row.hour_start, "fold": row.fold,
              "label": f"{row.hour_start:02d}:00" + (" (2nd)" if row.fold else ""),
              "values": _values(row, query.series)}
@@ -143,7 +159,7 @@ def _hourly(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
 
 
 def _battery_by_date(query: HistoryQuery, level: Level) -> dict[date, dict[str, Any]]:
-    sums = (level.hourly.objects  # type: ignore[attr-defined]
+    sums = (level.hourly._default_manager
             .filter(**{f"{level.key}_id": query.device_id, "date__gte": query.month,
                        "date__lt": _next_month(query.month)})
             .values("date").annotate(**{s.column: Sum(s.column) for s in BATTERY_FROM_HOURS}))
@@ -152,7 +168,7 @@ def _battery_by_date(query: HistoryQuery, level: Level) -> dict[date, dict[str, 
 
 def _daily(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
     field = level.day_field
-    rows = level.daily.objects.filter(**{  # type: ignore[attr-defined]
+    rows = level.daily._default_manager.filter(**{
         f"{level.key}_id": query.device_id, f"{field}__gte": query.month,
         f"{field}__lt": _next_month(query.month)}).order_by(field)
     battery = _battery_by_date(query, level) if level.daily_series is ENERGY_DAILY else {}
@@ -180,6 +196,11 @@ def chart_data(query: HistoryQuery, rows: list[dict[str, Any]]) -> dict[str, Any
                         "values": [row["values"][s.column] for row in rows]} for s in query.series]}
 
 
+def table_rows(query: HistoryQuery, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as the page's table shows them: a label and one cell per series."""
+    return [{"label": row["label"], "cells": [row["values"][s.column] for s in query.series]} for row in rows]
+
+
 def csv_header(query: HistoryQuery) -> list[str]:
     head = ["date", "hour"] if query.period == "day" else ["date"]
     return head + [f"{s.name} ({s.unit})" for s in query.series]
@@ -201,6 +222,7 @@ def targets(system: catalog.System) -> list[tuple[str, str]]:
     for name, level in LEVELS.items():
         if name == "system":
             continue
-        for device in level.device.objects.filter(system=system).order_by("pk"):  # type: ignore[attr-defined]
+        devices: Any = level.device._default_manager.filter(system=system).order_by("pk")
+        for device in devices:
             out.append((f"{name}:{device.pk}", f"{level.label}: {device.name} ({device.pk})"))
     return out
