@@ -73,15 +73,16 @@ def _rows(first_tick: int, ticks: int, cells: bool) -> dict[str, list[tuple[Any,
         s = PLANT.state(START + timedelta(seconds=n * STEP_S))
         ts = adapt(s.ts)
         for i in range(INVERTERS):
-            out["energy_samples"].append((ts, f"inv{i + 1}", "array1", "system", round(s.pv_w), round(s.load_w),
-                                          round(s.battery_w), round(s.grid_w), s.soc, s.pv_kwh, s.load_kwh,
-                                          s.charge_kwh, s.discharge_kwh, s.import_kwh, s.export_kwh))
+            out["energy_samples"].append((
+                ts, f"inv{i + 1}", "array1", "system", round(s.pv_w), round(s.load_w), round(s.battery_w),
+                round(s.grid_w), s.soc, s.pv_kwh, s.load_kwh, s.charge_kwh, s.discharge_kwh, s.import_kwh,
+                s.export_kwh))
         out["meter_samples"].append((ts, "grid_meter_1", "system", round(4 * s.grid_w), 230.0,
                                      round(4000 * s.import_kwh), round(4000 * s.export_kwh)))
         for p in range(PACKS):
             pack = f"pack{p + 1}"
-            out["battery_bank_samples"].append((ts, pack, "battery_array1", "system", 52.0, 2 * s.battery_w / 52,
-                                                2 * s.battery_w, s.soc, 25.0))
+            out["battery_bank_samples"].append((ts, pack, "battery_array1", "system", 52.0,
+                                                2 * s.battery_w / 52, 2 * s.battery_w, s.soc, 25.0))
             if cells:
                 for b in range(BATTERIES):
                     battery = f"{pack}_b{b}"
@@ -100,8 +101,10 @@ COLUMNS = {
     "meter_samples": "ts, meter_id, system_id, grid_power_w, grid_voltage_v, grid_import_wh, grid_export_wh",
     "battery_bank_samples": "ts, pack_id, battery_array_id, system_id, voltage, current, power_w, soc, "
                             "temperature",
-    "battery_unit_samples": "ts, battery_id, pack_id, battery_array_id, system_id, power, voltage, current, soc",
-    "battery_cell_samples": "ts, cell_id, battery_id, pack_id, battery_array_id, system_id, power, cell, voltage",
+    "battery_unit_samples": "ts, battery_id, pack_id, battery_array_id, system_id, power, voltage, current, "
+                            "soc",
+    "battery_cell_samples": "ts, cell_id, battery_id, pack_id, battery_array_id, system_id, power, cell, "
+                            "voltage",
 }
 
 
@@ -155,16 +158,17 @@ def measure(database_url: str, days: int, cells: bool) -> None:
     _catalog()
     rows = _load(days, cells)
     scan = min(_scan(days) for _ in range(3))
-    rollup = min(_rollup(days) for _ in range(2))
+    rollup = min(_rollup(days) for _ in range(2 if days == 1 else 1))
     print(f"{days:>3} day(s) {rows:>9} rows{' +cells' if cells else '       '}  scan {scan * 1000:8.1f} ms  "
-          f"rollup {rollup * 1000:8.1f} ms  ratio {rollup / scan:5.2f}  per day {rollup / days * 1000:7.1f} ms",
-          flush=True)
+          f"rollup {rollup * 1000:8.1f} ms  ratio {rollup / scan:5.1f}  "
+          f"rollup per day {rollup / days * 1000:7.1f} ms", flush=True)
 
 
-def _child(backend: str, url: str, days: int, cells: bool) -> None:
+def _child(url: str, days: int, cells: bool) -> None:
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, __file__, "--child", url, "--days", str(days)] + (["--cells"] if cells else []),
-                   env=env, check=True)
+    extra = ["--cells"] if cells else []
+    command = [sys.executable, __file__, "--child", url, "--days", str(days), *extra]
+    subprocess.run(command, env=env, check=True)
 
 
 def _postgres_url(server_url: str, name: str) -> str:
@@ -191,7 +195,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for days in args.days:
                 db = Path(tmp) / f"bench-{days}.sqlite3"
-                _child("sqlite", f"sqlite:///{db}", days, cells=days == 1)
+                _child(f"sqlite:///{db}", days, cells=days == 1)
     if args.backend in ("postgresql", "both"):
         _run_postgres(args.days)
 
@@ -207,7 +211,7 @@ def _run_postgres(all_days: list[int]) -> None:
     try:
         print("== PostgreSQL")
         for days in all_days:
-            _child("postgresql", _postgres_url(url, f"bench_{days}"), days, cells=days == 1)
+            _child(_postgres_url(url, f"bench_{days}"), days, cells=days == 1)
     finally:
         server.__exit__(None, None, None)
 
