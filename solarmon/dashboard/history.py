@@ -151,7 +151,8 @@ def _values(row: Any, series: tuple[Series, ...]) -> dict[str, float | None]:
 
 
 def _hourly(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
-    rows: Any = level.hourly._default_manager.filter(**{f"{level.key}_id": query.device_id, "date": query.day})
+    scope = {f"{level.key}_id": query.device_id, "date": query.day}
+    rows: Any = level.hourly._default_manager.filter(**scope)
     return [{"date": row.date.isoformat(), "hour": row.hour_start, "fold": row.fold,
              "label": f"{row.hour_start:02d}:00" + (" (2nd)" if row.fold else ""),
              "values": _values(row, query.series)}
