@@ -26,8 +26,9 @@ from telemetry.polling import close_readers, device_refs, poll_device, slot_for
 from tests.telemetry.conftest import build_installation
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 PASSWORD = "dashboard-tests-only"
 DESKTOP = {"width": 1280, "height": 900}
@@ -79,12 +80,19 @@ class Problems(list[str]):
         route.abort()
 
     def _watch_page(self, page: Any) -> None:
-        page.on("console", lambda msg: msg.type == "error" and self.append(
-            f"console error on {page.url}: {msg.text} {msg.location.get('url', '')}"))
+        def on_console(message: Any) -> None:
+            if message.type == "error":
+                self.append(f"console error on {page.url}: {message.text} {message.location.get('url', '')}")
+
+        def on_request(request: Any) -> None:
+            # WebSockets and the like do not pass through routes: catch them here.
+            parts = urlsplit(request.url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+                self.append(f"request to another host: {request.url}")
+
+        page.on("console", on_console)
         page.on("pageerror", lambda exc: self.append(f"uncaught error on {page.url}: {exc}"))
-        page.on("request", lambda request: urlsplit(request.url).hostname not in LOCAL_HOSTS
-                and urlsplit(request.url).scheme in ("http", "https", "ws", "wss")
-                and self.append(f"request to another host: {request.url}"))
+        page.on("request", on_request)
 
 
 def new_context(browser: Any, live_server: Any, viewport: dict[str, int], problems: Problems,

@@ -32,18 +32,19 @@ def local(day: date, hour: int) -> datetime:
 
 
 def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) -> None:
-    """Samples of local hours ``first_hour`` … ``first_hour + hours - 1`` of ``day``, then the day's rollups."""
+    """Samples over ``hours`` local hours of ``day`` from ``first_hour``, then the day's rollups."""
     start = local(day, first_hour)
     plant = Plant(PlantParams(), start=local(day, 0), clock=lambda: start)
     inv, pack, meter = site["inverter"], site["pack"], site["meter"]
-    rows: dict[type, list[Any]] = {t.EnergySample: [], t.MeterSample: [], t.BatteryBankSample: []}
+    rows: dict[Any, list[Any]] = {t.EnergySample: [], t.MeterSample: [], t.BatteryBankSample: []}
     ts = start
     while ts < start + timedelta(hours=hours):
         s = plant.state(ts)
         rows[t.EnergySample].append(t.EnergySample(
             ts=ts, inverter=inv, array_id=inv.array_id, system_id=inv.system_id, soc=round(s.soc, 2),
             pv_power_w=round(s.pv_w), load_power_w=round(s.load_w), batt_power_w=round(s.battery_w),
-            grid_power_w=round(s.grid_w), pv_total_kwh=round(s.pv_kwh, 3), load_total_kwh=round(s.load_kwh, 3),
+            grid_power_w=round(s.grid_w), pv_total_kwh=round(s.pv_kwh, 3),
+            load_total_kwh=round(s.load_kwh, 3),
             batt_charge_total_kwh=round(s.charge_kwh, 3), batt_discharge_total_kwh=round(s.discharge_kwh, 3),
             grid_import_total_kwh=round(s.import_kwh, 3), grid_export_total_kwh=round(s.export_kwh, 3)))
         rows[t.MeterSample].append(t.MeterSample(
@@ -54,5 +55,5 @@ def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) ->
             current=round(s.battery_w / 52.0, 2), power_w=round(s.battery_w), soc=round(s.soc, 2)))
         ts += STEP
     for model, objs in rows.items():
-        model.objects.bulk_create(objs)
+        model._default_manager.bulk_create(objs)
     rollup_day("system", day)

@@ -49,7 +49,8 @@ def test_the_overview_shows_what_the_api_says(demo_site: DemoRig, page: Any) -> 
     for array in tree["arrays"]:
         for inverter in array["inverters"]:
             row = page.locator(f'tr[data-device="inverter:{inverter["inverter_id"]}"]')
-            assert row.locator(".badge").inner_text() == states[("inverter", inverter["inverter_id"])] == "online"
+            state = states[("inverter", inverter["inverter_id"])]
+            assert row.locator(".badge").inner_text() == state == "online"
             assert row.locator('[data-field="pv_power_w"]').get_attribute("data-value") == str(
                 inverter["latest"]["pv_power_w"])
             assert digits(row.locator('[data-field="load_power_w"]').inner_text()) == str(
@@ -72,8 +73,8 @@ def test_the_overview_refreshes_in_place_when_new_samples_arrive(page: Any) -> N
     sys = f.system()
     f.array("array1", sys)
     now = timezone.now()
-    t.SystemSample.objects.create(ts=now - timedelta(seconds=2), system=sys, pv_power_w=1111, load_power_w=500,
-                                  grid_power_w=-611, batt_power_w=0, batt_soc_pct=50.0)
+    t.SystemSample.objects.create(ts=now - timedelta(seconds=2), system=sys, pv_power_w=1111,
+                                  load_power_w=500, grid_power_w=-611, batt_power_w=0, batt_soc_pct=50.0)
     page.goto("/?refresh=1")
     page.wait_for_selector('[data-field="pv_power_w"][data-w="1111"]')
     page.evaluate("window.stillTheSamePage = true")
@@ -116,7 +117,7 @@ def test_stale_values_are_greyed_with_their_age_and_offline_devices_show_no_numb
     grey = stale.locator('[data-field="pv_power_w"]').evaluate("e => getComputedStyle(e).fontStyle")
     assert grey == "italic"
     assert dead.get_attribute("class") == "state-offline"
-    assert {dead.locator("td.num").nth(i).inner_text() for i in range(dead.locator("td.num").count())} == {"—"}
+    assert set(dead.locator("td.num").all_inner_texts()) == {"—"}
     assert dead.locator(".error").inner_text() == "timed out after 0.5 s"
 
 
