@@ -79,9 +79,10 @@ def history(request: HttpRequest) -> HttpResponse:
         return _page(request, "dashboard/history.html", choice, "history")
     query = hist.parse_query(choice.current, request.GET)
     rows = hist.history_rows(query)
+    targets, target = hist.targets(choice.current), f"{query.level}:{query.device_id}"
     return _page(request, "dashboard/history.html", choice, "history", query=query, rows=rows,
                  table=hist.table_rows(query, rows), series=query.series, chart=hist.chart_data(query, rows),
-                 targets=hist.targets(choice.current), target=f"{query.level}:{query.device_id}",
+                 targets=targets, target=target, target_label=dict(targets).get(target, target),
                  query_here=query.querystring(), query_prev=query.querystring(-1),
                  query_next=query.querystring(1))
 

@@ -41,7 +41,7 @@ window.SolarChart = (function () {
     let high = Math.max(0, ...known);
     if (high - low < 1e-9) high = low + 1;
     const step = niceStep(high - low, 5);
-    low = Math.floor(low / step - 1e-9) * step;
+    low = Math.floor(low / step + 1e-9) * step;
     high = Math.ceil(high / step - 1e-9) * step;
     return ticksOf(low, high, step);
   }
