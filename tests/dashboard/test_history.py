@@ -12,18 +12,18 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from aggregation import models as agg
-from tests.dashboard.conftest import PHONE, screenshot
+from tests.dashboard.conftest import PHONE, api, screenshot
 from tests.dashboard.history_data import make_site, write_hours
 
 DAY1, DAY2 = date(2026, 3, 9), date(2026, 3, 10)
-HOURS_DAY1 = 6  # 06:00 to 12:00 local
+HOURS_DAY1 = 4  # 07:00 to 11:00 local
 
 
 @pytest.fixture
 def history_site(transactional_db: None) -> dict[str, Any]:
     site = make_site()
-    write_hours(site, DAY1, 6, HOURS_DAY1)
-    write_hours(site, DAY2, 6, 3)
+    write_hours(site, DAY1, 7, HOURS_DAY1)
+    write_hours(site, DAY2, 8, 2)
     return site
 
 
@@ -39,6 +39,8 @@ def test_the_hourly_chart_has_a_bar_per_stored_hour_and_the_csv_has_the_same_row
     page.goto(f"/history/?period=day&day={DAY1}")
     stored = list(agg.SystemHourlyEnergy.objects.filter(system_id="system", date=DAY1).order_by("start_utc"))
     assert len(stored) == HOURS_DAY1
+    served = api(page, f"/api/energy/systems/hourly/?system_id=system&from={DAY1}&to={DAY1}")["results"]
+    assert [row["hour_start"] for row in served] == [row.hour_start for row in stored]
     for series in ("solar_energy_kwh", "load_energy_kwh", "battery_charge_energy_kwh"):
         assert page.locator(f'#chart rect.bar[data-series="{series}"]').count() == HOURS_DAY1, series
     assert page.locator("#legend li").count() == 6
@@ -82,6 +84,8 @@ def test_daily_charts_of_a_pack_and_a_meter_show_each_stored_day(
     page.goto("/history/?target=meter:grid_meter_1&period=month&month=2026-03")
     exports = list(agg.MeterDaily.objects.filter(meter_id="grid_meter_1").order_by("day")
                    .values_list("export_energy_kwh", flat=True))
+    served = api(page, "/api/energy/meters/daily/?meter_id=grid_meter_1&from=2026-03-01&to=2026-03-31")
+    assert [row["export_energy_kwh"] for row in served["results"]] == pytest.approx(exports)
     bars = page.locator('#chart rect.bar[data-series="export_energy_kwh"]')
     assert bars.count() == len(exports) == 2
     cells = page.locator("#history-table tbody tr td:nth-of-type(2)").all_inner_texts()
