@@ -23,7 +23,7 @@ class HierarchyQuerySerializer(serializers.Serializer):
     cells = serializers.BooleanField(default=False, help_text="Include each battery unit's cells")
 
 
-class DeviceStatusSerializer(serializers.Serializer):
+class PollingStatusSerializer(serializers.Serializer):
     """How polling a device is going."""
 
     state = serializers.ChoiceField(choices=DEVICE_STATES, help_text="Polling state of the device")
@@ -49,8 +49,8 @@ class LatestValuesField(serializers.Field):
         return value
 
 
-def _status() -> DeviceStatusSerializer:
-    return DeviceStatusSerializer(source="tree_status", read_only=True, help_text="Polling status")
+def _status() -> PollingStatusSerializer:
+    return PollingStatusSerializer(source="tree_status", read_only=True, help_text="Polling status")
 
 
 def _latest() -> LatestValuesField:

@@ -73,4 +73,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     translated = _translate(exc)
     if translated is not exc:
         log.info("%s answered as %s: %s", type(exc).__name__, type(translated).__name__, exc)
-    return drf_exception_handler(translated, context)
+    response = drf_exception_handler(translated, context)
+    if response is not None and isinstance(response.data, list):
+        # A validator without a field raised a bare list; every error body is an object.
+        response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
+    return response

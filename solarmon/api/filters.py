@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
@@ -38,6 +39,14 @@ class ApiSearchFilter(SearchFilter):
 
     Documented only on views that declare ``search_fields``, since elsewhere it does nothing.
     """
+
+    def get_search_terms(self, request: Request) -> list[str]:
+        try:
+            terms: list[str] = super().get_search_terms(request)
+        except ValidationError as exc:
+            # DRF reports a bad search term (a NUL) as a bare list; name the parameter instead.
+            raise ValidationError({self.search_param: exc.detail}) from None
+        return terms
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         if not getattr(view, "search_fields", None):

@@ -42,6 +42,10 @@ _ERROR_DESCRIPTIONS = {
 class ApiAutoSchema(AutoSchema):
     """Documents the error responses of each operation, with their bodies, beside the success ones."""
 
+    def map_parsers(self) -> list[Any]:
+        # JSON is the API. Form encodings are accepted only for the browsable API's HTML forms.
+        return ["application/json"]
+
     def _error_codes(self) -> list[str]:
         codes = ["400", "401", "403"]
         if "{" in self.path:
