@@ -31,7 +31,7 @@ def local(day: date, hour: int) -> datetime:
     return datetime.combine(day, datetime.min.time(), ZoneInfo(TZ)).replace(hour=hour).astimezone(UTC)
 
 
-def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) -> None:
+def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) -> Plant:
     """Samples over ``hours`` local hours of ``day`` from ``first_hour``, then the day's rollups."""
     start = local(day, first_hour)
     plant = Plant(PlantParams(), start=local(day, 0), clock=lambda: start)
@@ -57,3 +57,4 @@ def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) ->
     for model, objs in rows.items():
         model._default_manager.bulk_create(objs)
     rollup_day("system", day)
+    return plant
