@@ -22,20 +22,20 @@ class DayData:
     def __init__(self, topo: Topology, day: Day) -> None:
         self.day = day
         self.slot_hours = hour_of_slots(day)
-        self.slots = {"inv": self._read(sources.ENERGY, topo.inverter_limits, topo),
-                      "meter": self._read(sources.METER, topo.meter_limits, topo),
-                      "pack": self._read(sources.PACK, topo.pack_limits, topo)}
+        self.slots = {"inv": self._read(sources.ENERGY, topo.inverter_limits),
+                      "meter": self._read(sources.METER, topo.meter_limits),
+                      "pack": self._read(sources.PACK, topo.pack_limits)}
         self.hours = {kind: self._by_hour(aggs) for kind, aggs in self.slots.items()}
         self.days = {kind: {dev: merge(hours.values()) for dev, hours in by_dev.items()}
                      for kind, by_dev in self.hours.items()}
         _log_glitches(self.days)
 
-    def _read(self, table: sql.Table, devices: list[sql.Device], topo: Topology) -> SlotAggs:
+    def _read(self, table: sql.Table, devices: list[sql.Device]) -> SlotAggs:
         gap = max((d.max_gap_s for d in devices), default=sources.MAX_GAP_LIMIT_S)
         # Neighbours reach two samples back (a glitch check) and one forward.
         start = self.day.start_utc - timedelta(seconds=2 * gap + 1)
         end = self.day.end_utc + timedelta(seconds=gap + 1)
-        found = sql.run(table, devices, topo.system.pk, start, end, default_cap=sources.default_cap_w(),
+        found = sql.run(table, devices, start, end, default_cap=sources.default_cap_w(),
                         default_gap=sources.max_gap(sources.DEFAULT_INTERVAL_S))
         return {key: agg for key, agg in found.items() if key[1] in self.slot_hours}
 

@@ -3,7 +3,8 @@
 Data: 5-second samples of 4 inverters, 1 system meter and 2 battery packs (each 4 batteries of
 16 cells), generated from the plant model. The rollup is the full recomputation of every local
 day (hourly and daily rows at every level: inverters, array, system, packs, meter). The scan is
-``SELECT SUM(...)`` over the same inverter, meter and pack rows. Cell and unit rows are written
+``SELECT SUM(...)`` over the same inverter, meter and pack rows, selected the same way (device
+ids and a time range, through the (device, ts) index). Cell and unit rows are written
 for the one-day set only (they are not read by rollups; they make the database realistic); the
 7- and 30-day sets, which show that the cost grows linearly, have no cell rows.
 
@@ -135,10 +136,13 @@ def _scan(days: int) -> float:
               connection.ops.adapt_datetimefield_value(START + timedelta(days=days))]
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        for table, column in (("energy_samples", "pv_power_w"), ("meter_samples", "grid_power_w"),
-                              ("battery_bank_samples", "power_w")):
-            cursor.execute(f"SELECT SUM({column}) FROM {table} WHERE system_id = %s AND ts >= %s AND ts < %s",
-                           ["system", *bounds])
+        for table, device, ids, column in (
+                ("energy_samples", "inverter_id", [f"inv{i + 1}" for i in range(INVERTERS)], "pv_power_w"),
+                ("meter_samples", "meter_id", ["grid_meter_1"], "grid_power_w"),
+                ("battery_bank_samples", "pack_id", [f"pack{i + 1}" for i in range(PACKS)], "power_w")):
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(f"SELECT SUM({column}) FROM {table} WHERE {device} IN ({marks}) "
+                           "AND ts >= %s AND ts < %s", [*ids, *bounds])
             cursor.fetchall()
     return time.perf_counter() - began
 
