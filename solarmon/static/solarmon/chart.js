@@ -118,7 +118,9 @@ window.SolarChart = (function () {
     const { margin, plotW, plotH, bars } = L;
     const y = yOf(L.leftScale, plotH, margin.top);
     const band = plotW / labels.length;
-    const barW = (band * 0.8) / Math.max(bars.length, 1);
+    // Bars stay slim when there are few rows (a month with two days), centred in their slot.
+    const barW = Math.min((band * 0.8) / Math.max(bars.length, 1), 36);
+    const offset = (band - barW * bars.length) / 2;
     const zero = y(Math.max(L.leftScale.min, 0));
     bars.forEach((series, j) => {
       const group = svg("g", { class: "series", "data-series": series.key });
@@ -127,7 +129,7 @@ window.SolarChart = (function () {
         const top = y(value);
         group.append(svg("rect", {
           class: "bar", "data-series": series.key, "data-index": i, fill: series.color,
-          x: margin.left + band * i + band * 0.1 + barW * j, width: Math.max(barW - 1, 1),
+          x: margin.left + band * i + offset + barW * j, width: Math.max(barW - 1, 1),
           y: Math.min(top, zero), height: Math.max(Math.abs(zero - top), value === 0 ? 0 : 1),
         }, [svg("title", {}, [`${series.name} ${labels[i]}: ${format(value)} ${series.unit}`])]));
       });
