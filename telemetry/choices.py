@@ -21,5 +21,5 @@ class DeviceState(models.TextChoices):
 
 
 class GridSource(models.TextChoices):
-    METER = "meter", "System meter"
+    METER = "meter", "Meter"
     INVERTERS = "inverters", "Sum of inverters"

@@ -223,7 +223,7 @@ class Migration(migrations.Migration):
                 ('grid_power_w', models.IntegerField(null=True)),
                 ('batt_power_w', models.IntegerField(null=True)),
                 ('batt_soc_pct', models.FloatField(null=True)),
-                ('grid_source', models.CharField(choices=[('meter', 'System meter'), ('inverters', 'Sum of inverters')], max_length=16, null=True)),
+                ('grid_source', models.CharField(choices=[('meter', 'Meter'), ('inverters', 'Sum of inverters')], max_length=16, null=True)),
                 ('system', models.ForeignKey(db_column='system_id', on_delete=django.db.models.deletion.CASCADE, related_name='samples', to='catalog.system')),
             ],
             options={
