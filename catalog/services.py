@@ -41,7 +41,9 @@ def save_entity(obj: M) -> M:
     Raises ``django.core.exceptions.ValidationError`` naming the fields at fault.
     """
     obj.full_clean()
-    obj.save()
+    # A new row is inserted, never "updated into existence": with text ids Django would try
+    # an UPDATE first, and two creates racing on one id would silently merge.
+    obj.save(force_insert=obj._state.adding)
     _propagate_ancestors(obj)
     _link_adapter(obj)
     return obj

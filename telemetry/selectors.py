@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from catalog import models as catalog
@@ -41,10 +41,13 @@ def latest_samples(kind: str, system_id: str) -> dict[str, models.Model]:
              .annotate(latest_ts=Subquery(newest)).values_list("pk", "latest_ts") if ts is not None]
     if not pairs:
         return {}
-    match = Q()
-    for pk, ts in pairs:
-        match |= Q(**{f"{field}_id": pk, "ts": ts})
-    return {getattr(row, f"{field}_id"): row for row in sample_model.objects.filter(match)}
+    # Two IN lists rather than one OR per device (SQLite limits expression depth); polls share
+    # slot times, so the few extra (device, ts) combinations this admits are dropped below.
+    wanted = set(pairs)
+    rows = sample_model.objects.filter(**{f"{field}_id__in": {pk for pk, _ in pairs},
+                                          "ts__in": {ts for _, ts in pairs}})
+    return {getattr(row, f"{field}_id"): row for row in rows
+            if (getattr(row, f"{field}_id"), row.ts) in wanted}
 
 
 def status_dict(status: t.DeviceStatus | None, now: datetime) -> dict[str, Any]:
