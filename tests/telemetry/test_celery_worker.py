@@ -34,6 +34,7 @@ def _broker(kind: str, data_dir: Path, request: pytest.FixtureRequest) -> tuple[
     (data_dir / "broker" / "processed").mkdir(exist_ok=True)
     return "filesystem://", {"data_folder_in": str(folder), "data_folder_out": str(folder),
                              "processed_folder": str(data_dir / "broker" / "processed"),
+                             "control_folder": str(data_dir / "broker" / "control"),
                              "store_processed": False}
 
 
