@@ -64,3 +64,11 @@ def rollup_closed_days() -> int:
             rollup_day(system_id, day)
             done += 1
     return done
+
+
+@shared_task(ignore_result=True, soft_time_limit=ROLLUP_TIME_LIMIT_S - 60, time_limit=ROLLUP_TIME_LIMIT_S)
+def prune_raw_samples() -> int:
+    """Delete raw samples past the retention age whose days are rolled up (see retention.py)."""
+    from aggregation.retention import prune_raw_samples as prune
+
+    return sum(prune().values())

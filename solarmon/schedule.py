@@ -40,6 +40,10 @@ def beat_entries() -> list[Entry]:
               "touched by late samples."),
         Entry("rollup: closed days", "aggregation.tasks.rollup_closed_days", crontab="15 *", expires_s=3300,
               description="Finishes yesterday for systems whose local midnight has just passed."),
+        Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
+              expires_s=23 * 3600,
+              description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "
+              "are rolled up."),
     ]
 
 
