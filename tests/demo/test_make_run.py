@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _get(url: str, token: str) -> dict[str, object]:
+def _get(url: str, token: str) -> dict[str, Any]:
     request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return dict(json.loads(response.read()))
@@ -46,7 +47,7 @@ def test_demo_serves_live_simulated_data_and_stops_on_sigint(tmp_path: Path) -> 
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     started = time.monotonic()
-    live: dict[str, object] = {}
+    live: dict[str, Any] = {}
     try:
         while time.monotonic() - started < 90:
             assert demo.poll() is None, demo.stdout.read() if demo.stdout else ""
