@@ -35,9 +35,10 @@ def beat_entries() -> list[Entry]:
         Entry("discovery: scan serial ports", "discovery.tasks.run_discovery", every_s=discovery,
               expires_s=discovery * 0.9,
               description="Verifies known devices, rebinds moved ones, configures new ones."),
-        Entry("rollup: recent hours", "aggregation.tasks.rollup_recent", crontab="5 *", expires_s=3300,
-              description="Re-rolls the previous and current hour's days of every system, and days "
-              "touched by late samples."),
+        # Every quarter hour (from 5 past), so today's totals on the dashboard stay current.
+        Entry("rollup: recent hours", "aggregation.tasks.rollup_recent", crontab="5,20,35,50 *",
+              expires_s=840, description="Re-rolls the previous and current hour's days of every "
+              "system, and days touched by late samples."),
         Entry("rollup: closed days", "aggregation.tasks.rollup_closed_days", crontab="15 *", expires_s=3300,
               description="Finishes yesterday for systems whose local midnight has just passed."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",

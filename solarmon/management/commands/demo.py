@@ -18,14 +18,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from aggregation.rollups import rollup_day
 from catalog import models as catalog
 from discovery.tasks import queue_startup_discovery
-from solarmon.demo import DemoRig
+from solarmon.demo import DemoPlants, DemoRig, seed_history
 from solarmon.schedule import install_beat_schedule
 
 EXAMPLE = Path(settings.BASE_DIR) / "examples" / "config.yaml"
@@ -87,8 +89,7 @@ class Command(BaseCommand):
         if not catalog.System.objects.exists() and not Path(settings.SOLARMON_CONFIG).exists():
             self.stdout.write(f"empty database: importing the demo installation from {EXAMPLE}")
             call_command("import_yaml", str(EXAMPLE), stdout=self.stdout)
-            origin = (datetime.now(UTC) - timedelta(hours=2)).replace(second=0, microsecond=0)
-            _marker().write_text(json.dumps({"origin": origin.isoformat()}))
+            self._seed_demo_history()
         else:
             call_command("first_start", stdout=self.stdout)
         if _marker().exists():
@@ -99,6 +100,21 @@ class Command(BaseCommand):
             return True
         self.stdout.write("a real configuration exists: starting without simulators")
         return False
+
+    def _seed_demo_history(self) -> None:
+        """Give the demo a past: today's samples since local midnight, rolled up, so the energy
+        totals and charts show data at once. Every 15 s, close enough for the rollups to
+        bridge (they bridge gaps of up to three poll intervals)."""
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        system = catalog.System.objects.get()
+        tz = ZoneInfo(system.timezone)
+        today = now.astimezone(tz).date()
+        origin = datetime.combine(today, datetime.min.time(), tzinfo=tz).astimezone(UTC)
+        _marker().write_text(json.dumps({"origin": origin.isoformat()}))
+        self.stdout.write("writing today's history of the simulated installation ...")
+        rows = seed_history(DemoPlants(origin), origin, now - timedelta(minutes=1), step_s=15)
+        rollup_day(system.pk, today)
+        self.stdout.write(f"  {rows} sample rows since local midnight, rolled up")
 
     def _start_children(self, env: dict[str, str], options: dict[str, Any]
                         ) -> dict[str, subprocess.Popen[bytes]]:
