@@ -6,9 +6,10 @@ No Django here. Times are epoch seconds, powers W, energies kWh. The rules (docs
   ``max_gap_s`` apart. Nothing is booked across a longer gap, and it does not count as covered.
 * **Counters first.** For each sample with a counter value, the energy since the previous
   *kept* reading is the counter delta. A step is plausible when ``0 <= delta <= cap_w·dt +
-  resolution``. A reading is an isolated glitch (discarded, logged, never booked) when its two
-  neighbours agree with each other but not with it: a spike, a zero, a backward step. The next
-  reading is then compared with the last good one. A non-plausible step that is not a glitch is a
+  resolution`` (a backward step of float noise, under ``NOISE_KWH``, counts as 0). A reading is an
+  isolated glitch (discarded, logged, never booked) when its two neighbours agree with each other
+  but not with it: a spike, a zero, a backward step. The next reading is then compared with the
+  last good one. A non-plausible step that is not a glitch is a
   *rebase*: a reset (the daily reset at the device's midnight, a firmware reset, a wrap) when the
   new value is small enough to be the energy since the reset, which is then booked; otherwise
   (a counter that jumped or went back for good) nothing is booked for that step.
@@ -29,6 +30,9 @@ from enum import Enum
 log = logging.getLogger(__name__)
 
 J_PER_KWH = 3.6e6
+# Counters computed in floating point (by a device or a unit conversion) can step back by a few
+# ulps; such a step is noise, not a backward step, so it is within tolerance.
+NOISE_KWH = 1e-9
 
 
 class Mode(Enum):
@@ -67,7 +71,7 @@ def plausible(a: float | None, b: float | None, dt: float, limits: Limits) -> bo
     """Whether a counter can go from ``a`` to ``b`` in ``dt`` seconds."""
     if a is None or b is None:
         return False
-    return 0.0 <= b - a <= limits.max_kwh(dt)
+    return -NOISE_KWH <= b - a <= limits.max_kwh(dt)
 
 
 def positive_part(a: float, b: float, dt: float) -> float:
