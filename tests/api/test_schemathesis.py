@@ -66,6 +66,12 @@ def api_schema(wsgi_app: Any, token_header: dict[str, str]) -> Any:
 
 
 schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=CATALOG_PATHS)
+# Every other app's endpoint (telemetry, rollups, discovery), except the one that starts a real
+# scan of this machine's serial ports.
+OTHER_PATHS = r"^/api/((?!({})/)[a-z-]+/|systems/\{{[a-z_]+\}}/live/$)".format(
+    "|".join(prefix for prefix, _viewset in RESOURCES))
+other_schema = (schemathesis.pytest.from_fixture("api_schema").include(path_regex=OTHER_PATHS)
+                .exclude(path_regex=r"/run/$"))
 
 
 @schema.parametrize()
@@ -79,6 +85,19 @@ def test_catalog_api_answers_every_generated_request_as_documented(case: Any,
     # Each request in its own savepoint, rolled back afterwards: like the server's autocommit,
     # one request's database error (answered as a 4xx) cannot spoil the next request, and every
     # request starts from the same catalog.
+    savepoint = transaction.savepoint()
+    try:
+        case.call_and_validate(headers=token_header, checks=CHECKS)
+    finally:
+        transaction.savepoint_rollback(savepoint)
+
+
+@other_schema.parametrize()
+@settings(max_examples=10, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+def test_data_api_answers_every_generated_request_as_documented(case: Any,
+                                                                token_header: dict[str, str]) -> None:
     savepoint = transaction.savepoint()
     try:
         case.call_and_validate(headers=token_header, checks=CHECKS)
