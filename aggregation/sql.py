@@ -127,18 +127,44 @@ def _limit(devices: list[Device], attr: str, default: float) -> tuple[str, list[
     return f"(CASE dev {whens} ELSE {float(default)!r} END)", params
 
 
-def _rows(table: Table, devices: int) -> str:
-    """Stage 1: each row with its predecessor's time, counters and powers (one window)."""
+def _base(table: Table, devices: int) -> str:
+    """The device's rows in the range, newest first: the order of the (device, ts DESC) indexes."""
     cols = [f"{table.device} AS dev", "ts", f"{epoch_sql()} AS t"]
     cols += [f"{num(expr)} AS {alias}" for alias, expr in table.columns.items()]
     marks = ", ".join(["%s"] * devices)
-    base = (f"SELECT {', '.join(cols)} FROM {table.name} WHERE {table.device} IN ({marks}) "
+    return (f"SELECT {', '.join(cols)} FROM {table.name} WHERE {table.device} IN ({marks}) "
             "AND ts >= %s AND ts < %s")
-    lagged = ["t", *table.counters, *table.powers]
-    # Newest first, as the (device, ts DESC) indexes are ordered, so the window needs no sort: the
-    # predecessor in time is the next row in the window.
-    lags = ", ".join(f"LEAD({c}) OVER win AS {c}_1" for c in lagged)
-    return f"SELECT r.*, {lags} FROM ({base}) r WINDOW win AS (PARTITION BY dev ORDER BY ts DESC)"
+
+
+def _lagged(table: Table) -> list[str]:
+    return ["t", *table.counters, *table.powers]
+
+
+def _rows(table: Table, devices: int) -> str:
+    """Stage 1: each row with its predecessor's time, counters and powers.
+
+    PostgreSQL: one window, newest first as the index is ordered (no sort), so the predecessor in
+    time is the next row. SQLite evaluates window functions slowly; there the rows are first
+    copied, numbered in that order, into a temporary table (:func:`_numbered`) and each row is
+    joined to its predecessor by row number.
+    """
+    if connection.vendor == "postgresql":
+        lags = ", ".join(f"LEAD({c}) OVER win AS {c}_1" for c in _lagged(table))
+        return (f"SELECT r.*, {lags} FROM ({_base(table, devices)}) r "
+                "WINDOW win AS (PARTITION BY dev ORDER BY ts DESC)")
+    prev = ", ".join(f"b.{c} AS {c}_1" for c in _lagged(table))
+    return f"SELECT r.*, {prev} FROM {NUMBERED} r LEFT JOIN {NUMBERED} b ON b.rn = r.rn + 1 AND b.dev = r.dev"
+
+
+NUMBERED = "rollup_numbered_rows"
+
+
+def _numbered(table: Table, devices: int) -> list[str]:
+    """SQLite: statements that fill the temporary table of numbered rows (parameters: as the query)."""
+    cols = ["dev", "ts", "t", *table.columns]
+    return [f"DROP TABLE IF EXISTS temp.{NUMBERED}",
+            f"CREATE TEMP TABLE {NUMBERED} (rn INTEGER PRIMARY KEY, {', '.join(cols)})",
+            f"INSERT INTO {NUMBERED} ({', '.join(cols)}) {_base(table, devices)} ORDER BY dev, ts DESC"]
 
 
 def _per_row(table: Table, devices: list[Device], default_gap: float, default_cap: float
@@ -166,14 +192,16 @@ def _per_row(table: Table, devices: list[Device], default_gap: float, default_ca
 
 def _grouped(table: Table) -> str:
     """Stage 3: sums per (device, slot, x); rows whose interval starts in the previous slot apart."""
-    cols = ["dev", "s", "x", "COUNT(*) AS n", "SUM(dt) AS cov", "MIN(t) AS tx", "MIN(t_1) AS tpx",
+    cols = ["dev", "s", "x", "COUNT(*) AS n", "SUM(dt) AS cov", "MIN(t) AS tx",
             "MIN(bad) AS bad_lo", "MAX(bad) AS bad_hi"]
     for f in table.flows:
-        trap = _positive_part(_signed(f"{f.power}_1", f.sign), _signed(f.power, f.sign), "dt")
+        # The counter delta when there is one, else the trapezoid (COALESCE only evaluates it then);
+        # NULL when nothing is booked. Integrated segments = booked ones - counter ones.
+        energy = _positive_part(_signed(f"{f.power}_1", f.sign), _signed(f.power, f.sign), "dt")
         if f.counter:
-            cols += [f"SUM(d_{f.counter}) AS ec_{f.name}", f"COUNT(d_{f.counter}) AS nc_{f.name}"]
-            trap = f"(CASE WHEN d_{f.counter} IS NULL THEN {trap} END)"
-        cols += [f"SUM({trap}) AS ei_{f.name}", f"COUNT({trap}) AS ni_{f.name}"]
+            energy = f"COALESCE(d_{f.counter}, {energy})"
+            cols.append(f"COUNT(d_{f.counter}) AS nc_{f.name}")
+        cols += [f"SUM({energy}) AS e_{f.name}", f"COUNT({energy}) AS ne_{f.name}"]
     for alias, aggs in table.stats.items():
         cols += [f"{AGGREGATES[a]}({alias}) AS {a}_{alias}" for a in aggs]
     return f"SELECT {', '.join(cols)} FROM p GROUP BY dev, s, x"
@@ -211,10 +239,18 @@ def run(table: Table, devices: list[Device], start: datetime, end: datetime, *,
         return {}
     sql, params = slot_query(table, devices, default_gap=default_gap, default_cap=default_cap)
     adapt = connection.ops.adapt_datetimefield_value
+    rows = [*(d.device_id for d in devices), adapt(start), adapt(end)]
     with tuned(), connection.cursor() as cursor:
-        cursor.execute(sql, [*(d.device_id for d in devices), adapt(start), adapt(end), *params])
+        if connection.vendor == "postgresql":
+            cursor.execute(sql, [*rows, *params])
+        else:
+            for statement in _numbered(table, len(devices)):
+                cursor.execute(statement, rows if statement.startswith("INSERT") else [])
+            cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         groups = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        if connection.vendor != "postgresql":
+            cursor.execute(f"DROP TABLE temp.{NUMBERED}")
     slots = assemble(table, groups)
     repair.bad_steps(table, devices, groups, slots, default_gap=default_gap, default_cap=default_cap)
     return slots
@@ -245,8 +281,9 @@ def assemble(table: Table, groups: list[Row]) -> dict[tuple[str, int], Row]:
             _add(table, own, g, 1.0, counted=True)
             own["cov"] += g["cov"] or 0.0
             continue
-        # One row whose interval (tpx, tx] crosses the slot's start.
-        t, tp, boundary = g["tx"], g["tpx"], s * SLOT_S
+        # One row whose interval (t - cov, t] crosses the slot's start.
+        t, boundary = g["tx"], s * SLOT_S
+        tp = t - g["cov"]
         share = (t - boundary) / (t - tp)
         _add(table, own, g, share, counted=t > boundary)
         _add(table, slot(dev, s - 1), g, 1.0 - share, counted=True)
@@ -272,8 +309,8 @@ def _merge_stats(table: Table, into: Row, g: Row) -> None:
 
 def _add(table: Table, into: Row, g: Row, share: float, *, counted: bool) -> None:
     for f in table.flows:
-        energy = (g.get(f"ec_{f.name}") or 0.0) + (g[f"ei_{f.name}"] or 0.0)
-        into[f"e_{f.name}"] += energy * share
+        into[f"e_{f.name}"] += (g[f"e_{f.name}"] or 0.0) * share
         if counted:
-            into[f"nc_{f.name}"] += g.get(f"nc_{f.name}") or 0
-            into[f"ni_{f.name}"] += g[f"ni_{f.name}"] or 0
+            counter = g.get(f"nc_{f.name}") or 0
+            into[f"nc_{f.name}"] += counter
+            into[f"ni_{f.name}"] += (g[f"ne_{f.name}"] or 0) - counter
