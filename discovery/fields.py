@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import lookups
 from django.db.models.expressions import Expression
 
 
@@ -32,3 +33,16 @@ class IntegerFlagField(models.BooleanField):  # type: ignore[type-arg]
     def from_db_value(self, value: Any, expression: Expression, connection: BaseDatabaseWrapper
                       ) -> bool | None:
         return None if value is None else bool(value)
+
+
+@IntegerFlagField.register_lookup
+class FlagExact(lookups.Exact):
+    """``flag = 0/1``: Django would write a boolean ``flag`` as ``WHERE flag`` / ``WHERE NOT flag``,
+    which PostgreSQL refuses for a smallint."""
+
+    lookup_name = "exact"
+
+    def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        rhs_sql, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs_sql} = {rhs_sql}", [*lhs_params, *rhs_params]

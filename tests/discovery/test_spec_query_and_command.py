@@ -86,3 +86,10 @@ def test_the_periodic_task_scans_the_configured_include_globs(
     run_discovery_task()
 
     assert cm.Inverter.objects.filter(pk="senergy_001234").exists()
+
+
+def test_filtering_on_the_auto_discovered_flag_works_on_every_database(db: None) -> None:
+    from discovery.models import DeviceDiscovery
+
+    assert list(DeviceDiscovery.objects.filter(is_auto_discovered=False)) == []
+    assert list(DeviceDiscovery.objects.filter(is_auto_discovered=True)) == []
