@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from telemetry import choices as _telemetry_choices
+
 
 class Source(models.TextChoices):
     """Where a rollup row's energy came from."""
@@ -14,8 +16,6 @@ class Source(models.TextChoices):
     NONE = "none", "No energy data"
 
 
-class GridSource(models.TextChoices):
-    """Where an array's or a system's grid figures came from (grid flow is counted once)."""
-
-    METER = "meter", "Meter"
-    INVERTERS = "inverters", "Sum of inverters"
+# Where an array's or a system's grid figures came from (grid flow is counted once): the same
+# choice as on live array and system samples.
+GridSource = _telemetry_choices.GridSource

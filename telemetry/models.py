@@ -162,7 +162,22 @@ class BatteryBankSample(Sample):
         ]
 
 
-class BatteryUnitSample(Sample):
+class PackScopedSample(Sample):
+    """A unit or cell row: its pack, battery array and system, and the unit number (``power``)."""
+
+    pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
+                             related_name="+")
+    battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
+                                      db_column="battery_array_id", related_name="+")
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    power = models.IntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class BatteryUnitSample(PackScopedSample):
     """One battery unit of a pack at one poll (``battery_unit_samples``).
 
     ``power`` is the spec's (and the Pylontech console's) unit number column, 1-based, not watts;
@@ -172,13 +187,6 @@ class BatteryUnitSample(Sample):
     pk = models.CompositePrimaryKey("ts", "battery")
     battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
                                 related_name="samples")
-    pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
-                             related_name="+")
-    battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
-                                      db_column="battery_array_id", related_name="+")
-    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
-    power = models.IntegerField()
     voltage = models.FloatField(null=True)
     current = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
@@ -206,7 +214,7 @@ class BatteryUnitSample(Sample):
         ]
 
 
-class BatteryCellSample(Sample):
+class BatteryCellSample(PackScopedSample):
     """One cell at one poll (``battery_cell_samples``); ``power`` is the unit number, ``cell`` the index."""
 
     pk = models.CompositePrimaryKey("ts", "cell_ref")
@@ -214,13 +222,6 @@ class BatteryCellSample(Sample):
                                  related_name="samples")
     battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
                                 related_name="+")
-    pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
-                             related_name="+")
-    battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
-                                      db_column="battery_array_id", related_name="+")
-    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
-    power = models.IntegerField()
     cell = models.IntegerField()
     voltage = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
