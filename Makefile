@@ -48,7 +48,7 @@ pytest-sqlite:
 pytest-postgres:
 	@if [ -n "$$SOLARMON_TEST_POSTGRES_URL" ]; then \
 	  echo "== the database-backed tests again, on PostgreSQL =="; \
-	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests --ignore=tests/adapters --ignore=tests/demo -m "not browser"; \
+	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests --ignore=tests/adapters --ignore=tests/demo; \
 	else echo "PostgreSQL is not available: the PostgreSQL pass is skipped"; fi
 
 bench: venv
