@@ -186,8 +186,10 @@ def _per_row(table: Table, devices: list[Device], default_gap: float, default_ca
         step = f"({c} - {c}_1)"
         bad.append(f"{step} < {-NOISE_KWH!r} OR {step} > {cap} / 3600000.0 * dt + {table.resolution_kwh!r}")
     cols.append(f"CASE WHEN {' OR '.join(bad)} THEN t END AS bad" if bad else "NULL AS bad")
-    # Placeholders: the cap (in the columns) comes before the gap (in the inner query).
-    return f"SELECT {', '.join(cols)} FROM ({inner}) i {fence()}", cap_params + gap_params
+    # Placeholders: the cap (once per counter, in the columns) comes before the gap (in the
+    # inner query). When devices differ, each is a CASE with parameters, repeated per use.
+    params = cap_params * len(table.counters) + gap_params
+    return f"SELECT {', '.join(cols)} FROM ({inner}) i {fence()}", params
 
 
 def _grouped(table: Table) -> str:
