@@ -165,24 +165,25 @@ def seed_history(plants: DemoPlants, start: datetime, end: datetime, step_s: int
     built from the same plant the simulators serve (counters included, so rollups use them).
     Returns the rows written. Live polling takes over from ``end``.
     """
-    from adapters.readings import BatteryPackReading, InverterReading, MeterReading
+    from adapters.readings import InverterReading, MeterReading
     from adapters.simulators.modbus_devices import counters
     from adapters.simulators.plant import PlantState
     from telemetry import ingest
+    from telemetry.models import BatteryBankSample
 
     def midnight(state_ts: datetime, plant: Plant | PlantSum) -> PlantState:
         offset = timedelta(hours=plant.params.utc_offset_h)
         local = (state_ts + offset).replace(hour=0, minute=0, second=0, microsecond=0) - offset
         return plant.state(max(local, plants.origin))
 
-    inverters = list(catalog.Inverter.objects.all())
-    meters = list(catalog.Meter.objects.filter(adapter__isnull=False))
-    packs = list(catalog.BatteryPack.objects.filter(adapter_links__isnull=False).distinct())
+    inverters = [(i, plants.for_inverter(i.pk)) for i in catalog.Inverter.objects.all()]
+    meters = [(m, plants.for_meter(m)) for m in catalog.Meter.objects.filter(adapter__isnull=False)]
+    packs = [(p, plants.for_pack(p.pk))
+             for p in catalog.BatteryPack.objects.filter(adapter_links__isnull=False).distinct()]
     rows: list[Any] = []
     ts = start
     while ts < end:
-        for inverter in inverters:
-            plant = plants.for_inverter(inverter.pk)
+        for inverter, plant in inverters:
             state = plant.state(ts)
             reading = InverterReading(
                 pv_power_w=state.pv_w, load_power_w=state.load_w, grid_power_w=state.grid_w,
@@ -190,16 +191,17 @@ def seed_history(plants: DemoPlants, start: datetime, end: datetime, step_s: int
                 batt_current_a=round(state.battery_w / 52.0, 2),
                 **counters(state, midnight(ts, plant)))  # type: ignore[arg-type]
             rows += ingest.inverter_rows(inverter, reading, ts)
-        for meter in meters:
-            state = plants.for_meter(meter).state(ts)
+        for meter, meter_plant in meters:
+            state = meter_plant.state(ts)
             rows += ingest.meter_rows(meter, MeterReading(
                 grid_power_w=state.grid_w, grid_voltage_v=230.0, grid_frequency_hz=50.0,
                 grid_import_wh=state.import_kwh * 1000, grid_export_wh=state.export_kwh * 1000), ts)
-        for pack in packs:
-            state = plants.for_pack(pack.pk).state(ts)
-            rows += ingest.pack_rows(pack, BatteryPackReading(
-                voltage=52.0, current=round(state.battery_w / 52.0, 2), power=state.battery_w,
-                soc=round(state.soc, 1), temperature=25.0), ts)
+        for pack, pack_plant in packs:
+            state = pack_plant.state(ts)
+            rows.append(BatteryBankSample(
+                ts=ts, pack_id=pack.pk, battery_array_id=pack.battery_array_id, system_id=pack.system_id,
+                voltage=52.0, current=round(state.battery_w / 52.0, 2), power_w=state.battery_w,
+                soc=round(state.soc, 1), temperature=25.0))
         ts += timedelta(seconds=step_s)
     by_model: dict[Any, list[Any]] = {}
     for row in rows:

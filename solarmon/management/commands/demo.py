@@ -45,6 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.seed_history = False
         simulate = self._prepare_configuration()
         rig: DemoRig | None = None
         env = dict(os.environ)
@@ -61,6 +62,9 @@ class Command(BaseCommand):
         if "worker" in children:
             # Look for USB devices now rather than at the first beat period.
             queue_startup_discovery()
+        if self.seed_history:
+            # After the live polls have started: the past fills in while the present shows.
+            self._seed_demo_history()
         stop = {"now": False}
 
         def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -89,7 +93,11 @@ class Command(BaseCommand):
         if not catalog.System.objects.exists() and not Path(settings.SOLARMON_CONFIG).exists():
             self.stdout.write(f"empty database: importing the demo installation from {EXAMPLE}")
             call_command("import_yaml", str(EXAMPLE), stdout=self.stdout)
-            self._seed_demo_history()
+            tz = ZoneInfo(catalog.System.objects.get().timezone)
+            today = datetime.now(UTC).astimezone(tz).date()
+            origin = datetime.combine(today, datetime.min.time(), tzinfo=tz).astimezone(UTC)
+            _marker().write_text(json.dumps({"origin": origin.isoformat()}))
+            self.seed_history = True
         else:
             call_command("first_start", stdout=self.stdout)
         if _marker().exists():
@@ -105,15 +113,12 @@ class Command(BaseCommand):
         """Give the demo a past: today's samples since local midnight, rolled up, so the energy
         totals and charts show data at once. Every 15 s, close enough for the rollups to
         bridge (they bridge gaps of up to three poll intervals)."""
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        origin = datetime.fromisoformat(json.loads(_marker().read_text())["origin"])
         system = catalog.System.objects.get()
-        tz = ZoneInfo(system.timezone)
-        today = now.astimezone(tz).date()
-        origin = datetime.combine(today, datetime.min.time(), tzinfo=tz).astimezone(UTC)
-        _marker().write_text(json.dumps({"origin": origin.isoformat()}))
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
         self.stdout.write("writing today's history of the simulated installation ...")
         rows = seed_history(DemoPlants(origin), origin, now - timedelta(minutes=1), step_s=15)
-        rollup_day(system.pk, today)
+        rollup_day(system.pk, now.astimezone(ZoneInfo(system.timezone)).date())
         self.stdout.write(f"  {rows} sample rows since local midnight, rolled up")
 
     def _start_children(self, env: dict[str, str], options: dict[str, Any]
