@@ -12,16 +12,9 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
-from adapters.simulators.plant import Plant, PlantState
+from adapters.simulators.plant import PlantState
 
 LOW_CELL_DROP_MV = 250
-_PLANT_LOCK = threading.Lock()  # simulator threads share one plant, whose knots grow lazily
-
-
-def plant_state(plant: Plant) -> PlantState:
-    """``plant.state()`` made safe for simulators that run in several threads."""
-    with _PLANT_LOCK:
-        return plant.state()
 
 
 @dataclass

@@ -36,7 +36,7 @@ from adapters.jkbms.frames import (
 )
 from adapters.jkbms.layouts import FRAME_HEADER_LEN, LAYOUT_32S, REGISTER_INFO_BASE, REGISTER_LIVE_BASE
 from adapters.jkbms_tcpip.bus import BusParser, BusToken
-from adapters.simulators.battery import SimUnit, battery_units, plant_state, run_until_signal
+from adapters.simulators.battery import SimUnit, battery_units, run_until_signal
 from adapters.simulators.plant import Plant
 
 BUS_GAP_S = 0.005  # quiet time between messages the simulated master puts on the bus
@@ -139,7 +139,7 @@ class JkGatewaySimulator:
     def units(self) -> dict[int, SimUnit]:
         """The simulated units at the plant's now, by address."""
         present = [a for a in self.addresses if a not in self.absent]
-        units = battery_units(plant_state(self.plant), present, self.cells, serials=self.serials,
+        units = battery_units(self.plant.state(), present, self.cells, serials=self.serials,
                               capacity_ah=self.capacity_ah, low_cell=self.low_cell)
         return {u.index: u for u in units}
 

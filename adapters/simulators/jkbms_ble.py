@@ -34,7 +34,7 @@ from adapters.jkbms.frames import (
     TYPE_SETTINGS,
 )
 from adapters.jkbms.layouts import LAYOUTS
-from adapters.simulators.battery import battery_units, plant_state, run_until_signal
+from adapters.simulators.battery import battery_units, run_until_signal
 from adapters.simulators.jkbms import jk_device_info, jk_values
 from adapters.simulators.plant import Plant
 
@@ -66,7 +66,7 @@ class FakeJkBms:
         return self._pad(encode_device_info(info))
 
     def cell_info_frame(self) -> bytes:
-        units = battery_units(plant_state(self.plant), self.pack, self.cells,
+        units = battery_units(self.plant.state(), self.pack, self.cells,
                               serials={i: "" for i in self.pack}, capacity_ah=self.capacity_ah,
                               low_cell=self.low_cell)
         unit = next(u for u in units if u.index == self.index)

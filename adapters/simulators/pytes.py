@@ -23,7 +23,6 @@ from adapters.simulators.battery import (
     SimUnit,
     battery_units,
     default_serial,
-    plant_state,
     run_until_signal,
 )
 from adapters.simulators.plant import Plant
@@ -95,7 +94,7 @@ class PytesSimulator:
     def present_units(self) -> list[SimUnit]:
         """The units the console reports now (plant values at the plant clock's now)."""
         indexes = [i for i in range(1, self.batteries + 1) if i not in self.absent]
-        return battery_units(plant_state(self.plant), indexes, self.cells, serials=self.serials,
+        return battery_units(self.plant.state(), indexes, self.cells, serials=self.serials,
                              capacity_ah=self.capacity_ah, low_cell=self.low_cell)
 
     # ---- line handling ----------------------------------------------------------------
@@ -150,7 +149,7 @@ class PytesSimulator:
         index = int(arg) if arg.strip().isdigit() else None
         if name == "pwr" and index is None:
             units = {u.index: u for u in self.present_units()}
-            body = render_pwr(self.variant, units, plant_state(self.plant).ts, max(16, self.batteries))
+            body = render_pwr(self.variant, units, self.plant.state().ts, max(16, self.batteries))
             if self.fault == "bad_checksum":
                 body[1] = re.sub(r"^(\d+\s+)\d", r"\1x", body[1])  # "1  x3070": a mangled volt
             return body
