@@ -88,9 +88,9 @@ def epoch_sql() -> str:
     if connection.vendor == "postgresql":
         # date_part gives a double directly; EXTRACT gives a numeric, slow to compute and cast.
         return "date_part('epoch', ts)"
-    # Rounded to the millisecond: julianday's float is exact to ~50 µs, and a sample on a slot
-    # boundary must land exactly on it.
-    return "ROUND((julianday(ts) - 2440587.5) * 86400.0, 3)"
+    # Whole seconds from unixepoch() (exact, and cheaper than julianday), plus the text's
+    # fraction ('.123456' after the seconds, or nothing): a sample on a slot boundary lands on it.
+    return "(unixepoch(ts) + CAST(substr(ts, 20) AS REAL))"
 
 
 def fence() -> str:
@@ -104,9 +104,12 @@ def fence() -> str:
 
 
 def _positive_part(a: str, b: str, dt: str) -> str:
-    """kWh of the positive part of a ramp a → b (W) over dt seconds, split at the zero crossing."""
+    """kWh of the positive part of a ramp a → b (W) over dt seconds, split at the zero crossing.
+
+    NULL when ``dt`` is (no neighbour within the gap): every branch multiplies by it.
+    """
     return (f"(CASE WHEN {a} >= 0 AND {b} >= 0 THEN ({a} + {b}) * {dt} / 7200000.0 "
-            f"WHEN {a} <= 0 AND {b} <= 0 THEN 0.0 "
+            f"WHEN {a} <= 0 AND {b} <= 0 THEN 0.0 * {dt} "
             f"ELSE ((CASE WHEN {a} > 0 THEN {a} * {a} ELSE 0.0 END) + (CASE WHEN {b} > 0 THEN {b} * {b} "
             f"ELSE 0.0 END)) * {dt} / (2.0 * (ABS({a}) + ABS({b}))) / 3600000.0 END)")
 
@@ -141,18 +144,20 @@ def _lagged(table: Table) -> list[str]:
 
 
 def _rows(table: Table, devices: int) -> str:
-    """Stage 1: each row with its predecessor's time, counters and powers.
+    """Stage 1: each row with its predecessor's time, counters and powers (``<name>_1``).
 
     PostgreSQL: one window, newest first as the index is ordered (no sort), so the predecessor in
-    time is the next row. SQLite evaluates window functions slowly; there the rows are first
-    copied, numbered in that order, into a temporary table (:func:`_numbered`) and each row is
-    joined to its predecessor by row number.
+    time is the next row; one LEAD of an array of the values costs less than a LEAD per value.
+    SQLite evaluates window functions slowly; there the rows are first copied, numbered in that
+    order, into a temporary table (:func:`_numbered`) and each row is joined to its predecessor by
+    row number.
     """
+    lagged = _lagged(table)
     if connection.vendor == "postgresql":
-        lags = ", ".join(f"LEAD({c}) OVER win AS {c}_1" for c in _lagged(table))
-        return (f"SELECT r.*, {lags} FROM ({_base(table, devices)}) r "
-                "WINDOW win AS (PARTITION BY dev ORDER BY ts DESC)")
-    prev = ", ".join(f"b.{c} AS {c}_1" for c in _lagged(table))
+        prev = ", ".join(f"q.prev[{i}] AS {c}_1" for i, c in enumerate(lagged, 1))
+        return (f"SELECT q.*, {prev} FROM (SELECT r.*, LEAD(ARRAY[{', '.join(lagged)}]) OVER win AS prev "
+                f"FROM ({_base(table, devices)}) r WINDOW win AS (PARTITION BY dev ORDER BY ts DESC)) q")
+    prev = ", ".join(f"b.{c} AS {c}_1" for c in lagged)
     return f"SELECT r.*, {prev} FROM {NUMBERED} r LEFT JOIN {NUMBERED} b ON b.rn = r.rn + 1 AND b.dev = r.dev"
 
 
@@ -169,27 +174,36 @@ def _numbered(table: Table, devices: int) -> list[str]:
 
 def _per_row(table: Table, devices: list[Device], default_gap: float, default_cap: float
              ) -> tuple[str, list[Any]]:
-    """Stage 2: interval length within the gap, slot, counter deltas, and whether a step is bad."""
+    """Stage 2: per row, the interval within the gap, its slot, and what each flow books for it.
+
+    Each energy is evaluated once here (the grouping only sums and counts plain columns): the
+    counter delta when there is one, else the trapezoid; NULL when nothing is booked.
+    """
     gap, gap_params = _limit(devices, "max_gap_s", default_gap)
     cap, cap_params = _limit(devices, "cap_w", default_cap)
     # The interval since the predecessor, NULL when there is none within the gap: every energy
     # below is then NULL, so nothing is booked across a gap.
-    dt = f"(CASE WHEN t - t_1 <= {gap} THEN t - t_1 END)"
-    inner = (f"SELECT w.*, {dt} AS dt, FLOOR(t / {SLOT_S}.0) AS s FROM w {fence()}")
-    cols = ["dev", "t", "t_1", "dt", "CAST(s AS INTEGER) AS s", *table.powers,
-            *(f"{p}_1" for p in table.powers),
+    within = f"t - t_1 <= {gap}"
+    inner = [f"CASE WHEN {within} THEN t - t_1 END AS dt", f"FLOOR(t / {SLOT_S}.0) AS s"]
+    inner += [f"CASE WHEN {within} THEN {c} - {c}_1 END AS d_{c}" for c in table.counters]
+    cols = ["dev", "t", "t_1", "dt", "CAST(s AS INTEGER) AS s",
             f"CASE WHEN t_1 < s * {SLOT_S}.0 AND dt IS NOT NULL THEN 1 ELSE 0 END AS x"]
-    cols += [a for a in table.stats if a not in table.powers]
-    bad = []
-    for c in table.counters:
-        cols.append(f"CASE WHEN dt IS NOT NULL THEN {c} - {c}_1 END AS d_{c}")
-        step = f"({c} - {c}_1)"
-        bad.append(f"{step} < {-NOISE_KWH!r} OR {step} > {cap} / 3600000.0 * dt + {table.resolution_kwh!r}")
+    cols += [f"d_{c}" for c in table.counters]
+    cols += list(table.stats)
+    for f in table.flows:
+        energy = _positive_part(_signed(f"{f.power}_1", f.sign), _signed(f.power, f.sign), "dt")
+        if f.counter:
+            energy = f"COALESCE(d_{f.counter}, {energy})"
+        cols.append(f"{energy} AS e_{f.name}")
+    bad = [f"d_{c} < {-NOISE_KWH!r} OR d_{c} > {cap} / 3600000.0 * dt + {table.resolution_kwh!r}"
+           for c in table.counters]
     cols.append(f"CASE WHEN {' OR '.join(bad)} THEN t END AS bad" if bad else "NULL AS bad")
-    # Placeholders: the cap (once per counter, in the columns) comes before the gap (in the
-    # inner query). When devices differ, each is a CASE with parameters, repeated per use.
-    params = cap_params * len(table.counters) + gap_params
-    return f"SELECT {', '.join(cols)} FROM ({inner}) i {fence()}", params
+    # Placeholders in text order: the cap (once per counter, in the columns), then the gap (once
+    # for dt and once per counter, in the inner query). When devices differ, each is a CASE with
+    # parameters, repeated per use.
+    params = cap_params * len(table.counters) + gap_params * (1 + len(table.counters))
+    sql = f"SELECT {', '.join(cols)} FROM (SELECT w.*, {', '.join(inner)} FROM w {fence()}) i {fence()}"
+    return sql, params
 
 
 def _grouped(table: Table) -> str:
@@ -197,13 +211,10 @@ def _grouped(table: Table) -> str:
     cols = ["dev", "s", "x", "COUNT(*) AS n", "SUM(dt) AS cov", "MIN(t) AS tx",
             "MIN(bad) AS bad_lo", "MAX(bad) AS bad_hi"]
     for f in table.flows:
-        # The counter delta when there is one, else the trapezoid (COALESCE only evaluates it then);
-        # NULL when nothing is booked. Integrated segments = booked ones - counter ones.
-        energy = _positive_part(_signed(f"{f.power}_1", f.sign), _signed(f.power, f.sign), "dt")
+        # Integrated segments = booked ones - counter ones.
         if f.counter:
-            energy = f"COALESCE(d_{f.counter}, {energy})"
             cols.append(f"COUNT(d_{f.counter}) AS nc_{f.name}")
-        cols += [f"SUM({energy}) AS e_{f.name}", f"COUNT({energy}) AS ne_{f.name}"]
+        cols += [f"SUM(e_{f.name}) AS e_{f.name}", f"COUNT(e_{f.name}) AS ne_{f.name}"]
     for alias, aggs in table.stats.items():
         cols += [f"{AGGREGATES[a]}({alias}) AS {a}_{alias}" for a in aggs]
     return f"SELECT {', '.join(cols)} FROM p GROUP BY dev, s, x"
