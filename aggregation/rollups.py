@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from aggregation import figures
@@ -38,16 +38,36 @@ def rollup_day(system_id: str, day: date) -> Counter[str]:
     return write_rows(system, day, build_rows(topo, data))
 
 
-def _pk_names(model: type[models.Model]) -> list[str]:
-    return [f.name for f in model._meta.pk_fields]
+def _upsert(model: type[models.Model], rows: list[Fields], now: datetime) -> None:
+    """Insert the rows, or update them where their primary key exists: one statement per batch.
+
+    Plain SQL (``INSERT … ON CONFLICT … DO UPDATE``, on SQLite and PostgreSQL) with values
+    prepared by each field, because building a model instance per row costs more than the write.
+    ``created_at`` is left to its database default, so it keeps the time the row first appeared.
+    """
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if f.column and f.name != "created_at"]
+    keys_sql = ", ".join(connection.ops.quote_name(f.column) for f in meta.pk_fields)
+    names = [connection.ops.quote_name(f.column) for f in fields]
+    update = ", ".join(f"{n} = EXCLUDED.{n}" for f, n in zip(fields, names, strict=True)
+                       if f not in meta.pk_fields)
+    # A column a row does not name gets the field's default, as a model instance would.
+    defaults = {f.attname: f.get_default() for f in fields}
+    defaults["updated_at"] = now
+    values = [[f.get_db_prep_save(row.get(f.attname, row.get(f.name, defaults.get(f.attname))), connection)
+               for f in fields] for row in rows]
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), UPSERT_BATCH):
+            batch = values[i:i + UPSERT_BATCH]
+            rows_sql = ", ".join([marks] * len(batch))
+            cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES {rows_sql} "
+                           f"ON CONFLICT ({keys_sql}) DO UPDATE SET {update}",
+                           [v for row in batch for v in row])
 
 
-def _upsert(model: type[models.Model], objs: list[models.Model]) -> None:
-    keys = _pk_names(model)
-    update = [f.name for f in model._meta.concrete_fields
-              if f.name not in keys and f.name not in ("pk", "created_at") and not f.primary_key]
-    model._default_manager.bulk_create(objs, update_conflicts=True, unique_fields=keys,
-                                       update_fields=update, batch_size=500)
+UPSERT_BATCH = 200
 
 
 @transaction.atomic
@@ -57,10 +77,9 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
     now = timezone.now()
     written: Counter[str] = Counter()
     for model, field_rows in rows.items():
-        objs = [model(**fields, updated_at=now) for fields in field_rows]
-        if objs:
-            _upsert(model, objs)
+        if field_rows:
+            _upsert(model, field_rows, now)
         date_field = "day" if model is m.MeterDaily else "date"
         model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).delete()
-        written[model._meta.db_table] += len(objs)
+        written[model._meta.db_table] += len(field_rows)
     return written
