@@ -129,20 +129,52 @@ def _load(days: int, cells: bool) -> int:
     return read
 
 
-def _scan(days: int) -> float:
+def _bounds(days: int) -> list[Any]:
     from django.db import connection
 
-    bounds = [connection.ops.adapt_datetimefield_value(START),
-              connection.ops.adapt_datetimefield_value(START + timedelta(days=days))]
+    return [connection.ops.adapt_datetimefield_value(START),
+            connection.ops.adapt_datetimefield_value(START + timedelta(days=days))]
+
+
+SCANNED = (("energy_samples", "inverter_id", [f"inv{i + 1}" for i in range(INVERTERS)], "pv_power_w"),
+           ("meter_samples", "meter_id", ["grid_meter_1"], "grid_power_w"),
+           ("battery_bank_samples", "pack_id", [f"pack{i + 1}" for i in range(PACKS)], "power_w"))
+
+
+def _scan(days: int) -> float:
+    """One plain ``SELECT SUM(column)`` per sample table, under the rollup's planner settings."""
+    from django.db import connection
+
+    from aggregation.sql import tuned
+
     began = time.perf_counter()
-    with connection.cursor() as cursor:
-        for table, device, ids, column in (
-                ("energy_samples", "inverter_id", [f"inv{i + 1}" for i in range(INVERTERS)], "pv_power_w"),
-                ("meter_samples", "meter_id", ["grid_meter_1"], "grid_power_w"),
-                ("battery_bank_samples", "pack_id", [f"pack{i + 1}" for i in range(PACKS)], "power_w")):
+    with tuned(), connection.cursor() as cursor:
+        for table, device, ids, column in SCANNED:
             marks = ", ".join(["%s"] * len(ids))
             cursor.execute(f"SELECT SUM({column}) FROM {table} WHERE {device} IN ({marks}) "
-                           "AND ts >= %s AND ts < %s", [*ids, *bounds])
+                           "AND ts >= %s AND ts < %s", [*ids, *_bounds(days)])
+            cursor.fetchall()
+    return time.perf_counter() - began
+
+
+def _statistics(days: int) -> float:
+    """The floor of any rollup: only the statistics the rollup tables hold, no energy at all.
+
+    One GROUP BY (device, quarter hour) per table computing the sample count and the sums, counts,
+    maxima and minima behind the tables' average, max and min columns (the same aggregates the
+    rollup computes, from :mod:`aggregation.sources`), over the same rows.
+    """
+    from django.db import connection
+
+    from aggregation import sources
+    from aggregation.sql import AGGREGATES, _base, tuned
+
+    began = time.perf_counter()
+    with tuned(), connection.cursor() as cursor:
+        for table, (_, _, ids, _) in zip((sources.ENERGY, sources.METER, sources.PACK), SCANNED, strict=True):
+            aggs = [f"{AGGREGATES[a]}({alias})" for alias, names in table.stats.items() for a in names]
+            cursor.execute(f"SELECT dev, FLOOR(t / 900), COUNT(*), {', '.join(aggs)} FROM "
+                           f"({_base(table, len(ids))}) b GROUP BY 1, 2", [*ids, *_bounds(days)])
             cursor.fetchall()
     return time.perf_counter() - began
 
@@ -162,10 +194,12 @@ def measure(database_url: str, days: int, cells: bool) -> None:
     _catalog()
     rows = _load(days, cells)
     scan = min(_scan(days) for _ in range(3))
+    floor = min(_statistics(days) for _ in range(3))
     rollup = min(_rollup(days) for _ in range(2 if days == 1 else 1))
-    print(f"{days:>3} day(s) {rows:>9} rows{' +cells' if cells else '       '}  scan {scan * 1000:8.1f} ms  "
-          f"rollup {rollup * 1000:8.1f} ms  ratio {rollup / scan:5.1f}  "
-          f"rollup per day {rollup / days * 1000:7.1f} ms", flush=True)
+    print(f"{days:>3} day(s) {rows:>9} rows{' +cells' if cells else '       '}  scan {scan * 1000:7.1f} ms  "
+          f"statistics only {floor * 1000:7.1f} ms ({floor / scan:4.1f}x)  "
+          f"rollup {rollup * 1000:7.1f} ms ({rollup / scan:4.1f}x)  "
+          f"rollup per day {rollup / days * 1000:6.1f} ms", flush=True)
 
 
 def _child(url: str, days: int, cells: bool) -> None:

@@ -78,3 +78,47 @@ def test_sql_and_reference_agree_hour_by_hour(site: dict[str, Any]) -> None:
     assert [h.coverage for h in hours] == pytest.approx([c / 3600 for c in covered], abs=1e-9)
     assert hours[1].coverage < 0.97  # the gaps are visible
     assert {h.source for h in hours} >= {"counter", "mixed"}
+
+
+# Local times of isolated bad readings, on and next to quarter-hour and hour boundaries.
+BOUNDARY_GLITCHES = {(11, 15, 0): 0.0, (11, 30, 0): 999.0, (11, 44, 55): -1.0, (12, 0, 0): 0.0,
+                     (12, 45, 0): 0.0}
+
+
+@pytest.mark.parametrize("step_s", [5, 7])
+def test_glitches_on_slot_boundaries_are_not_booked(site: dict[str, Any], step_s: int,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A steady 3.6 kW with bad counter readings exactly on (5 s) or just after (7 s) quarter-hour and
+    hour boundaries: each full hour still books 3.6 kWh, the same as the reference, and the
+    discarded readings are logged."""
+    inv = site["inverter"]
+    ts = datetime(2025, 6, 10, 10, 58, 0, tzinfo=TZ)
+    end = datetime(2025, 6, 10, 13, 2, 0, tzinfo=TZ)
+    rows, glitched = [], set()
+    while ts < end:
+        good = 100.0 + 3.6 * (ts - datetime(2025, 6, 10, 10, 58, 0, tzinfo=TZ)).total_seconds() / 3600
+        value = good
+        for (h, m, s), bad in BOUNDARY_GLITCHES.items():
+            mark = datetime(2025, 6, 10, h, m, s, tzinfo=TZ)
+            if mark <= ts < mark + timedelta(seconds=step_s) and mark not in glitched:
+                glitched.add(mark)
+                value = good - 1.0 if bad < 0 else bad
+        rows.append(t.EnergySample(ts=ts, inverter_id=inv.pk, array_id=inv.array_id, system_id=inv.system_id,
+                                   pv_power_w=3600, pv_total_kwh=value))
+        ts += timedelta(seconds=step_s)
+    assert len(glitched) == len(BOUNDARY_GLITCHES)
+    t.EnergySample.objects.bulk_create(rows)
+    with caplog.at_level("WARNING", logger="aggregation.daydata"):
+        rollup_day("system", DAY)
+
+    hours = {h.hour_start: h for h in agg.InverterHourlyEnergy.objects.filter(inverter_id="inv1")}
+    assert hours[11].solar_energy_kwh == pytest.approx(3.6, abs=1e-6)
+    assert hours[12].solar_energy_kwh == pytest.approx(3.6, abs=1e-6)
+    assert hours[11].source == hours[12].source == "counter"
+    ordered = [hours[h] for h in sorted(hours)]
+    bounds = [h.start_utc.timestamp() for h in ordered] + [ordered[-1].start_utc.timestamp() + 3600]
+    series = acc.Series([r.ts.timestamp() for r in rows], [r.pv_total_kwh for r in rows],
+                        [r.pv_power_w for r in rows], LIMITS)
+    expected, _ = acc.flow_energy(series, bounds)
+    assert [h.solar_energy_kwh for h in ordered] == pytest.approx(expected, abs=1e-9)
+    assert f"{len(BOUNDARY_GLITCHES)} counter glitches discarded" in caplog.text
