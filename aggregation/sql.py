@@ -166,10 +166,11 @@ NUMBERED = "rollup_numbered_rows"
 
 def _numbered(table: Table, devices: int) -> list[str]:
     """SQLite: statements that fill the temporary table of numbered rows (parameters: as the query)."""
-    cols = ["dev", "ts", "t", *table.columns]
+    cols = ["dev", "t", *table.columns]
     return [f"DROP TABLE IF EXISTS temp.{NUMBERED}",
             f"CREATE TEMP TABLE {NUMBERED} (rn INTEGER PRIMARY KEY, {', '.join(cols)})",
-            f"INSERT INTO {NUMBERED} ({', '.join(cols)}) {_base(table, devices)} ORDER BY dev, ts DESC"]
+            f"INSERT INTO {NUMBERED} ({', '.join(cols)}) SELECT {', '.join(cols)} "
+            f"FROM ({_base(table, devices)}) ORDER BY dev, ts DESC"]
 
 
 def _per_row(table: Table, devices: list[Device], default_gap: float, default_cap: float
