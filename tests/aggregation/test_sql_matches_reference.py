@@ -122,3 +122,24 @@ def test_glitches_on_slot_boundaries_are_not_booked(site: dict[str, Any], step_s
     expected, _ = acc.flow_energy(series, bounds)
     assert [h.solar_energy_kwh for h in ordered] == pytest.approx(expected, abs=1e-9)
     assert f"{len(BOUNDARY_GLITCHES)} counter glitches discarded" in caplog.text
+
+
+def test_samples_separated_by_a_gap_book_nothing_and_say_so(site: dict[str, Any]) -> None:
+    """A pack read every half hour while discharging: no two samples are neighbours, so each hour
+    books no energy, covers nothing, and its source is 'none', not 'integrated'."""
+    pack = site["pack"]
+    start = datetime(2025, 6, 10, 10, 0, 0, tzinfo=TZ)
+    t.BatteryBankSample.objects.bulk_create([
+        t.BatteryBankSample(ts=start + timedelta(minutes=30 * i), pack_id=pack.pk,
+                            battery_array_id=pack.battery_array_id, system_id=pack.system_id,
+                            power_w=-800.0 - 100 * i, soc=60.0 - i, voltage=52.0, current=-16.0,
+                            temperature=24.0)
+        for i in range(4)])
+    rollup_day("system", DAY)
+
+    hours = list(agg.BatteryBankHourly.objects.filter(pack_id=pack.pk).order_by("start_utc"))
+    assert [h.hour_start for h in hours] == [10, 11]
+    for hour in hours:
+        assert (hour.charge_energy_kwh, hour.discharge_energy_kwh, hour.coverage) == (0.0, 0.0, 0.0)
+        assert hour.source == "none"
+        assert hour.sample_count == 2
