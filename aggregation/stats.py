@@ -20,18 +20,26 @@ def merge(aggs: Iterable[Agg]) -> Agg:
     out: Agg = {}
     for agg in aggs:
         for key, value in agg.items():
-            if key in ("dev", "slot") or value is None:
+            if value is None:
                 continue
             have = out.get(key)
             if have is None:
-                out[key] = value
-            elif key.startswith("max_"):
-                out[key] = max(have, value)
-            elif key.startswith("min_"):
-                out[key] = min(have, value)
-            else:
-                out[key] = have + value
+                if key not in _KEYS_NOT_MERGED:
+                    out[key] = value
+                continue
+            op = _OPS.get(key)
+            if op is None:
+                op = _OPS[key] = max if key.startswith("max_") else min if key.startswith("min_") else _add
+            out[key] = op(have, value)
     return out
+
+
+_KEYS_NOT_MERGED = frozenset({"dev", "slot"})
+_OPS: dict[str, Any] = {}
+
+
+def _add(a: Any, b: Any) -> Any:
+    return a + b
 
 
 def avg(agg: Agg, name: str) -> float | None:

@@ -4,7 +4,10 @@ Data: 5-second samples of 4 inverters, 1 system meter and 2 battery packs (each 
 16 cells), generated from the plant model. The rollup is the full recomputation of every local
 day (hourly and daily rows at every level: inverters, array, system, packs, meter). The scan is
 ``SELECT SUM(...)`` over the same inverter, meter and pack rows, selected the same way (device
-ids and a time range, through the (device, ts) index). Cell and unit rows are written
+ids and a time range, through the (device, ts) index). Four floors are timed on the same rows:
+grouping by device and quarter hour alone; the same with each row's predecessor; the statistics
+the rollup tables hold (no energy); and those statistics with the predecessor, the least any
+rollup that fills these columns and integrates between samples must do. Cell and unit rows are written
 for the one-day set only (they are not read by rollups; they make the database realistic); the
 7- and 30-day sets, which show that the cost grows linearly, have no cell rows.
 
@@ -15,6 +18,7 @@ Run: ``.venv/bin/python bench/rollup.py`` (SQLite, then PostgreSQL when it can b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -157,35 +161,56 @@ def _scan(days: int) -> float:
     return time.perf_counter() - began
 
 
-def _statistics(days: int, *, paired: bool = False) -> float:
+def _statistics(days: int, *, paired: bool = False, stats: bool = True) -> float:
     """A floor under any rollup: only the statistics the rollup tables hold, no energy at all.
 
     One GROUP BY (device, quarter hour) per table computing the sample count and the sums, counts,
     maxima and minima behind the tables' average, max and min columns (the aggregates the rollup
     computes, from :mod:`aggregation.sources`), over the same rows. With ``paired``, each row also
-    gets its predecessor's time from one window function (the least a trapezoid needs) and the
-    intervals are summed: a floor under any rollup that integrates power between samples.
+    gets its predecessor's time, the least a trapezoid needs, the cheapest way each database
+    offers (PostgreSQL: one LEAD in index order; SQLite: the rollup's numbered copy joined to row
+    number + 1, faster there than a window function), and the intervals are summed. Without
+    ``stats``, only the rows per group are counted: the cost of grouping (and pairing) alone.
     """
     from django.db import connection
 
     from aggregation import sources
-    from aggregation.sql import AGGREGATES, _base, tuned
+    from aggregation.sql import tuned
 
-    order = "DESC" if connection.vendor == "postgresql" else "ASC"  # the cheaper way on each
     began = time.perf_counter()
     with tuned(), connection.cursor() as cursor:
         for table, (_, _, ids, _) in zip((sources.ENERGY, sources.METER, sources.PACK), SCANNED, strict=True):
-            aggs = [f"{AGGREGATES[a]}({alias})" for alias, names in table.stats.items() for a in names]
-            rows = f"({_base(table, len(ids))}) b"
-            if paired:
-                aggs.append("SUM(t_1 - t)" if order == "DESC" else "SUM(t - t_1)")
-                window = "LEAD" if order == "DESC" else "LAG"
-                rows = (f"(SELECT b.*, {window}(t) OVER (PARTITION BY dev ORDER BY ts {order}) AS t_1 "
-                        f"FROM {rows}) p")
-            cursor.execute(f"SELECT dev, FLOOR(t / 900), COUNT(*), {', '.join(aggs)} "
-                           f"FROM {rows} GROUP BY 1, 2", [*ids, *_bounds(days)])
+            if not stats:
+                table = dataclasses.replace(table, stats={})
+            for sql, params in _floor_statements(table, ids, days, paired):
+                cursor.execute(sql, params)
             cursor.fetchall()
     return time.perf_counter() - began
+
+
+def _floor_statements(table: Any, ids: list[str], days: int, paired: bool) -> list[tuple[str, list[Any]]]:
+    from django.db import connection
+
+    from aggregation.sql import AGGREGATES, _base
+
+    def aggregates(prefix: str) -> str:
+        return "".join(f", {AGGREGATES[a]}({prefix}{alias})"
+                       for alias, names in table.stats.items() for a in names)
+
+    base, params = f"({_base(table, len(ids))}) b", [*ids, *_bounds(days)]
+    if not paired:
+        return [(f"SELECT dev, FLOOR(t / 900), COUNT(*){aggregates('')} FROM {base} GROUP BY 1, 2", params)]
+    if connection.vendor == "postgresql":
+        rows = f"(SELECT b.*, LEAD(t) OVER (PARTITION BY dev ORDER BY ts DESC) AS t_1 FROM {base}) p"
+        return [(f"SELECT dev, FLOOR(t / 900), COUNT(*){aggregates('')}, SUM(t_1 - t) FROM {rows} "
+                 "GROUP BY 1, 2", params)]
+    cols = ", ".join(["dev", "t", *table.stats])
+    return [("DROP TABLE IF EXISTS temp.floor_rows", []),
+            (f"CREATE TEMP TABLE floor_rows (rn INTEGER PRIMARY KEY, {cols})", []),
+            (f"INSERT INTO floor_rows ({cols}) SELECT {cols} FROM {base} ORDER BY dev, ts", params),
+            (f"SELECT r.dev, FLOOR(r.t / 900), COUNT(*){aggregates('r.')}, SUM(r.t - b.t) "
+             "FROM floor_rows r LEFT JOIN floor_rows b ON b.rn = r.rn - 1 AND b.dev = r.dev "
+             "GROUP BY 1, 2", [])]
 
 
 def _rollup(days: int) -> float:
@@ -203,14 +228,19 @@ def measure(database_url: str, days: int, cells: bool) -> None:
     _catalog()
     rows = _load(days, cells)
     scan = min(_scan(days) for _ in range(3))
-    floor = min(_statistics(days) for _ in range(3))
-    paired = min(_statistics(days, paired=True) for _ in range(3))
+    floors = {
+        "group": min(_statistics(days, stats=False) for _ in range(3)),
+        "pair+group": min(_statistics(days, stats=False, paired=True) for _ in range(3)),
+        "stats": min(_statistics(days) for _ in range(3)),
+        "pair+stats": min(_statistics(days, paired=True) for _ in range(3)),
+    }
     rollup = min(_rollup(days) for _ in range(2 if days == 1 else 1))
-    print(f"{days:>3} day(s) {rows:>9} rows{' +cells' if cells else '       '}  scan {scan * 1000:7.1f} ms  "
-          f"statistics only {floor * 1000:7.1f} ms ({floor / scan:4.1f}x)  "
-          f"statistics + predecessor {paired * 1000:7.1f} ms ({paired / scan:4.1f}x)  "
-          f"rollup {rollup * 1000:7.1f} ms ({rollup / scan:4.1f}x)  "
-          f"rollup per day {rollup / days * 1000:6.1f} ms", flush=True)
+    figures = "  ".join(f"{name} {value * 1000:.0f} ms ({value / scan:.1f}x)"
+                        for name, value in floors.items())
+    size = f"{days:>3} day(s) {rows:>9} rows{' +cells' if cells else ''}"
+    print(f"{size}  scan {scan * 1000:.0f} ms  {figures}  "
+          f"rollup {rollup * 1000:.0f} ms ({rollup / scan:.1f}x), {rollup / days * 1000:.0f} ms per day",
+          flush=True)
 
 
 def _child(url: str, days: int, cells: bool) -> None:
