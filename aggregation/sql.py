@@ -1,10 +1,11 @@
 """The SQL path: per-device, per-quarter-hour energy and statistics, computed in the database.
 
-One query per sample table and local day, in one pass over the rows: a single window (LAG of the
-time, the counters and the powers, over each device's rows in time order) gives every sample its
-predecessor; a few plain expressions book the interval since it (a counter delta, else the
-trapezoid of power split at the zero crossing) and a GROUP BY sums the result into UTC
-quarter-hour slots. The same SQL runs on SQLite and PostgreSQL; only the epoch expression differs.
+One query per sample table and local day, in one pass over the rows. Every sample is first given
+its predecessor's time, counters and powers (PostgreSQL: one window over each device's rows;
+SQLite: a numbered copy of the rows joined to row number + 1, see :func:`_rows`). A few plain
+expressions then book the interval since it (a counter delta, else the trapezoid of power split
+at the zero crossing), and a GROUP BY sums the result into UTC quarter-hour slots. Apart from the
+pairing, the same SQL runs on SQLite and PostgreSQL; only the epoch expression differs.
 
 The rules of :mod:`aggregation.accounting` that need more than the previous sample (isolated
 glitches, resets, jumps) only matter near a *bad step*: two neighbouring readings of a counter
