@@ -31,10 +31,9 @@ SAMPLE_MODELS: tuple[type[models.Model], ...] = (
 def prune_limit(system: System, now: datetime, keep_days: int) -> datetime | None:
     """The instant before which this system's raw samples may go (None: nothing may go)."""
     tz = ZoneInfo(system.timezone)
-    oldest = t.EnergySample.objects.filter(system=system).aggregate(m=Min("ts"))["m"]
-    for model in (t.MeterSample, t.BatteryBankSample):
-        other = model.objects.filter(system=system).aggregate(m=Min("ts"))["m"]  # type: ignore[attr-defined]
-        oldest = other if oldest is None or (other is not None and other < oldest) else oldest
+    firsts = [model.objects.filter(system=system).aggregate(m=Min("ts"))["m"]  # type: ignore[attr-defined]
+              for model in (t.EnergySample, t.MeterSample, t.BatteryBankSample)]
+    oldest = min((ts for ts in firsts if ts is not None), default=None)
     cutoff = now - timedelta(days=keep_days)
     if oldest is None or oldest >= cutoff:
         return None

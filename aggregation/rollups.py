@@ -54,7 +54,7 @@ def _upsert(model: type[models.Model], rows: list[Fields], now: datetime) -> Non
     # A column a row does not name gets the field's default, as a model instance would.
     defaults = {f.attname: f.get_default() for f in fields}
     defaults["updated_at"] = now
-    values = [[f.get_db_prep_save(row.get(f.attname, row.get(f.name, defaults.get(f.attname))), connection)
+    values = [[f.get_db_prep_save(row.get(f.attname, row.get(f.name, defaults[f.attname])), connection)
                for f in fields] for row in rows]
     marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     table = connection.ops.quote_name(meta.db_table)

@@ -74,14 +74,15 @@ other_schema = (schemathesis.pytest.from_fixture("api_schema").include(path_rege
                 .exclude(path_regex=r"/run/$"))
 
 
-@schema.parametrize()
 # Only Hypothesis's generate phase: the explicit phase would add schemathesis's exhaustive
 # coverage cases, some fifty per operation, which multiplies the run time for little gain here.
-@settings(max_examples=10, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
-def test_catalog_api_answers_every_generated_request_as_documented(case: Any,
-                                                                   token_header: dict[str, str]) -> None:
+GENERATION = settings(
+    max_examples=10, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.filter_too_much, HealthCheck.data_too_large])
+
+
+def _call_and_validate(case: Any, token_header: dict[str, str]) -> None:
     # Each request in its own savepoint, rolled back afterwards: like the server's autocommit,
     # one request's database error (answered as a 4xx) cannot spoil the next request, and every
     # request starts from the same catalog.
@@ -92,14 +93,15 @@ def test_catalog_api_answers_every_generated_request_as_documented(case: Any,
         transaction.savepoint_rollback(savepoint)
 
 
+@schema.parametrize()
+@GENERATION
+def test_catalog_api_answers_every_generated_request_as_documented(case: Any,
+                                                                   token_header: dict[str, str]) -> None:
+    _call_and_validate(case, token_header)
+
+
 @other_schema.parametrize()
-@settings(max_examples=10, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@GENERATION
 def test_data_api_answers_every_generated_request_as_documented(case: Any,
                                                                 token_header: dict[str, str]) -> None:
-    savepoint = transaction.savepoint()
-    try:
-        case.call_and_validate(headers=token_header, checks=CHECKS)
-    finally:
-        transaction.savepoint_rollback(savepoint)
+    _call_and_validate(case, token_header)
