@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "telemetry",
     "discovery",
     "aggregation",
+    "integrations",
     "solarmon",
 ]
 
