@@ -8,3 +8,20 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
+        from django.db.models.signals import post_save
+
+        from integrations import receivers
+        from integrations.mqtt import runtime
+        from telemetry.models import DeviceStatus
+        from telemetry.signals import samples_written
+
+        samples_written.connect(receivers.on_samples_written, dispatch_uid="integrations.mqtt.samples")
+        post_save.connect(receivers.on_status_saved, sender=DeviceStatus,
+                          dispatch_uid="integrations.mqtt.status")
+        worker_init.connect(runtime.on_worker_init, weak=False)
+        worker_ready.connect(runtime.on_worker_ready, weak=False)
+        worker_process_init.connect(runtime.on_worker_process_init, weak=False)
+        worker_shutdown.connect(runtime.on_worker_shutdown, weak=False)

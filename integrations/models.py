@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 SINGLETON_ID = 1
+CELLS_AUTO_LIMIT = 32
 MQTT_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 
 
@@ -94,3 +95,74 @@ class MqttSettings(models.Model):
     def current(cls) -> MqttSettings:
         """The stored settings, or the defaults (unsaved) when there are none."""
         return cls.objects.filter(pk=SINGLETON_ID).first() or cls()
+
+
+class MqttPackOption(models.Model):
+    """Per-pack MQTT option: whether each cell becomes a Home Assistant sensor.
+
+    Left empty, cells are published for packs of up to ``CELLS_AUTO_LIMIT`` cells in all
+    (a 16-unit rack of 16 cells would otherwise add 256 entities).
+    """
+
+    pack = models.OneToOneField("catalog.BatteryPack", on_delete=models.CASCADE, primary_key=True,
+                                db_column="pack_id", related_name="mqtt_option")
+    publish_cells = models.BooleanField(null=True, blank=True, help_text="Cell sensors in Home Assistant; "
+                                        "empty = on for packs of up to 32 cells")
+
+    class Meta:
+        db_table = "mqtt_pack_options"
+        verbose_name = "MQTT pack option"
+
+    def __str__(self) -> str:
+        return f"MQTT cells of {self.pack_id}: {self.publish_cells}"
+
+
+class MqttClientStatus(models.Model):
+    """What one worker process's MQTT client reports (written by the worker, read by the web).
+
+    Rows are updated at most every few seconds; a row not updated for a while belongs to a
+    process that has stopped.
+    """
+
+    client_id = models.CharField(max_length=200, primary_key=True)
+    host = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    broker = models.CharField(max_length=300, help_text="scheme://host:port, never the credentials")
+    connected = models.BooleanField(default=False)
+    protocol = models.CharField(max_length=16, blank=True, default="")
+    published = models.BigIntegerField(default=0, help_text="Messages handed to the broker")
+    dropped = models.BigIntegerField(default=0, help_text="Messages not sent: queue full, or "
+                                     "replaced by a newer state while the broker was away")
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    connected_since = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "mqtt_client_status"
+        verbose_name = "MQTT client status"
+        verbose_name_plural = "MQTT client status"
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {'connected' if self.connected else 'not connected'}"
+
+
+class EnergyMark(models.Model):
+    """The highest value published for one energy sensor (and the local day it belongs to).
+
+    Home Assistant books a decrease of a ``total_increasing`` sensor as a new meter, so a
+    published energy never goes below its mark, across restarts too.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    value = models.FloatField()
+    day = models.DateField(null=True, blank=True, help_text="Local day of a 'today' sensor")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "mqtt_energy_marks"
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value}"

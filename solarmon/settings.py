@@ -212,6 +212,18 @@ SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", defau
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
 SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
+# MQTT publishing (README "Home Assistant / MQTT"). Each, when set, overrides the stored MQTT
+# settings; SOLARMON_MQTT_URL (mqtt[s]://[user:password@]host[:port]) also turns publishing on.
+SOLARMON_MQTT_URL = env.str("SOLARMON_MQTT_URL", default="")
+SOLARMON_MQTT_BASE_TOPIC = env.str("SOLARMON_MQTT_BASE_TOPIC", default="")
+SOLARMON_MQTT_DISCOVERY_PREFIX = env.str("SOLARMON_MQTT_DISCOVERY_PREFIX", default="")
+# Messages waiting for the publisher thread; past this, new ones are dropped (and counted).
+SOLARMON_MQTT_QUEUE_SIZE = env.int("SOLARMON_MQTT_QUEUE_SIZE", default=1000)
+# How often the publisher re-reads device status (a stalled device turns unavailable) and the catalog.
+SOLARMON_MQTT_CHECK_S = env.float("SOLARMON_MQTT_CHECK_S", default=5.0)
+# Longest wait between two reconnection attempts (the wait doubles from 1 s up to this).
+SOLARMON_MQTT_RECONNECT_MAX_S = env.float("SOLARMON_MQTT_RECONNECT_MAX_S", default=60.0)
+SOLARMON_MQTT_KEEPALIVE_S = env.int("SOLARMON_MQTT_KEEPALIVE_S", default=30)
 
 LOGGING = {
     "version": 1,

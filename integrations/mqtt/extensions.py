@@ -1,0 +1,50 @@
+"""How another app adds Home Assistant components to solarmon's devices, without touching the core.
+
+A *provider* is a function ``(device) -> list[ExtraComponent]``, registered once (for
+instance from an app's ``ready()``). Each extra component is added to the device's discovery
+config with its own state topic under the device's topic root (``<root>/<suffix>``); the
+app then sends that topic's state with ``integrations.mqtt.runtime.publish_extra(device_key,
+suffix, payload)``, typically from a receiver of its own signal (for example an alert raised
+or cleared, published as a ``binary_sensor``). Extra states are retained and republished
+after a reconnect like every other state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.mqtt.devices import HaDevice
+
+
+@dataclass(frozen=True)
+class ExtraComponent:
+    """One component another app adds to a device."""
+
+    component_id: str  # unique within the device, e.g. "alert_low_soc"
+    platform: str  # "binary_sensor", "sensor", ...
+    unique_suffix: str  # appended to the device identifier to form the unique id
+    state_suffix: str  # the state topic is <device root>/<state_suffix>
+    config: dict[str, Any] = field(default_factory=dict)  # name, device_class, value_template, ...
+
+
+Provider = Callable[[HaDevice], list[ExtraComponent]]
+_PROVIDERS: list[Provider] = []
+
+
+def register_provider(provider: Provider) -> Provider:
+    """Add ``provider`` (idempotent); usable as a decorator."""
+    if provider not in _PROVIDERS:
+        _PROVIDERS.append(provider)
+    return provider
+
+
+def unregister_provider(provider: Provider) -> None:
+    if provider in _PROVIDERS:
+        _PROVIDERS.remove(provider)
+
+
+def extra_components(device: HaDevice) -> list[ExtraComponent]:
+    """Every registered provider's components for ``device``."""
+    return [component for provider in list(_PROVIDERS) for component in provider(device)]
