@@ -16,6 +16,7 @@ from aggregation.api import urls as aggregation_api
 from catalog.api import urls as catalog_api
 from catalog.api.hierarchy import DeviceStateSource, SystemHierarchyView, no_device_states
 from discovery.api import urls as discovery_api
+from integrations.api import urls as integrations_api
 from telemetry.api import urls as telemetry_api
 
 try:
@@ -28,7 +29,7 @@ except ModuleNotFoundError as exc:
 else:
     device_states = latest_by_device
 
-APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api]
+APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api, integrations_api]
 
 router = DefaultRouter()
 for app_api in APP_APIS:

@@ -26,3 +26,9 @@ def redis_url() -> str:
 def postgres_url() -> str:
     """URL of the private PostgreSQL started for this test run."""
     return _service_url("SOLARMON_TEST_POSTGRES_URL", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> str:
+    """URL of the private Mosquitto broker started for this test run."""
+    return _service_url("SOLARMON_TEST_MQTT_URL", "Mosquitto")

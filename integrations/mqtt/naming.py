@@ -79,7 +79,7 @@ class Naming:
         return f"{self.identifier(dev)}_{spec.key}"
 
 
-LEGACY_TOPICS = {HaKind.INVERTER: "{base}/{id}/regs", HaKind.PACK: "{base}/packs/{id}/state",
+LEGACY_TOPICS: dict[str, str] = {HaKind.INVERTER: "{base}/{id}/regs", HaKind.PACK: "{base}/packs/{id}/state",
                  HaKind.METER: "{base}/meter/{id}/regs", HaKind.ARRAY: "{base}/arrays/{id}/state",
                  HaKind.BATTERY_ARRAY: "{base}/battery_arrays/{id}/state",
                  HaKind.SYSTEM: "{base}/systems/{id}/state"}

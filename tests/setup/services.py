@@ -1,8 +1,8 @@
-"""Start the services the tests need (Redis, PostgreSQL) on private ports, run a command, stop them.
+"""Start the services the tests need (Redis, PostgreSQL, Mosquitto) on private ports, run a command.
 
     python -m tests.setup.services -- pytest ...
 
-exports SOLARMON_TEST_REDIS_URL and SOLARMON_TEST_POSTGRES_URL to the command. Each
+exports SOLARMON_TEST_REDIS_URL, SOLARMON_TEST_POSTGRES_URL and SOLARMON_TEST_MQTT_URL to the command. Each
 service lives in a temporary folder and is stopped afterwards, whatever happens. Under
 CI=true a service that cannot start is an error; elsewhere the tests that need it skip.
 """
@@ -88,6 +88,38 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def mosquitto_exe() -> str:
+    exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK)
+                                        else None)
+    if not exe:
+        raise RuntimeError("mosquitto is not installed")
+    return exe
+
+
+def start_mosquitto(port: int, workdir: str) -> subprocess.Popen[bytes]:
+    """A Mosquitto broker on 127.0.0.1:``port`` (anonymous, no persistence); tests restart it too."""
+    conf = Path(workdir) / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "log_dest none\n")
+    return subprocess.Popen([mosquitto_exe(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def mosquitto_server() -> Iterator[str]:
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="solarmon-mqtt-")
+    proc = start_mosquitto(port, workdir)
+    try:
+        if not _wait_port(port, 15):
+            raise RuntimeError("mosquitto did not start")
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1:]
@@ -95,7 +127,8 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     with contextlib.ExitStack() as stack:
         for name, starter, var in (("Redis", redis_server, "SOLARMON_TEST_REDIS_URL"),
-                                   ("PostgreSQL", postgres_server, "SOLARMON_TEST_POSTGRES_URL")):
+                                   ("PostgreSQL", postgres_server, "SOLARMON_TEST_POSTGRES_URL"),
+                                   ("Mosquitto", mosquitto_server, "SOLARMON_TEST_MQTT_URL")):
             try:
                 env[var] = stack.enter_context(starter())
                 print(f"test services: {name} at {env[var]}", flush=True)
