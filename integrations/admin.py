@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from integrations.models import MqttSettings
+from integrations.models import MqttClientStatus, MqttPackOption, MqttSettings
 
 
 class MqttSettingsForm(forms.ModelForm):
@@ -43,3 +43,29 @@ class MqttSettingsAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not MqttSettings.objects.exists()
+
+
+@admin.register(MqttClientStatus)
+class MqttClientStatusAdmin(admin.ModelAdmin):
+    """Read-only: what each worker process's MQTT client reports (connection, counts, last error)."""
+
+    list_display = ("client_id", "connected", "broker", "protocol", "published", "dropped", "last_error",
+                    "updated_at")
+    list_filter = ("connected",)
+    search_fields = ("client_id", "host")
+    readonly_fields = [f.name for f in MqttClientStatus._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(MqttPackOption)
+class MqttPackOptionAdmin(admin.ModelAdmin):
+    """Whether a pack's cells become Home Assistant sensors."""
+
+    list_display = ("pack", "publish_cells")
+    list_select_related = ("pack",)
+    autocomplete_fields = ()
