@@ -50,6 +50,7 @@ GROUP_DELAY_S = 1.0  # wait for the poll round to derive array and system totals
 ROLLUP_CACHE_S = 60.0  # rollups change every quarter hour
 TODAY_CACHE_S = 10.0
 STATUS_EVERY_S = 3.0
+MARKS_EVERY_S = 2.0
 CATALOG_EVERY_CHECKS = 6
 
 
@@ -114,6 +115,7 @@ class Publisher:
         self._rollups: dict[str, _Cached] = {}
         self._today: dict[str, _Cached] = {}
         self._status_written = 0.0
+        self._marks_saved = 0.0
         self._status_sig: tuple[Any, ...] = ()
         self._checks = 0
         self._resync = threading.Event()
@@ -172,7 +174,7 @@ class Publisher:
         self._start_link()
 
     def _shutdown(self) -> None:
-        self.guard.save()
+        self._save_marks(force=True)
         if self.link is not None:
             self.link.stop()
         self.link = None
@@ -283,6 +285,11 @@ class Publisher:
         self.guard.save()
 
     # ---- building messages -----------------------------------------------------------
+    def invalidate_energy(self) -> None:
+        """Forget cached rollup figures (the next state reads them again)."""
+        self._rollups.clear()
+        self._today.clear()
+
     def _rollups_for(self, system_id: str) -> Totals:
         cached = self._rollups.get(system_id)
         if cached is None or time.monotonic() - cached.at > ROLLUP_CACHE_S:
@@ -307,6 +314,13 @@ class Publisher:
         state = self.state_of(dev, now)
         if state is not None:
             self._send(self.naming.state_topic(dev), json.dumps(state, separators=(",", ":")))
+            self._save_marks()
+
+    def _save_marks(self, force: bool = False) -> None:
+        """Persist raised energy marks, at most every ``MARKS_EVERY_S`` (a restart resumes from them)."""
+        if force or time.monotonic() - self._marks_saved >= MARKS_EVERY_S:
+            self._marks_saved = time.monotonic()
+            self.guard.save()
 
     def device_online(self, dev: ha.HaDevice, now: datetime) -> bool:
         """Online while solarmon's own status says so (a group: while any member is)."""
