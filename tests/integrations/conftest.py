@@ -29,10 +29,15 @@ class HaListener:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"ha-{uuid.uuid4().hex[:8]}",
                                   protocol=mqtt.MQTTv5)
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, u, f, rc, p: [c.subscribe(t, qos=1) for t in topics]
-        self.client.reconnect_delay_set(0.2, 1.0)
+        self.topics_wanted = topics
+        self.client.on_connect = self._on_connect
+        self.client.reconnect_delay_set(1, 1)
         self.client.connect(host, int(port))
         self.client.loop_start()
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        for topic in self.topics_wanted:
+            client.subscribe(topic, qos=1)
 
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -89,8 +94,8 @@ def listener(mqtt_url: str, mqtt_settings: MqttSettings) -> Iterator[HaListener]
 
 
 def start_publisher(check_s: float = 0.5, reconnect_max_s: float = 1.0) -> Publisher:
-    publisher = Publisher(effective_config(), queue_size=200, check_s=check_s, reconnect_max_s=reconnect_max_s,
-                          keepalive_s=5)
+    publisher = Publisher(effective_config(), queue_size=200, check_s=check_s,
+                          reconnect_max_s=reconnect_max_s, keepalive_s=5)
     publisher.start()
     return publisher
 

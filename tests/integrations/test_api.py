@@ -19,8 +19,9 @@ SECRET = "s3cret-Pa55"
 def test_the_password_is_stored_but_never_shown_back(admin_client: Client, caplog: pytest.LogCaptureFixture
                                                       ) -> None:
     caplog.set_level(logging.DEBUG)
-    answer = admin_client.patch(URL, {"enabled": True, "broker_url": "mqtt://192.0.2.5:1883", "username": "ha",
-                                      "password": SECRET}, content_type="application/json")
+    answer = admin_client.patch(URL, {"enabled": True, "broker_url": "mqtt://192.0.2.5:1883",
+                                      "username": "ha", "password": SECRET},
+                                content_type="application/json")
     assert answer.status_code == 200, answer.content
     assert SECRET not in answer.content.decode()
     assert answer.json()["password_set"] is True
@@ -39,7 +40,8 @@ def test_the_password_is_stored_but_never_shown_back(admin_client: Client, caplo
 
 
 def test_bad_settings_are_refused_with_the_field_named(admin_client: Client) -> None:
-    answer = admin_client.patch(URL, {"enabled": True, "broker_url": "http://x"}, content_type="application/json")
+    answer = admin_client.patch(URL, {"enabled": True, "broker_url": "http://x"},
+                                content_type="application/json")
     assert answer.status_code == 400 and "broker_url" in answer.content.decode()
     answer = admin_client.patch(URL, {"base_topic": "solar/#"}, content_type="application/json")
     assert answer.status_code == 400 and "base_topic" in answer.content.decode()

@@ -27,7 +27,8 @@ def render(template: str, payload: Any) -> str:
 def expand(config: dict[str, Any]) -> list[dict[str, Any]]:
     """A device-based config as Home Assistant splits it: one entity per component, shared options merged."""
     shared = {k: v for k, v in config.items() if k not in ("dev", "o", "cmps")}
-    return [{**shared, **cmp, "device": config["dev"], "origin": config["o"]} for cmp in config["cmps"].values()]
+    return [{**shared, **cmp, "device": config["dev"], "origin": config["o"]}
+            for cmp in config["cmps"].values()]
 
 
 def poll_all() -> None:
@@ -59,7 +60,8 @@ def test_every_device_is_discovered_with_values_the_api_shows(
     # The hierarchy: inverter → array → system; battery unit → pack → battery array → system.
     assert identifiers["solarmon_inverter_powdrive1"]["dev"]["via_device"] == "solarmon_array_array1"
     assert identifiers["solarmon_battery_battery1_b1"]["dev"]["via_device"] == "solarmon_pack_battery1"
-    assert identifiers["solarmon_pack_battery1"]["dev"]["via_device"] == "solarmon_battery_array_battery_array2"
+    assert (identifiers["solarmon_pack_battery1"]["dev"]["via_device"]
+            == "solarmon_battery_array_battery_array2")
     assert "via_device" not in identifiers["solarmon_system_system"]["dev"]
     unique_ids = [e["unique_id"] for c in configs.values() for e in expand(c)]
     assert len(unique_ids) == len(set(unique_ids))

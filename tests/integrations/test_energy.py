@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -78,7 +79,7 @@ def test_today_and_lifetime_never_decrease_across_a_day_and_midnight(installatio
     after = _system_state(pub, datetime(2026, 3, 11, 0, 40, tzinfo=KARACHI))
     seen.append(after)
 
-    for before, later in zip(seen, seen[1:], strict=False):
+    for before, later in itertools.pairwise(seen):
         for key in ("pv_total_kwh", "grid_import_total_kwh", "load_total_kwh"):
             assert later[key] >= before[key], key
         if later["last_reset"] == before["last_reset"]:

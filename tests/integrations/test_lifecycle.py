@@ -51,8 +51,8 @@ def test_a_config_left_by_a_device_deleted_while_solarmon_was_down_is_removed(
         listener.publish(foreign, "", retain=True)
 
 
-def test_home_assistant_birth_message_gets_every_config_again(live_installation: DemoRig, listener: HaListener,
-                                                             publisher: Publisher) -> None:
+def test_home_assistant_birth_message_gets_every_config_again(
+        live_installation: DemoRig, listener: HaListener, publisher: Publisher) -> None:
     prefix = publisher.naming.prefix
     listener.wait(lambda: len(listener.topics(f"{prefix}/device/")) >= 11, what="configs")
     count = sum(1 for _, topic, _ in listener.history if topic.startswith(f"{prefix}/device/"))
@@ -67,7 +67,8 @@ def test_legacy_ids_keep_the_original_unique_ids_and_take_over_its_entities(
     prefix, base = mqtt_settings.discovery_prefix, mqtt_settings.base_topic
     listener = HaListener(mqtt_url, [f"{prefix}/#", f"{base}/#"])
     old = f"{prefix}/sensor/powdrive1_pv_power_w/config"
-    listener.publish(old, json.dumps({"unique_id": "powdrive1_pv_power_w", "state_topic": f"{base}/powdrive1/regs",
+    listener.publish(old, json.dumps({"unique_id": "powdrive1_pv_power_w",
+                                      "state_topic": f"{base}/powdrive1/regs",
                                       "device": {"identifiers": ["powdrive1"]}}), retain=True)
     for ref in device_refs():
         poll_device(ref)
@@ -96,8 +97,8 @@ def test_legacy_ids_keep_the_original_unique_ids_and_take_over_its_entities(
         listener.close()
 
 
-def test_another_app_adds_a_binary_sensor_and_its_state_topic(live_installation: DemoRig, listener: HaListener,
-                                                              mqtt_settings: MqttSettings) -> None:
+def test_another_app_adds_a_binary_sensor_and_its_state_topic(
+        live_installation: DemoRig, listener: HaListener, mqtt_settings: MqttSettings) -> None:
     def alerts(device: object) -> list[ExtraComponent]:
         if getattr(device, "kind", "") != "pack":
             return []

@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.slow, pytest.mark.timeout(180)]
 
 def _latest_ts() -> dict[str, str]:
     out = {}
-    for model, field, kind in ((t.EnergySample, "inverter_id", "inverter"), (t.MeterSample, "meter_id", "meter"),
+    for model, field, kind in ((t.EnergySample, "inverter_id", "inverter"),
+                               (t.MeterSample, "meter_id", "meter"),
                                (t.BatteryBankSample, "pack_id", "pack")):
         for device_id in model.objects.values_list(field, flat=True).distinct():
             out[f"{kind}/{device_id}"] = model.objects.filter(**{field: device_id}).order_by("-ts")[0].ts
@@ -93,8 +94,9 @@ def test_a_worker_killed_with_sigkill_leaves_everything_unavailable(
            "SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": _database_url(),
            "CELERY_BROKER_URL": "memory://", "SOLARMON_MQTT_CHECK_S": "0.5"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "solarmon", "worker", "--pool", "solo", "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"], env=env, cwd=settings.BASE_DIR)
+        [sys.executable, "-m", "celery", "-A", "solarmon", "worker", "--pool", "solo",
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env, cwd=settings.BASE_DIR)
     try:
         bridge = f"{row.base_topic}/status"
         listener.wait(lambda: listener.payload(bridge) == b"online", timeout=60, what="worker online")
