@@ -215,6 +215,12 @@ SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
 # MQTT publishing (README "Home Assistant / MQTT"). Each, when set, overrides the stored MQTT
 # settings; SOLARMON_MQTT_URL (mqtt[s]://[user:password@]host[:port]) also turns publishing on.
 SOLARMON_MQTT_URL = env.str("SOLARMON_MQTT_URL", default="")
+if SOLARMON_MQTT_URL:
+    from urllib.parse import urlsplit
+
+    _mqtt = urlsplit(SOLARMON_MQTT_URL)
+    if _mqtt.scheme not in ("mqtt", "mqtts") or not _mqtt.hostname:
+        raise ImproperlyConfigured("SOLARMON_MQTT_URL: use mqtt://[user:password@]host[:port] or mqtts://...")
 SOLARMON_MQTT_BASE_TOPIC = env.str("SOLARMON_MQTT_BASE_TOPIC", default="")
 SOLARMON_MQTT_DISCOVERY_PREFIX = env.str("SOLARMON_MQTT_DISCOVERY_PREFIX", default="")
 # Messages waiting for the publisher thread; past this, new ones are dropped (and counted).

@@ -167,11 +167,19 @@ class Publisher:
     def _setup(self) -> None:
         close_old_connections()
         if self.cfg is None:
-            self.cfg = effective_config()
+            try:
+                self.cfg = effective_config()
+            except ValueError as exc:
+                self._error(str(exc))
+                return
+        if self.cfg.enabled:
+            self._prepare()
+        self._start_link()
+
+    def _prepare(self) -> None:
         self.guard = EnergyGuard.load()
         self._safely(self.sync_catalog)
         self._safely(self._refresh_statuses)
-        self._start_link()
 
     def _shutdown(self) -> None:
         self._save_marks(force=True)
@@ -237,6 +245,8 @@ class Publisher:
     def handle(self, event: Event, now: datetime | None = None) -> None:
         """Act on one event (the thread calls this; tests may call it directly)."""
         now = now or timezone.now()
+        if self.cfg is None or not self.cfg.enabled:
+            return
         if event.kind == "samples":
             device_type, device_id, system_id = event.args[:3]
             self._on_samples(device_type, device_id, system_id, now)
@@ -411,6 +421,8 @@ class Publisher:
         now = now or timezone.now()
         close_old_connections()
         self._check_config()
+        if self.cfg is None or not self.cfg.enabled:
+            return  # publishing is off: only watch the settings
         self._checks += 1
         if self._checks % CATALOG_EVERY_CHECKS == 0:
             self.sync_catalog()
@@ -433,6 +445,8 @@ class Publisher:
         self.cfg = fresh
         self.image.clear()
         self.availability.clear()
+        if fresh.enabled:
+            self._prepare()
         self._start_link()
 
     def _refresh_statuses(self, keys: Any = None) -> None:
