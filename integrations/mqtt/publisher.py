@@ -498,7 +498,10 @@ class Publisher:
     def _clear_if_orphan(self, topic: str, payload: bytes) -> None:
         """A retained config of ours for a device that no longer exists (deleted while we were down)."""
         assert self.cfg is not None
-        if topic in self.image:
+        naming = self.naming
+        # Compared with the devices known now, not with what was sent: right after connecting the
+        # broker hands back our own retained configs before they are republished.
+        if topic in {naming.discovery_topic(dev) for dev in self.world.devices.values()}:
             return
         try:
             config = json.loads(payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -119,3 +120,20 @@ def test_another_app_adds_a_binary_sensor_and_its_state_topic(
         unregister_provider(alerts)
         runtime._publisher, runtime._owner_pid = None, 0
         publisher.stop()
+
+
+def test_a_restarted_publisher_never_removes_the_configs_of_existing_devices(
+        live_installation: DemoRig, listener: HaListener, mqtt_settings: MqttSettings) -> None:
+    prefix = mqtt_settings.discovery_prefix
+    first = start_publisher()
+    listener.wait(lambda: len(listener.topics(f"{prefix}/device/")) >= 11, what="configs")
+    first.stop()
+    second = start_publisher()  # the broker hands back our retained configs as it subscribes
+    try:
+        bridge = f"{mqtt_settings.base_topic}/status"
+        listener.wait(lambda: listener.payload(bridge) == b"online", what="online")
+        time.sleep(1.5)
+        cleared = [t for _, t, p in listener.history if t.startswith(f"{prefix}/device/") and not p]
+        assert cleared == []
+    finally:
+        second.stop()
