@@ -77,9 +77,15 @@ atexit.register(stop)
 def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     """Remember whether this worker forks pool children (they start their own publishers)."""
     global _prefork
-    pool = getattr(sender, "pool_cls", None)
-    name = getattr(pool, "__module__", "") + "." + getattr(pool, "__name__", str(pool))
-    _prefork = "prefork" in name
+    from celery.concurrency import get_implementation
+    from celery.concurrency.prefork import TaskPool
+
+    pool = getattr(sender, "pool_cls", None)  # still a name ("prefork", "threads", ...) at this point
+    try:
+        cls = get_implementation(pool) if isinstance(pool, str) else pool
+    except (KeyError, ImportError, ValueError):
+        cls = None
+    _prefork = isinstance(cls, type) and issubclass(cls, TaskPool)
 
 
 def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
