@@ -23,6 +23,8 @@ class MqttSettingsSerializer(serializers.ModelSerializer):
     password_set = serializers.SerializerMethodField()
     overridden = serializers.SerializerMethodField()
     effective = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                           help_text="Last change; empty until the settings are first saved")
 
     class Meta:
         model = MqttSettings

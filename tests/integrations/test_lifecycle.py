@@ -84,10 +84,11 @@ def test_legacy_ids_keep_the_original_unique_ids_and_take_over_its_entities(
         listener.wait(lambda: listener.payload(old) == b"", what="old single-component config cleared")
         handover = [p for _, t, p in listener.history if t == old]
         assert json.loads(handover[-2]) == {"migrate_discovery": True}  # HA's migration, then the removal
+        wanted = {"array:array1", "system:system", "meter:grid_meter_1", "pack:battery1",
+                  "battery_unit:battery1:1"}
+        listener.wait(lambda: wanted <= {c["dev"]["ids"][0] for c in _configs(listener, prefix).values()},
+                      what="the original's device identifiers")
         configs = _configs(listener, prefix)
-        ids = {c["dev"]["ids"][0] for c in configs.values()}
-        assert {"array:array1", "system:system", "meter:grid_meter_1", "pack:battery1",
-                "battery_unit:battery1:1"} <= ids
         unit = configs[f"{prefix}/device/solarmon_battery_battery1_b0/config"]
         assert unit["cmps"]["soc"]["unique_id"] == "battery_battery1_unit_1_state_of_charge"
         assert configs[f"{prefix}/device/solarmon_meter_grid_meter_1/config"]["cmps"][
