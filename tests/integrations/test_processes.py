@@ -59,7 +59,8 @@ def test_a_broker_restart_loses_no_state_of_the_latest_poll_and_polling_goes_on(
             during = (polls.rounds, t.EnergySample.objects.count())
         # Polling went on while the broker was away, at its own pace.
         assert during[0] - before[0] >= 3
-        assert during[1] - before[1] >= 3 * 3
+        # At least a round of every inverter was stored (rounds within one second share a slot).
+        assert during[1] - before[1] >= 3
         assert polls.slowest_s < 1.0
         latest = _latest_ts()  # the last poll happened while the broker was down
         broker = start_mosquitto(port, workdir)  # a fresh broker: it has lost every retained message
