@@ -95,14 +95,15 @@ def _attach_if_free(battery_array: cm.BatteryArray, array: cm.InverterArray) -> 
 
 
 @transaction.atomic
-def create_catalog_entries(row: DeviceDiscovery) -> None:
-    """Create the catalog device and its adapter for ``row`` and link them to it."""
+def create_catalog_entries(row: DeviceDiscovery, collector: str | None = None) -> None:
+    """Create the catalog device and its adapter (polled by ``collector``; None: the only one)
+    for ``row`` and link them to it."""
     system, array, battery_array = ensure_targets()
     kind = device_kind_for(row.device_type)
     spec = get_type(row.device_type)
     adapter = save_entity(cm.Adapter(
         adapter_id=f"{row.device_id}_adapter", adapter_type_id=row.device_type,
-        name=f"{spec.name} on {row.port}", config_json=dict(row.adapter_config)))
+        name=f"{spec.name} on {row.port}", config_json=dict(row.adapter_config), collector_id=collector))
     name = f"{row.model or spec.name} {row.serial_number}"[:200]
     if kind == choices.DeviceType.INVERTER:
         save_entity(cm.Inverter(inverter_id=row.device_id, array=array, adapter=adapter, name=name,
@@ -130,6 +131,16 @@ def set_adapter_port(row: DeviceDiscovery, port: str) -> None:
     adapter = cm.Adapter.objects.get(pk=row.adapter_id)
     if adapter.config_json.get("serial_port") != port:
         adapter.config_json = {**adapter.config_json, "serial_port": port}
+        save_entity(adapter)
+
+
+def set_adapter_collector(row: DeviceDiscovery, collector: str, *, only_unassigned: bool = False) -> None:
+    """Make ``collector`` poll the device's adapter (its port is on that collector's host)."""
+    if row.adapter_id is None:
+        return
+    adapter = cm.Adapter.objects.get(pk=row.adapter_id)
+    if adapter.collector_id != collector and not (only_unassigned and adapter.collector_id):
+        adapter.collector_id = collector
         save_entity(adapter)
 
 

@@ -9,6 +9,8 @@ directory.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
 
 import environ
@@ -211,6 +213,26 @@ SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", defau
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
 SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
+
+# Collectors (README "Scale"): every worker runs as one collector, the host that owns its serial
+# ports and the TCP/BLE devices assigned to it, and consumes that collector's queue.
+_HOST_NAME = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()).lstrip("-_.")[:64] or "solarmon"
+SOLARMON_COLLECTOR = env.str("SOLARMON_COLLECTOR", default=_HOST_NAME)
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", SOLARMON_COLLECTOR):
+    raise ImproperlyConfigured(f"SOLARMON_COLLECTOR={SOLARMON_COLLECTOR!r}: use up to 64 letters, digits, "
+                               "'_', '-' or '.', starting with a letter or digit")
+# A collector heartbeats this often; one silent for SOLARMON_COLLECTOR_DOWN_AFTER_S is down, and
+# its devices are not polled (no other collector takes over its serial ports).
+SOLARMON_COLLECTOR_HEARTBEAT_S = env.float("SOLARMON_COLLECTOR_HEARTBEAT_S", default=15.0)
+SOLARMON_COLLECTOR_DOWN_AFTER_S = env.float("SOLARMON_COLLECTOR_DOWN_AFTER_S", default=60.0)
+if not 0 < SOLARMON_COLLECTOR_HEARTBEAT_S < SOLARMON_COLLECTOR_DOWN_AFTER_S:
+    raise ImproperlyConfigured("SOLARMON_COLLECTOR_HEARTBEAT_S must be above 0 and below "
+                               "SOLARMON_COLLECTOR_DOWN_AFTER_S")
+# A bus lock (one serial port, one RS485 gateway) held by a worker that dies frees itself after
+# this long; a live holder renews it while it polls.
+SOLARMON_BUS_LOCK_TTL_S = env.float("SOLARMON_BUS_LOCK_TTL_S", default=10.0)
+if SOLARMON_BUS_LOCK_TTL_S < 1:
+    raise ImproperlyConfigured("SOLARMON_BUS_LOCK_TTL_S must be at least 1 second")
 
 LOGGING = {
     "version": 1,
