@@ -94,11 +94,13 @@ class CollectorStep(bootsteps.StartStopStep):
         from django.utils import timezone
 
         from catalog.collectors import collector_register
+        from telemetry.status import release_pending
 
         try:
             close_old_connections()
             collector_register(self.collector, host=socket.gethostname(), ports=_local_ports(),
                                now=timezone.now())
+            release_pending(self.collector)
             log.info("collector %s registered; consuming its queue", self.collector)
         except Exception:  # the database may be coming up: the heartbeat registers it later
             log.exception("could not register collector %s", self.collector)

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,7 +35,7 @@ from redis.exceptions import LockError, RedisError
 log = logging.getLogger(__name__)
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-KEY_PREFIX = "solarmon:bus:"
+KEY_PREFIX = "solarmon:lock:"
 
 
 class BusBusy(Exception):
@@ -132,15 +133,26 @@ class _Renewer(threading.Thread):
                     log.warning("could not renew bus lock %s: %s", lock.lock.name, exc)
 
 
-@contextlib.contextmanager
-def bus_locks(keys: list[str], wait_s: float) -> Iterator[None]:
-    """Hold the locks of every bus in ``keys`` (taken in sorted order, so no deadlock).
-
-    Raises :class:`BusBusy` when one is not free within ``wait_s`` seconds in all.
-    """
-    deadline = time.monotonic() + wait_s
-    held: list[_Held] = []
+@dataclass
+class _Holding:
+    locks: list[_Held]
     renewer: _Renewer | None = None
+
+    def release(self) -> None:
+        if self.renewer is not None:
+            self.renewer.done.set()
+            self.renewer.join()
+        for lock in reversed(self.locks):
+            try:
+                lock.release()
+            except RedisError as exc:  # its time to live frees it
+                log.warning("could not release a bus lock: %s", exc)
+
+
+def _acquire(keys: list[str], wait_s: float) -> _Holding:
+    """Take every lock in ``keys`` in sorted order (so no deadlock), or none and raise BusBusy."""
+    deadline = time.monotonic() + wait_s
+    holding = _Holding([])
     try:
         for key in sorted(set(keys)):
             lock: _FileLock | _RedisLock = _RedisLock(key) if uses_redis() else _FileLock(key)
@@ -150,44 +162,41 @@ def bus_locks(keys: list[str], wait_s: float) -> Iterator[None]:
                 raise BusBusy(f"bus lock of {key} unavailable: {exc}") from exc
             if not acquired:
                 raise BusBusy(f"bus {key} was busy for {wait_s:.1f} s")
-            held.append(lock)
-        redis_locks = [lock for lock in held if isinstance(lock, _RedisLock)]
-        if redis_locks:
-            renewer = _Renewer(redis_locks)
-            renewer.start()
-        yield
-    finally:
-        if renewer is not None:
-            renewer.done.set()
-            renewer.join()
-        for taken in reversed(held):
-            try:
-                taken.release()
-            except RedisError as exc:  # the TTL frees it
-                log.warning("could not release a bus lock: %s", exc)
+            holding.locks.append(lock)
+    except BaseException:
+        holding.release()
+        raise
+    redis_locks = [lock for lock in holding.locks if isinstance(lock, _RedisLock)]
+    if redis_locks:
+        holding.renewer = _Renewer(redis_locks)
+        holding.renewer.start()
+    return holding
 
 
 @contextlib.contextmanager
-def run_alone(name: str, ttl_s: float) -> Iterator[bool]:
+def bus_locks(keys: list[str], wait_s: float) -> Iterator[None]:
+    """Hold the locks of every bus in ``keys``; :class:`BusBusy` when one is not free within
+    ``wait_s`` seconds in all."""
+    holding = _acquire(keys, wait_s)
+    try:
+        yield
+    finally:
+        holding.release()
+
+
+@contextlib.contextmanager
+def run_alone(name: str) -> Iterator[bool]:
     """True while this caller is the only one running ``name`` (False: another is; do not wait).
 
-    Across hosts with a Redis broker, else across the processes of this host.
+    Across hosts with a Redis broker (a lock renewed while held, freed within
+    ``SOLARMON_BUS_LOCK_TTL_S`` of its holder dying), else across the processes of this host.
     """
-    lock: _FileLock | Any
-    if uses_redis():
-        lock = _client(str(settings.CELERY_BROKER_URL)).lock(
-            f"solarmon:run:{name}", timeout=ttl_s, thread_local=False)
-        try:
-            mine = bool(lock.acquire(blocking=False))
-        except RedisError as exc:
-            log.warning("could not take the %s lock: %s", name, exc)
-            mine = False
-    else:
-        lock = _FileLock(f"run:{name}")
-        mine = lock.acquire(0.0)
     try:
-        yield mine
+        holding = _acquire([f"run:{name}"], 0.0)
+    except BusBusy:
+        yield False
+        return
+    try:
+        yield True
     finally:
-        if mine:
-            with contextlib.suppress(LockError, RedisError):
-                lock.release()
+        holding.release()

@@ -144,11 +144,19 @@ def record_unreachable(statuses: list[DeviceStatus], now: datetime, reason: str)
         return
     interval = min(s.poll_interval_s for s in statuses)
     fresh = [s for s in statuses if s.last_error != reason[:2000]]
+    # A poll queued for a collector that went down never reports: forget it, so the device is
+    # polled at once when its collector is back.
     count_missed(statuses, now, reason, warn=False, consecutive_failures=F("consecutive_failures") + 1,
-                 last_error=reason[:2000], last_error_at=now,
+                 last_error=reason[:2000], last_error_at=now, pending_slot=None,
                  next_poll_at=now + timedelta(seconds=interval))
     if fresh:
         log.warning("not polled: %s: %s", ", ".join(f"{s.device_type} {s.device_id}" for s in fresh), reason)
+
+
+def release_pending(collector: str) -> int:
+    """A collector's worker (re)started: polls it had queued or running before will not report."""
+    return DeviceStatus.objects.filter(collector=collector, pending_slot__isnull=False).update(
+        pending_slot=None)
 
 
 def count_expired(device_keys: Iterable[str], slot: datetime, now: datetime) -> int:

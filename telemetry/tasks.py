@@ -32,7 +32,6 @@ from telemetry.status import count_expired, record_failure, record_missed
 log = logging.getLogger(__name__)
 
 DISPATCH_LOCK_WAIT_S = 2.0
-DISPATCH_RUN_TTL_S = 60.0
 CATCH_UP_WINDOW_S = 900  # derivations missed within the last quarter hour are made up
 CATCH_UP_DELAY_S = 30  # ... once the slot's own polls have surely finished
 
@@ -45,7 +44,7 @@ def _send_poll(owner: str, device_keys: list[str], slot: datetime, expires_s: fl
 @shared_task(ignore_result=True)
 def dispatch_polls() -> int:
     """Queue a ``poll_bus`` task for every bus with a device due now. Returns devices queued."""
-    with run_alone("dispatch", DISPATCH_RUN_TTL_S) as mine:
+    with run_alone("dispatch") as mine:
         if not mine:
             log.info("dispatch skipped: the previous one is still running")
             return 0
