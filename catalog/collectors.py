@@ -76,8 +76,11 @@ class Owners:
         return cls(tuple(Collector.objects.all()), now, local or settings.SOLARMON_COLLECTOR)
 
     def is_up(self, name: str) -> bool:
+        """Whether ``name`` runs; the collector asking runs, even before it has registered."""
         found = next((c for c in self.collectors if c.name == name), None)
-        return found is not None and collector_state(found, self.now) == CollectorState.UP
+        if found is None:
+            return name == self.local
+        return collector_state(found, self.now) == CollectorState.UP
 
     def implicit(self) -> str | None:
         """The owner of adapters nobody was assigned to (rule 3 of the module docstring)."""
