@@ -8,6 +8,7 @@ packs the default battery array, meters the system level (spec §3.4, §6.3).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -154,11 +155,13 @@ def set_adapter_enabled(row: DeviceDiscovery, enabled: bool) -> None:
         save_entity(adapter)
 
 
-def find_configured(adapter_type: str, serial_number: str, port_key: str) -> cm.Adapter | None:
+def find_configured(adapter_type: str, serial_number: str, port_key: str,
+                    owned: Callable[[cm.Adapter], bool] = lambda adapter: True) -> cm.Adapter | None:
     """A configured adapter for this device: same type, and its device's serial or its port matches.
 
     Lets discovery adopt a device configured by hand or by YAML, and keep it bound when its
-    port moves, instead of creating a duplicate.
+    port moves, instead of creating a duplicate. Only adapters ``owned`` by the scanning
+    collector match by port: another host's /dev/ttyUSB0 is another port.
     """
     from discovery.scanning import port_key as key_of
 
@@ -168,7 +171,8 @@ def find_configured(adapter_type: str, serial_number: str, port_key: str) -> cm.
             return adapter
     for adapter in adapters.order_by("pk"):
         port = adapter.config_json.get("serial_port")
-        if port and key_of(str(port)) == port_key and _device_serial(adapter) in (None, "", serial_number):
+        if (port and key_of(str(port)) == port_key and _device_serial(adapter) in (None, "", serial_number)
+                and owned(adapter)):
             return adapter
     return None
 

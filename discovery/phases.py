@@ -47,6 +47,7 @@ class _Run:
     ports: dict[str, SerialPort]
     in_use: dict[str, set[str]]
     respect_port_backoff: bool
+    owners: Owners
     # The collector set on adapters it creates; None while it is the only one (implicit).
     assign: str | None = None
     probers: dict[str, PortProber] = field(default_factory=dict)
@@ -93,7 +94,7 @@ def run_discovery(*, port_globs: list[str] | None = None, lister: PortLister | N
         listing = list_ports_for(conf.include_globs, conf.exclude_globs, by_id_dir=conf.by_id_dir,
                                  lister=lister if conf.scan_system_ports else None)
     run = _Run(conf, now, collector, {p.key: p for p in listing}, ports_in_use(now, collector, owners),
-               respect_port_backoff, assign=collector if len(owners.collectors) > 1 else None)
+               respect_port_backoff, owners, assign=collector if len(owners.collectors) > 1 else None)
     rows = DeviceDiscovery.objects.select_related("adapter").order_by("device_id")
     due = [row for row in rows.filter(status__in=services.TRACKED).filter(
         Q(next_retry_time__isnull=True) | Q(next_retry_time__lte=now)) if owned_by(row, collector, owners)]
@@ -172,10 +173,12 @@ def _identified(run: _Run, port: SerialPort, outcome: ProbeOutcome) -> None:
 
 def _new_device(run: _Run, port: SerialPort, outcome: ProbeOutcome) -> None:
     assert outcome.identity is not None
-    configured = find_configured(outcome.adapter_type, outcome.identity.serial_number, port.key)
+    configured = find_configured(outcome.adapter_type, outcome.identity.serial_number, port.key,
+                                 owned=lambda adapter: run.owners.owner_of(adapter) == run.collector)
     if configured is not None:
         row = services.device_adopted(configured.pk, outcome.adapter_type, outcome.identity,
-                                      outcome.config, port.path, run.now, collector=run.collector)
+                                      outcome.config, port.path, run.now, collector=run.collector,
+                                      assign=run.assign)
         action = Action.ADOPTED
     else:
         row = services.device_found_new(outcome.adapter_type, outcome.identity, outcome.config, port.path,

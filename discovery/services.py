@@ -104,7 +104,8 @@ def device_found_new(adapter_type: str, identity: DeviceIdentity, config: dict[s
 
 @transaction.atomic
 def device_adopted(adapter_id: str, adapter_type: str, identity: DeviceIdentity, config: dict[str, Any],
-                   port: str, now: datetime, *, collector: str | None = None) -> DeviceDiscovery:
+                   port: str, now: datetime, *, collector: str | None = None,
+                   assign: str | None = None) -> DeviceDiscovery:
     """A device configured by hand or YAML, found on a port: track it instead of duplicating it."""
     from catalog.models import Adapter
 
@@ -120,6 +121,10 @@ def device_adopted(adapter_id: str, adapter_type: str, identity: DeviceIdentity,
         row.device_id = configure.new_device_id(adapter_type, identity.serial_number)
     _append_history(row, port, now)
     configure.set_adapter_port(row, port)
+    if collector and adapter.collector_id not in (None, collector):  # it moved to this host
+        configure.set_adapter_collector(row, collector)
+    elif assign:
+        configure.set_adapter_collector(row, assign, only_unassigned=True)
     row.save(force_insert=True)
     return row
 

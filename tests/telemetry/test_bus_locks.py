@@ -67,7 +67,7 @@ def test_a_poll_gives_up_on_a_busy_bus_after_its_wait(backend: str) -> None:
     thread.start()
     assert held.wait(5)
     try:
-        with pytest.raises(BusBusy, match="busy for 0.2 s"), bus_locks([key], 0.2):
+        with pytest.raises(BusBusy, match=r"busy for 0\.2 s"), bus_locks([key], 0.2):
             pass
     finally:
         release.set()
