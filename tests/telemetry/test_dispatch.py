@@ -145,7 +145,9 @@ def test_slots_that_passed_while_no_dispatch_ran_are_counted_missed(
     dispatch_due(now, Queues())
     # The poll reported; then the database stayed locked for 30 s and no dispatch ran.
     DeviceStatus.objects.filter(device_id="roof").update(pending_slot=None)
-    late = _status("roof").next_poll_at + timedelta(seconds=30)
+    due_at = _status("roof").next_poll_at
+    assert due_at is not None
+    late = due_at + timedelta(seconds=30)
     _up("house", at=late)
     with caplog.at_level(logging.WARNING):
         assert dispatch_due(late, Queues()) == 1
