@@ -195,6 +195,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Threads, not processes: a worker keeps each serial port open once and shares it between polls
+# (ports are opened exclusively, so two pool processes could not both hold one).
+CELERY_WORKER_POOL = "threads"
 
 # ---- solarmon -------------------------------------------------------------------
 SOLARMON_CONFIG = Path(env.str("SOLARMON_CONFIG", default=str(DATA_DIR / "config.yaml")))

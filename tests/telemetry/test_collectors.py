@@ -145,9 +145,8 @@ def test_each_collector_polls_and_discovers_only_its_own_devices(
                 "SOLARMON_DISCOVERY_INCLUDE_GLOBS": str(data / "dev" / "*"),
                 "SOLARMON_DISCOVERY_BY_ID_DIR": str(data / "by-id")}
 
-    pool = ("--pool", "threads", "--concurrency", "3")
-    workers = [Worker(tmp_path / "alpha.log", env(alpha), "--beat", *pool),
-               Worker(tmp_path / "beta.log", env(beta), *pool)]
+    # Nothing more than the README's command lines.
+    workers = [Worker(tmp_path / "alpha.log", env(alpha), "--beat"), Worker(tmp_path / "beta.log", env(beta))]
     seen: dict[str, set[str]] = {}
 
     def record_pollers() -> None:
