@@ -40,11 +40,11 @@ def ports_in_use(now: datetime, collector: str, owners: Owners) -> dict[str, set
 def owned_by(row: DeviceDiscovery, collector: str, owners: Owners) -> bool:
     """Whether ``row``'s device is ``collector``'s to verify, look for and miss.
 
-    The collector it was last found by; for rows from before collectors existed, the owner
-    of its adapter, or the only collector.
+    The owner of its adapter (the collector that polls it), else the collector that found it,
+    else (rows from before collectors existed) the only collector.
     """
-    if row.collector_id:
-        return row.collector_id == collector
     if row.adapter is not None:
         return owners.owner_of(row.adapter) == collector
+    if row.collector_id:
+        return row.collector_id == collector
     return owners.implicit() == collector

@@ -69,7 +69,7 @@ class _Round:
     now: datetime
     due: list[DeviceRef] = field(default_factory=list)
     unreachable: dict[tuple[str, float], list[DeviceStatus]] = field(default_factory=dict)
-    busy: list[DeviceStatus] = field(default_factory=list)
+    busy: dict[float, list[DeviceStatus]] = field(default_factory=dict)  # by interval
 
 
 def dispatch_due(now: datetime, send: Send) -> int:
@@ -84,9 +84,9 @@ def dispatch_due(now: datetime, send: Send) -> int:
         except Exception:  # one device's bad data must not stop the dispatch of the others
             log.exception("dispatch of %s %s failed", ref.kind, ref.device_id)
     _write_unreachable(round_)
-    if round_.busy:
-        count_missed(round_.busy, now, "the previous poll is still queued or running",
-                     next_poll_at=now + timedelta(seconds=min(s.poll_interval_s for s in round_.busy)))
+    for interval_s, statuses_ in round_.busy.items():
+        count_missed(statuses_, now, "the previous poll is still queued or running",
+                     next_poll_at=now + timedelta(seconds=interval_s))
     queued = 0
     for owner, group in _groups(round_.due):
         interval = min(r.interval_s for r in group)
@@ -138,7 +138,7 @@ def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners
         return
     if status.pending_slot is not None:
         if (now - status.pending_slot).total_seconds() < LOST_AFTER_S:
-            round_.busy.append(status)
+            round_.busy.setdefault(ref.interval_s, []).append(status)
             return
         count_missed([status], now, f"the poll for {status.pending_slot:%H:%M:%S} never reported "
                      "(its worker stopped?)", only_pending=status.pending_slot, pending_slot=None)
