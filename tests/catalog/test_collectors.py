@@ -138,6 +138,15 @@ def test_the_api_rejects_bad_poll_intervals_with_a_field_error(staff_api: APICli
     assert list(response.json()) == ["poll_interval_s"]
 
 
+@pytest.mark.parametrize("timeout", [1e308, -5, 0])
+def test_the_api_rejects_bad_timeouts_with_a_field_error(staff_api: APIClient, timeout: float) -> None:
+    config = {"transport": "tcp", "host": "192.0.2.1", "timeout": timeout}
+    response = staff_api.post("/api/adapters/", {"adapter_id": "a", "adapter_type": "powdrive",
+                                                 "config_json": config}, format="json")
+    assert response.status_code == 400
+    assert [p.split(":")[0] for p in response.json()["config_json"]] == ["timeout"]
+
+
 def test_the_api_assigns_adapters_and_lists_collectors_with_their_state(staff_api: APIClient) -> None:
     collector_register("house", host="house", ports=["/dev/ttyUSB0"], now=datetime.now(UTC))
     _tcp("a")
