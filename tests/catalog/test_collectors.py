@@ -180,3 +180,12 @@ def test_the_admin_edits_an_adapters_collector(client: Client) -> None:
 def test_saving_a_collector_through_the_service_validates_its_name() -> None:
     with pytest.raises(ValidationError):
         save_entity(m.Collector(name="bad name"))
+
+
+def test_the_adapter_schema_bounds_a_configs_own_interval_alike() -> None:
+    from adapters.registry import ADAPTER_TYPES
+    from catalog.constants import POLL_INTERVAL_MAX_S, POLL_INTERVAL_MIN_S
+
+    for spec in ADAPTER_TYPES.values():
+        bounds = spec.config_schema["properties"]["poll_interval_s"]
+        assert (bounds["minimum"], bounds["maximum"]) == (POLL_INTERVAL_MIN_S, POLL_INTERVAL_MAX_S)
