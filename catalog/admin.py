@@ -16,8 +16,10 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from catalog import models as m
+from catalog.collectors import collector_state
 from catalog.services import save_entity
 
 
@@ -198,7 +200,7 @@ class AdapterForm(forms.ModelForm):
     class Meta:
         model = m.Adapter
         fields = ("adapter_id", "adapter_type", "name", "config_json", "device_category", "device_id",
-                  "device_type", "priority", "enabled", "poll_interval_s")
+                  "device_type", "priority", "enabled", "poll_interval_s", "collector")
         widgets = {"config_json": PrettyJSONWidget(attrs={"rows": 14, "cols": 80})}
 
 
@@ -240,3 +242,37 @@ class AdapterTypeAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[m.AdapterType]:
         return super().get_queryset(request)
+
+
+class CollectorAdapterInline(admin.TabularInline):
+    """The adapters a collector polls; assign one from the adapter's own page (its collector)."""
+
+    model = m.Adapter
+    fk_name = "collector"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("adapter_id", "adapter_type", "device_type", "device_id", "enabled")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(m.Collector)
+class CollectorAdmin(ServiceSaveAdmin):
+    """Collectors register themselves when their worker starts; state follows the heartbeat."""
+
+    list_display = ("name", "state", "last_heartbeat", "host", "version", "started_at")
+    search_fields = ("name", "host")
+    readonly_fields = ("state", "host", "version", "ports", "started_at", "last_heartbeat", "stopped_at",
+                       "created_at", "updated_at")
+    inlines = (CollectorAdapterInline,)
+
+    @admin.display(description="state")
+    def state(self, obj: m.Collector) -> str:
+        return collector_state(obj, timezone.now())
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
+        # The name is the worker's SOLARMON_COLLECTOR: set when adding, fixed afterwards.
+        return (*self.readonly_fields, "name") if obj is not None else self.readonly_fields

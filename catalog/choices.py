@@ -39,3 +39,10 @@ CATEGORY_DEVICE_TYPE = {
     DeviceCategory.BATTERY: DeviceType.BATTERY_PACK,
     DeviceCategory.METER: DeviceType.METER,
 }
+
+
+class CollectorState(models.TextChoices):
+    """Whether a collector is running (computed from its heartbeat, never stored)."""
+
+    UP = "up", "Up: heartbeating"
+    DOWN = "down", "Down: no heartbeat, or shut down"

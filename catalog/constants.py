@@ -12,3 +12,8 @@ DEFAULT_BATTERY_ARRAY_NAME = "Default Battery Array"
 # Catalog ids are short text keys used in URLs, YAML and SQL.
 ID_MAX_LENGTH = 64
 ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+# Seconds between polls of one device, on every write path (admin, API, YAML, discovery). The
+# adapter config schema (adapters.registry) bounds a config's own ``poll_interval_s`` alike.
+POLL_INTERVAL_MIN_S = 1.0
+POLL_INTERVAL_MAX_S = 3600.0

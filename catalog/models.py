@@ -11,19 +11,44 @@ mismatch; every write path (admin, API, YAML import, discovery) saves through
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
 from catalog import choices
-from catalog.constants import DEFAULT_TIMEZONE, ID_MAX_LENGTH, ID_REGEX
+from catalog.constants import (
+    DEFAULT_TIMEZONE,
+    ID_MAX_LENGTH,
+    ID_REGEX,
+    POLL_INTERVAL_MAX_S,
+    POLL_INTERVAL_MIN_S,
+)
 
 id_validator = RegexValidator(
     ID_REGEX, "Use letters, digits, '_', '-' or '.', starting with a letter or digit.")
+
+
+def finite_number(value: float) -> None:
+    """Reject NaN and infinities (YAML spells them ``.nan`` and ``.inf``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError("must be a finite number", code="not_finite")
+
+
+def _non_finite_paths(value: Any, path: str = "") -> list[str]:
+    """The paths of NaN or infinite numbers inside a JSON value (JSON cannot store them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path or "(config)"]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _non_finite_paths(item, f"{path}.{key}" if path
+                                                                            else str(key))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _non_finite_paths(item, f"{path}[{i}]")]
+    return []
 
 
 def text_id(column: str, help_text: str) -> models.CharField[str, str]:
@@ -119,6 +144,44 @@ class BatteryArray(Timestamped):
         return f"{self.name} ({self.battery_array_id})"
 
 
+class Collector(Timestamped):
+    """A host that owns devices: its serial ports, and the TCP and BLE adapters assigned to it.
+
+    Every Celery worker runs as one collector (``SOLARMON_COLLECTOR``, default the host name),
+    registers itself here when it starts and heartbeats while it runs; beat queues each bus's
+    polls on its owner's queue. A single-host installation has one collector, registered by
+    its worker, with nothing to configure.
+    """
+
+    name = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH, db_column="name",
+                            validators=[id_validator],
+                            help_text="SOLARMON_COLLECTOR of the worker (default: its host name)")
+    host = models.CharField(max_length=255, blank=True, default="", editable=False,
+                            help_text="Host name of the machine the worker last ran on")
+    version = models.CharField(max_length=32, blank=True, default="", editable=False,
+                               help_text="solarmon version the worker runs")
+    ports = models.JSONField(default=list, blank=True, editable=False,
+                             help_text="Serial ports the collector has (kernel and /dev/serial/by-id "
+                             "names), as of its last heartbeat")
+    started_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                      help_text="When its worker last started")
+    last_heartbeat = models.DateTimeField(null=True, blank=True, editable=False,
+                                          help_text="Empty: never seen running")
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                      help_text="When its worker last shut down cleanly")
+
+    class Meta:
+        db_table = "collectors"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.ports, list) or not all(isinstance(p, str) for p in self.ports):
+            raise ValidationError({"ports": "must be a list of port paths"})
+
+
 class AdapterType(Timestamped):
     """A supported adapter type (table ``adapter_base``), synced from ``adapters.registry``."""
 
@@ -158,8 +221,16 @@ class Adapter(Timestamped):
                                    null=True)
     priority = models.IntegerField(default=1, db_default=1, help_text="Lower number = tried first")
     enabled = models.BooleanField(default=True, db_default=True)
-    poll_interval_s = models.FloatField(blank=True, null=True,
-                                        help_text="Seconds between polls; empty = the type's default")
+    poll_interval_s = models.FloatField(
+        blank=True, null=True, validators=[finite_number, MinValueValidator(POLL_INTERVAL_MIN_S),
+                                           MaxValueValidator(POLL_INTERVAL_MAX_S)],
+        help_text=f"Seconds between polls ({POLL_INTERVAL_MIN_S:g} to {POLL_INTERVAL_MAX_S:g}); "
+        "empty = the type's default")
+    collector = models.ForeignKey(
+        Collector, on_delete=models.SET_NULL, db_column="collector", null=True, blank=True,
+        related_name="adapters",
+        help_text="The collector (host) that polls this adapter. Empty: the collector that has its "
+        "serial port, or the only collector")
 
     class Meta:
         db_table = "adapters"
@@ -188,14 +259,22 @@ class Adapter(Timestamped):
                     f"{self.device_category!r} does not match the type's category "
                     f"{type_row.device_category!r}"]
             problems = validate_config(type_row.adapter_type, self.config_json)
+            problems += [f"{path}: must be a finite number" for path in _non_finite_paths(self.config_json)]
             if problems:
                 errors["config_json"] = problems
         if errors:
             raise ValidationError(errors)
 
     def effective_poll_interval(self) -> float:
-        """Seconds between polls: the adapter's own setting or its type's default."""
-        return float(self.poll_interval_s or self.adapter_type.default_poll_interval_s)
+        """Seconds between polls: the adapter's own setting or its type's default.
+
+        Clamped to the bounds every write path enforces, so a value stored before they existed
+        cannot stall the scheduler (1e308 s overflowed the slot arithmetic).
+        """
+        seconds = float(self.poll_interval_s or self.adapter_type.default_poll_interval_s)
+        if not math.isfinite(seconds):
+            seconds = self.adapter_type.default_poll_interval_s
+        return min(max(seconds, POLL_INTERVAL_MIN_S), POLL_INTERVAL_MAX_S)
 
 
 class Inverter(Timestamped):

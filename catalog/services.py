@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
 from catalog import choices, constants
+from catalog.collectors import pin_implicit_adapters
 from catalog.models import (
     Adapter,
     AdapterType,
@@ -23,6 +25,7 @@ from catalog.models import (
     BatteryCell,
     BatteryPack,
     BatteryPackAdapter,
+    Collector,
     Inverter,
     InverterArray,
     Meter,
@@ -40,13 +43,29 @@ def save_entity(obj: M) -> M:
 
     Raises ``django.core.exceptions.ValidationError`` naming the fields at fault.
     """
+    _ensure_named_collector(obj)
     obj.full_clean()
+    if isinstance(obj, Collector) and obj._state.adding:
+        pin_implicit_adapters(obj, timezone.now())
     # A new row is inserted, never "updated into existence": with text ids Django would try
     # an UPDATE first, and two creates racing on one id would silently merge.
     obj.save(force_insert=obj._state.adding)
     _propagate_ancestors(obj)
     _link_adapter(obj)
     return obj
+
+
+def _ensure_named_collector(obj: models.Model) -> None:
+    """An adapter may name a collector that has not run yet (YAML written before a host is
+    set up): its row is created, shown as down until a worker with that name starts."""
+    if not isinstance(obj, Adapter) or not obj.collector_id:
+        return
+    if Collector.objects.filter(pk=obj.collector_id).exists():
+        return
+    try:
+        save_entity(Collector(name=obj.collector_id))
+    except ValidationError as exc:
+        raise ValidationError({"collector": [f"{obj.collector_id!r}: {m}" for m in exc.messages]}) from None
 
 
 def _propagate_ancestors(obj: models.Model) -> None:

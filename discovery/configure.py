@@ -8,6 +8,7 @@ packs the default battery array, meters the system level (spec §3.4, §6.3).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -95,14 +96,15 @@ def _attach_if_free(battery_array: cm.BatteryArray, array: cm.InverterArray) -> 
 
 
 @transaction.atomic
-def create_catalog_entries(row: DeviceDiscovery) -> None:
-    """Create the catalog device and its adapter for ``row`` and link them to it."""
+def create_catalog_entries(row: DeviceDiscovery, collector: str | None = None) -> None:
+    """Create the catalog device and its adapter (polled by ``collector``; None: the only one)
+    for ``row`` and link them to it."""
     system, array, battery_array = ensure_targets()
     kind = device_kind_for(row.device_type)
     spec = get_type(row.device_type)
     adapter = save_entity(cm.Adapter(
         adapter_id=f"{row.device_id}_adapter", adapter_type_id=row.device_type,
-        name=f"{spec.name} on {row.port}", config_json=dict(row.adapter_config)))
+        name=f"{spec.name} on {row.port}", config_json=dict(row.adapter_config), collector_id=collector))
     name = f"{row.model or spec.name} {row.serial_number}"[:200]
     if kind == choices.DeviceType.INVERTER:
         save_entity(cm.Inverter(inverter_id=row.device_id, array=array, adapter=adapter, name=name,
@@ -133,6 +135,16 @@ def set_adapter_port(row: DeviceDiscovery, port: str) -> None:
         save_entity(adapter)
 
 
+def set_adapter_collector(row: DeviceDiscovery, collector: str, *, only_unassigned: bool = False) -> None:
+    """Make ``collector`` poll the device's adapter (its port is on that collector's host)."""
+    if row.adapter_id is None:
+        return
+    adapter = cm.Adapter.objects.get(pk=row.adapter_id)
+    if adapter.collector_id != collector and not (only_unassigned and adapter.collector_id):
+        adapter.collector_id = collector
+        save_entity(adapter)
+
+
 def set_adapter_enabled(row: DeviceDiscovery, enabled: bool) -> None:
     """Switch the device's adapter on or off (an off adapter is not polled)."""
     if row.adapter_id is None:
@@ -143,11 +155,13 @@ def set_adapter_enabled(row: DeviceDiscovery, enabled: bool) -> None:
         save_entity(adapter)
 
 
-def find_configured(adapter_type: str, serial_number: str, port_key: str) -> cm.Adapter | None:
+def find_configured(adapter_type: str, serial_number: str, port_key: str,
+                    owned: Callable[[cm.Adapter], bool] = lambda adapter: True) -> cm.Adapter | None:
     """A configured adapter for this device: same type, and its device's serial or its port matches.
 
     Lets discovery adopt a device configured by hand or by YAML, and keep it bound when its
-    port moves, instead of creating a duplicate.
+    port moves, instead of creating a duplicate. Only adapters ``owned`` by the scanning
+    collector match by port: another host's /dev/ttyUSB0 is another port.
     """
     from discovery.scanning import port_key as key_of
 
@@ -157,7 +171,8 @@ def find_configured(adapter_type: str, serial_number: str, port_key: str) -> cm.
             return adapter
     for adapter in adapters.order_by("pk"):
         port = adapter.config_json.get("serial_port")
-        if port and key_of(str(port)) == port_key and _device_serial(adapter) in (None, "", serial_number):
+        if (port and key_of(str(port)) == port_key and _device_serial(adapter) in (None, "", serial_number)
+                and owned(adapter)):
             return adapter
     return None
 

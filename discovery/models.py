@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from catalog.constants import ID_MAX_LENGTH
-from catalog.models import Adapter
+from catalog.models import Adapter, Collector
 from discovery.choices import DiscoveryStatus, ProbeResult
 from discovery.fields import IntegerFlagField
 
@@ -53,6 +53,9 @@ class DeviceDiscovery(models.Model):
                                          help_text="The inverter, pack or meter (empty until approved)")
     adapter = models.ForeignKey(Adapter, on_delete=models.SET_NULL, null=True, blank=True,
                                 db_column="adapter_id", related_name="discoveries")
+    collector = models.ForeignKey(Collector, on_delete=models.SET_NULL, null=True, blank=True,
+                                  db_column="collector", related_name="discoveries",
+                                  help_text="The collector (host) whose port it was found on last")
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(auto_now=True, db_default=Now(), editable=False)
 
@@ -70,9 +73,12 @@ class DeviceDiscovery(models.Model):
 
 
 class PortProbe(models.Model):
-    """The last probe result of one serial port, so silent or garbage ports wait between probes."""
+    """The last probe result of one serial port of one collector, so silent or garbage ports
+    wait between probes (two hosts may both have a /dev/ttyUSB0)."""
 
-    port = models.CharField(max_length=PORT_MAX_LENGTH, unique=True)
+    collector = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="",
+                                 help_text="The collector whose port it is")
+    port = models.CharField(max_length=PORT_MAX_LENGTH)
     last_result = models.CharField(max_length=16, choices=ProbeResult.choices)
     detail = models.TextField(blank=True, default="", help_text="What each probe answered")
     strikes = models.IntegerField(default=0, help_text="Silent/garbage/unrecognized results in a row")
@@ -84,7 +90,9 @@ class PortProbe(models.Model):
 
     class Meta:
         db_table = "discovery_port_probes"
-        ordering = ["port"]
+        ordering = ["collector", "port"]
+        constraints = [models.UniqueConstraint(fields=["collector", "port"],
+                                               name="uq_port_probe_collector_port")]
 
     def __str__(self) -> str:
         return f"{self.port}: {self.last_result}"

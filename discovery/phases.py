@@ -9,6 +9,10 @@
 Probing (slow serial I/O) happens outside database transactions; each device's writes are
 one short transaction. Ports where a configured device is polled successfully are never
 probed, and each port is probed at most once per type per run.
+
+A run belongs to one collector (``SOLARMON_COLLECTOR``): it scans that host's ports, and
+verifies, looks for and misses only the devices found by that collector, so a device on
+another host is never reported missing here. Devices it configures are that collector's.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.collectors import Owners, ensure_collector
 from discovery import services
 from discovery.choices import BACKOFF_RESULTS, DiscoveryStatus, ProbeResult
 from discovery.conf import DiscoverySettings
@@ -27,7 +33,7 @@ from discovery.models import DeviceDiscovery, PortProbe
 from discovery.probing import PortProber, ProbeOutcome
 from discovery.report import Action, DiscoveryReport, ReportLine
 from discovery.scanning import PortLister, SerialPort, list_ports_for, port_key, system_ports
-from discovery.selectors import ports_in_use
+from discovery.selectors import owned_by, ports_in_use
 
 RESULT_ACTIONS: dict[str, Action] = {ProbeResult.SILENT: Action.SILENT, ProbeResult.GARBAGE: Action.GARBAGE,
                   ProbeResult.UNRECOGNIZED: Action.UNRECOGNIZED, ProbeResult.BUSY: Action.BUSY}
@@ -37,15 +43,19 @@ RESULT_ACTIONS: dict[str, Action] = {ProbeResult.SILENT: Action.SILENT, ProbeRes
 class _Run:
     conf: DiscoverySettings
     now: datetime
+    collector: str
     ports: dict[str, SerialPort]
     in_use: dict[str, set[str]]
     respect_port_backoff: bool
+    owners: Owners
+    # The collector set on adapters it creates; None while it is the only one (implicit).
+    assign: str | None = None
     probers: dict[str, PortProber] = field(default_factory=dict)
     lines: dict[str, ReportLine] = field(default_factory=dict)  # by port key
     found: set[str] = field(default_factory=set)  # device ids seen in this run
 
     def prober(self, port: SerialPort) -> PortProber:
-        return self.probers.setdefault(port.key, PortProber(port, self.conf))
+        return self.probers.setdefault(port.key, PortProber(port, self.conf, collector=self.collector))
 
     def free_ports(self) -> list[SerialPort]:
         """Ports not claimed by a device in this run and not used by a polled device."""
@@ -66,23 +76,29 @@ class _Run:
 
 def run_discovery(*, port_globs: list[str] | None = None, lister: PortLister | None = system_ports,
                   now: datetime | None = None, respect_port_backoff: bool = True,
-                  conf: DiscoverySettings | None = None) -> DiscoveryReport:
-    """Run the four phases once and return what happened, port by port.
+                  conf: DiscoverySettings | None = None, collector: str | None = None) -> DiscoveryReport:
+    """Run the four phases once, on ``collector``'s ports, and return what happened, port by port.
 
     ``port_globs`` restricts the run to those paths (``discover --ports``); otherwise the
     system's ports (``lister``, when the settings allow) plus the configured include globs.
+    ``collector`` defaults to the one this process runs as.
     """
     conf = conf or DiscoverySettings.load()
     now = now or timezone.now()
+    collector = collector or settings.SOLARMON_COLLECTOR
+    ensure_collector(collector)
+    owners = Owners.load(now, collector)
     if port_globs is not None:
         listing = list_ports_for(port_globs, conf.exclude_globs, lister=None, by_id_dir=conf.by_id_dir)
     else:
         listing = list_ports_for(conf.include_globs, conf.exclude_globs, by_id_dir=conf.by_id_dir,
                                  lister=lister if conf.scan_system_ports else None)
-    run = _Run(conf, now, {p.key: p for p in listing}, ports_in_use(now), respect_port_backoff)
-    due = list(DeviceDiscovery.objects.filter(status__in=services.TRACKED).filter(
-        Q(next_retry_time__isnull=True) | Q(next_retry_time__lte=now)).order_by("device_id"))
-    pending = list(DeviceDiscovery.objects.filter(status=DiscoveryStatus.PENDING).order_by("device_id"))
+    run = _Run(conf, now, collector, {p.key: p for p in listing}, ports_in_use(now, collector, owners),
+               respect_port_backoff, owners, assign=collector if len(owners.collectors) > 1 else None)
+    rows = DeviceDiscovery.objects.select_related("adapter").order_by("device_id")
+    due = [row for row in rows.filter(status__in=services.TRACKED).filter(
+        Q(next_retry_time__isnull=True) | Q(next_retry_time__lte=now)) if owned_by(row, collector, owners)]
+    pending = [row for row in rows.filter(status=DiscoveryStatus.PENDING) if owned_by(row, collector, owners)]
     _verify_saved_ports(run, due + pending)
     _search_missing(run, [r for r in due if r.device_id not in run.found])
     _discover_new(run)
@@ -146,8 +162,8 @@ def _identified(run: _Run, port: SerialPort, outcome: ProbeOutcome) -> None:
     elif row.device_id in run.found:  # the same serial on two ports: keep the first, configure nothing
         run.note(port, Action.UNRECOGNIZED, outcome, row, detail="serial number already seen on another port")
     elif row.status in (DiscoveryStatus.REJECTED, DiscoveryStatus.DISABLED):
-        row.last_seen = run.now  # remembered, never configured again by a scan
-        row.save(update_fields=["last_seen", "updated_at"])
+        row.last_seen, row.collector_id = run.now, run.collector  # remembered, never configured again
+        row.save(update_fields=["last_seen", "collector", "updated_at"])
         run.note(port, Action(row.status), outcome, row)
     else:
         moved = row.port != port.path
@@ -157,14 +173,17 @@ def _identified(run: _Run, port: SerialPort, outcome: ProbeOutcome) -> None:
 
 def _new_device(run: _Run, port: SerialPort, outcome: ProbeOutcome) -> None:
     assert outcome.identity is not None
-    configured = find_configured(outcome.adapter_type, outcome.identity.serial_number, port.key)
+    configured = find_configured(outcome.adapter_type, outcome.identity.serial_number, port.key,
+                                 owned=lambda adapter: run.owners.owner_of(adapter) == run.collector)
     if configured is not None:
         row = services.device_adopted(configured.pk, outcome.adapter_type, outcome.identity,
-                                      outcome.config, port.path, run.now)
+                                      outcome.config, port.path, run.now, collector=run.collector,
+                                      assign=run.assign)
         action = Action.ADOPTED
     else:
         row = services.device_found_new(outcome.adapter_type, outcome.identity, outcome.config, port.path,
-                                        run.now, require_approval=run.conf.require_approval)
+                                        run.now, require_approval=run.conf.require_approval,
+                                        collector=run.collector, assign=run.assign)
         action = Action.PENDING if row.status == DiscoveryStatus.PENDING else Action.CREATED
     run.found.add(row.device_id)
     run.note(port, action, outcome, row)
@@ -206,7 +225,7 @@ def _is(outcome: ProbeOutcome, row: DeviceDiscovery) -> bool:
 
 def _seen(run: _Run, row: DeviceDiscovery, port: SerialPort, outcome: ProbeOutcome | None, action: Action,
           detail: str = "") -> None:
-    moved = services.device_seen(row, port.path, run.now)
+    moved = services.device_seen(row, port.path, run.now, collector=run.collector, assign=run.assign)
     if moved and action == Action.VERIFIED:
         action = Action.REBOUND
     if moved:
@@ -219,7 +238,7 @@ def _ports_waiting(run: _Run) -> dict[str, str]:
     """Port key → last result, for ports whose backoff has not run out."""
     if not run.respect_port_backoff:
         return {}
-    waiting = PortProbe.objects.filter(next_probe_at__gt=run.now)
+    waiting = PortProbe.objects.filter(collector=run.collector, next_probe_at__gt=run.now)
     return {port_key(p.port): p.last_result for p in waiting}
 
 
@@ -228,7 +247,8 @@ def _record_probes(run: _Run, *, full_scan: bool) -> None:
         outcome = prober.outcome
         if not outcome.attempts:
             continue
-        probe = PortProbe.objects.filter(port=prober.port.path).first() or PortProbe(port=prober.port.path)
+        probe = (PortProbe.objects.filter(collector=run.collector, port=prober.port.path).first()
+                 or PortProbe(collector=run.collector, port=prober.port.path))
         backoff = outcome.result in BACKOFF_RESULTS
         probe.strikes = probe.strikes + 1 if backoff else 0
         probe.last_result, probe.detail, probe.last_probe_at = outcome.result, outcome.detail(), run.now
@@ -238,10 +258,10 @@ def _record_probes(run: _Run, *, full_scan: bool) -> None:
         probe.save()
     for key in run.in_use:
         if key in run.ports:
-            PortProbe.objects.update_or_create(port=run.ports[key].path, defaults={
+            PortProbe.objects.update_or_create(collector=run.collector, port=run.ports[key].path, defaults={
                 "last_result": ProbeResult.IN_USE, "strikes": 0, "last_probe_at": run.now,
                 "next_probe_at": None, "detail": "a configured device is polled here"})
     if full_scan:
         # A port that went away is forgotten: when something is plugged in again it is probed at once.
         present = {p.path for p in run.ports.values()}
-        PortProbe.objects.exclude(port__in=present).delete()
+        PortProbe.objects.filter(collector=run.collector).exclude(port__in=present).delete()

@@ -22,7 +22,7 @@ from adapters.registry import create_driver, get_type
 from discovery.choices import ProbeResult
 from discovery.conf import DiscoverySettings
 from discovery.scanning import PortBusy, SerialPort, check_not_busy
-from telemetry.buses import bus_locks
+from telemetry.buses import BusBusy, bus_locks, serial_bus
 
 BUS_WAIT_S = 5.0  # a poll holds a bus for a few transactions; longer means the bus is stuck
 
@@ -112,9 +112,10 @@ class PortProber:
     """
 
     def __init__(self, port: SerialPort, conf: DiscoverySettings,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, collector: str = "") -> None:
         self.port = port
         self.conf = conf
+        self.collector = collector
         self.clock = clock
         self.outcome = ProbeOutcome(port)
         self.tried: set[str] = set()
@@ -128,10 +129,12 @@ class PortProber:
         started = self.clock()
         try:
             # The bus lock keeps a poll in this or another worker off the line while we talk.
-            with bus_locks([f"serial:{self.port.path}", f"serial:{self.port.device}"], BUS_WAIT_S):
+            with bus_locks([serial_bus(self.collector, self.port.path), serial_bus(self.collector,
+                                                                                    self.port.device)],
+                           BUS_WAIT_S):
                 check_not_busy(self.port.device)
                 self._try_types(todo, started)
-        except (PortBusy, TransportError) as exc:
+        except (PortBusy, TransportError, BusBusy) as exc:
             self.outcome.result = ProbeResult.BUSY
             self.outcome.attempts.append(Attempt("", {}, ProbeResult.BUSY, str(exc)))
         else:

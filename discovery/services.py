@@ -21,18 +21,31 @@ PORT_HISTORY_LENGTH = 50
 TRACKED = (DiscoveryStatus.ACTIVE, DiscoveryStatus.RECOVERING)
 
 
+def _several_collectors() -> bool:
+    from catalog.models import Collector
+
+    return Collector.objects.count() > 1
+
+
 def _append_history(row: DeviceDiscovery, port: str, now: datetime) -> None:
     row.port_history = [*row.port_history, {"port": port, "seen_at": now.isoformat()}][-PORT_HISTORY_LENGTH:]
 
 
 @transaction.atomic
-def device_seen(row: DeviceDiscovery, port: str, now: datetime) -> bool:
-    """Record that ``row``'s device answered on ``port``; True when it had moved there.
+def device_seen(row: DeviceDiscovery, port: str, now: datetime, *, collector: str = "",
+                assign: str | None = None) -> bool:
+    """Record that ``row``'s device answered on ``port`` of ``collector``; True when it had moved.
 
     A move updates ``port``, ``last_known_port``, the history and the adapter's
-    ``serial_port``; the device keeps its id, catalog rows and samples.
+    ``serial_port``; the device keeps its id, catalog rows and samples. Found on another
+    collector's port (its USB adapter went to another host), it becomes that collector's.
     """
     moved = row.port != port
+    if collector and row.collector_id and row.collector_id != collector:
+        configure.set_adapter_collector(row, collector)
+    elif assign:
+        configure.set_adapter_collector(row, assign, only_unassigned=True)
+    row.collector_id = collector or row.collector_id
     if moved:
         row.last_known_port = row.port
         _append_history(row, port, now)
@@ -69,9 +82,13 @@ def device_missed(row: DeviceDiscovery, now: datetime, conf: DiscoverySettings) 
 
 @transaction.atomic
 def device_found_new(adapter_type: str, identity: DeviceIdentity, config: dict[str, Any], port: str,
-                     now: datetime, *, require_approval: bool) -> DeviceDiscovery:
-    """A device no row knows: its row, and (unless approval is required) its catalog entries."""
-    row = DeviceDiscovery(
+                     now: datetime, *, require_approval: bool, collector: str | None = None,
+                     assign: str | None = None) -> DeviceDiscovery:
+    """A device no row knows: its row, and (unless approval is required) its catalog entries.
+
+    ``collector`` found it; ``assign`` is the collector set on its adapter (None: implicit).
+    """
+    row = DeviceDiscovery(collector_id=collector,
         device_id=configure.new_device_id(adapter_type, identity.serial_number), device_type=adapter_type,
         serial_number=identity.serial_number, model=identity.model[:200], port=port,
         adapter_config=configure.adapter_config_for(adapter_type, config, identity),
@@ -80,14 +97,15 @@ def device_found_new(adapter_type: str, identity: DeviceIdentity, config: dict[s
         device_kind=configure.device_kind_for(adapter_type))
     _append_history(row, port, now)
     if not require_approval:
-        configure.create_catalog_entries(row)
+        configure.create_catalog_entries(row, assign)
     row.save(force_insert=True)
     return row
 
 
 @transaction.atomic
 def device_adopted(adapter_id: str, adapter_type: str, identity: DeviceIdentity, config: dict[str, Any],
-                   port: str, now: datetime) -> DeviceDiscovery:
+                   port: str, now: datetime, *, collector: str | None = None,
+                   assign: str | None = None) -> DeviceDiscovery:
     """A device configured by hand or YAML, found on a port: track it instead of duplicating it."""
     from catalog.models import Adapter
 
@@ -98,11 +116,15 @@ def device_adopted(adapter_id: str, adapter_type: str, identity: DeviceIdentity,
         port=port, adapter_config={**adapter.config_json, "serial_port": port},
         status=DiscoveryStatus.ACTIVE, first_discovered=now, last_seen=now, discovery_timestamp=now,
         is_auto_discovered=False, device_kind=adapter.device_type or "",
-        catalog_device_id=adapter.device_id or "", adapter=adapter)
+        catalog_device_id=adapter.device_id or "", adapter=adapter, collector_id=collector)
     if DeviceDiscovery.objects.filter(pk=row.device_id).exists():
         row.device_id = configure.new_device_id(adapter_type, identity.serial_number)
     _append_history(row, port, now)
     configure.set_adapter_port(row, port)
+    if collector and adapter.collector_id not in (None, collector):  # it moved to this host
+        configure.set_adapter_collector(row, collector)
+    elif assign:
+        configure.set_adapter_collector(row, assign, only_unassigned=True)
     row.save(force_insert=True)
     return row
 
@@ -115,7 +137,7 @@ def approve_device(row: DeviceDiscovery) -> DeviceDiscovery:
                 pk=row.device_id).exists():
             raise ValidationError(f"a catalog device {row.device_id!r} exists already; "
                                   "rename it or delete this row first")
-        configure.create_catalog_entries(row)
+        configure.create_catalog_entries(row, row.collector_id if _several_collectors() else None)
     else:
         configure.set_adapter_enabled(row, True)
     row.status = DiscoveryStatus.ACTIVE

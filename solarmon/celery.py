@@ -1,19 +1,128 @@
-"""The Celery app. Settings come from Django settings with the CELERY_ prefix."""
+"""The Celery app. Settings come from Django settings with the CELERY_ prefix.
+
+Every worker runs as one collector (``SOLARMON_COLLECTOR``, default the host name): besides
+the shared queue it consumes ``collector.<name>``, where beat's dispatcher sends the polls
+and discovery runs of the devices that collector owns. ``SOLARMON_COLLECTOR=NAME celery -A
+solarmon worker`` is all it takes; the worker registers its collector when it starts,
+heartbeats while it runs and marks it stopped when it shuts down (``CollectorStep``).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import threading
 from datetime import datetime
 from typing import Any
 
-from celery import Celery
-from celery.signals import worker_init
+from celery import Celery, bootsteps
+from celery.signals import celeryd_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solarmon.settings")
+
+log = logging.getLogger(__name__)
 
 app = Celery("solarmon")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _consume_collector_queue(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
+    """Add this worker's collector queue to what it consumes (alongside ``-Q``, if given)."""
+    from django.conf import settings
+
+    from telemetry.queues import collector_queue
+
+    instance.app.amqp.queues.select_add(collector_queue(settings.SOLARMON_COLLECTOR))
+
+
+def _local_ports() -> list[str]:
+    """The serial ports this host has, as discovery lists them (kernel and by-id names)."""
+    from discovery.conf import DiscoverySettings
+    from discovery.scanning import list_ports_for, system_ports
+
+    conf = DiscoverySettings.load()
+    try:
+        ports = list_ports_for(conf.include_globs, conf.exclude_globs, by_id_dir=conf.by_id_dir,
+                               lister=system_ports if conf.scan_system_ports else None)
+    except OSError as exc:
+        log.warning("could not list the serial ports: %s", exc)
+        return []
+    return sorted({name for port in ports for name in (port.device, port.path)})
+
+
+class CollectorStep(bootsteps.StartStopStep):
+    """Registers the worker's collector on start, heartbeats in a thread, marks it stopped on exit.
+
+    The heartbeat runs in its own thread, so neither a busy pool nor a locked database delays
+    the worker's message loop.
+    """
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.collector = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, parent: Any) -> None:
+        from django.conf import settings
+
+        self.collector = settings.SOLARMON_COLLECTOR
+        self._register()
+        self._thread = threading.Thread(target=self._run, name="collector-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self, parent: Any) -> None:
+        from django.db import close_old_connections
+        from django.utils import timezone
+
+        from catalog.collectors import collector_stopped
+
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        try:
+            close_old_connections()
+            collector_stopped(self.collector, timezone.now())
+        except Exception:  # the worker is going anyway; the heartbeat times out instead
+            log.exception("could not mark collector %s stopped", self.collector)
+
+    def _register(self) -> None:
+        from django.db import close_old_connections
+        from django.utils import timezone
+
+        from catalog.collectors import collector_register
+        from telemetry.status import release_pending
+
+        try:
+            close_old_connections()
+            collector_register(self.collector, host=socket.gethostname(), ports=_local_ports(),
+                               now=timezone.now())
+            release_pending(self.collector)
+            log.info("collector %s registered; consuming its queue", self.collector)
+        except Exception:  # the database may be coming up: the heartbeat registers it later
+            log.exception("could not register collector %s", self.collector)
+
+    def _run(self) -> None:
+        from django.conf import settings
+        from django.db import close_old_connections, connection
+        from django.utils import timezone
+
+        from catalog.collectors import collector_heartbeat
+
+        while not self._stop.wait(settings.SOLARMON_COLLECTOR_HEARTBEAT_S):
+            try:
+                close_old_connections()
+                if not collector_heartbeat(self.collector, ports=_local_ports(), now=timezone.now()):
+                    self._register()
+            except Exception:
+                log.exception("heartbeat of collector %s failed", self.collector)
+        connection.close()
+
+
+app.steps["worker"].add(CollectorStep)
 
 
 @worker_init.connect

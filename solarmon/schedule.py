@@ -32,9 +32,12 @@ def beat_entries() -> list[Entry]:
         Entry("poll: dispatch due devices", "telemetry.tasks.dispatch_polls", every_s=dispatch,
               expires_s=dispatch * 0.9,
               description="Queues a poll for every device whose interval has come (per bus)."),
-        Entry("discovery: scan serial ports", "discovery.tasks.run_discovery", every_s=discovery,
+        Entry("discovery: scan serial ports", "discovery.tasks.dispatch_discovery", every_s=discovery,
               expires_s=discovery * 0.9,
-              description="Verifies known devices, rebinds moved ones, configures new ones."),
+              description="On every running collector, on its own ports: verifies known devices, "
+              "rebinds moved ones, configures new ones."),
+        Entry("poll: derive missed totals", "telemetry.tasks.derive_catch_up", every_s=60, expires_s=54,
+              description="Derives array and system totals of recent slots whose derivation never ran."),
         # Every quarter hour (from 5 past), so today's totals on the dashboard stay current.
         Entry("rollup: recent hours", "aggregation.tasks.rollup_recent", crontab="5,20,35,50 *",
               expires_s=840, description="Re-rolls the previous and current hour's days of every "
@@ -48,9 +51,17 @@ def beat_entries() -> list[Entry]:
     ]
 
 
+# Entries whose task was replaced: (name, old task). Only the task changes; a schedule edited
+# in the admin is kept.
+REPLACED_TASKS = [("discovery: scan serial ports", "discovery.tasks.run_discovery")]
+
+
 def install_beat_schedule() -> list[str]:
     """Create the periodic tasks that do not exist yet; return the names created."""
     created = []
+    tasks = {entry.name: entry.task for entry in beat_entries()}
+    for name, old_task in REPLACED_TASKS:
+        PeriodicTask.objects.filter(name=name, task=old_task).update(task=tasks[name])
     for entry in beat_entries():
         if PeriodicTask.objects.filter(name=entry.name).exists():
             continue

@@ -9,6 +9,8 @@ directory.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
 
 import environ
@@ -194,6 +196,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Threads, not processes: a worker keeps each serial port open once and shares it between polls
+# (ports are opened exclusively, so two pool processes could not both hold one).
+CELERY_WORKER_POOL = "threads"
 
 # ---- solarmon -------------------------------------------------------------------
 SOLARMON_CONFIG = Path(env.str("SOLARMON_CONFIG", default=str(DATA_DIR / "config.yaml")))
@@ -230,6 +235,26 @@ SOLARMON_MQTT_CHECK_S = env.float("SOLARMON_MQTT_CHECK_S", default=5.0)
 # Longest wait between two reconnection attempts (the wait doubles from 1 s up to this).
 SOLARMON_MQTT_RECONNECT_MAX_S = env.float("SOLARMON_MQTT_RECONNECT_MAX_S", default=60.0)
 SOLARMON_MQTT_KEEPALIVE_S = env.int("SOLARMON_MQTT_KEEPALIVE_S", default=30)
+
+# Collectors (README "Scale"): every worker runs as one collector, the host that owns its serial
+# ports and the TCP/BLE devices assigned to it, and consumes that collector's queue.
+_HOST_NAME = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()).lstrip("-_.")[:64] or "solarmon"
+SOLARMON_COLLECTOR = env.str("SOLARMON_COLLECTOR", default=_HOST_NAME)
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", SOLARMON_COLLECTOR):
+    raise ImproperlyConfigured(f"SOLARMON_COLLECTOR={SOLARMON_COLLECTOR!r}: use up to 64 letters, digits, "
+                               "'_', '-' or '.', starting with a letter or digit")
+# A collector heartbeats this often; one silent for SOLARMON_COLLECTOR_DOWN_AFTER_S is down, and
+# its devices are not polled (no other collector takes over its serial ports).
+SOLARMON_COLLECTOR_HEARTBEAT_S = env.float("SOLARMON_COLLECTOR_HEARTBEAT_S", default=15.0)
+SOLARMON_COLLECTOR_DOWN_AFTER_S = env.float("SOLARMON_COLLECTOR_DOWN_AFTER_S", default=60.0)
+if not 0 < SOLARMON_COLLECTOR_HEARTBEAT_S < SOLARMON_COLLECTOR_DOWN_AFTER_S:
+    raise ImproperlyConfigured("SOLARMON_COLLECTOR_HEARTBEAT_S must be above 0 and below "
+                               "SOLARMON_COLLECTOR_DOWN_AFTER_S")
+# A bus lock (one serial port, one RS485 gateway) held by a worker that dies frees itself after
+# this long; a live holder renews it while it polls.
+SOLARMON_BUS_LOCK_TTL_S = env.float("SOLARMON_BUS_LOCK_TTL_S", default=10.0)
+if SOLARMON_BUS_LOCK_TTL_S < 1:
+    raise ImproperlyConfigured("SOLARMON_BUS_LOCK_TTL_S must be at least 1 second")
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,10 @@ Rules (ARCHITECTURE.md "Energy accounting", applied to live power):
   packs for the system), falling back to the mean inverter SOC.
 Only samples younger than a few of their own device's poll intervals are used (the same
 rule that calls a device stale): an old value never enters a live total.
+
+Each poll derives its slot right after its rows are committed; :func:`derive_missed` (run
+every minute) derives the slots whose derivation never ran, such as when a worker died
+between a sample commit and the totals.
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ def _weighted_soc(pairs: list[tuple[float | None, float | None]]) -> float | Non
         return None
     total = sum(w for _, w in with_soc)
     return round(sum(s * w for s, w in with_soc) / total, 2)
+
+
+def _first_known(*values: float | None) -> float | None:
+    """The first value that is not missing: an empty pack (0 %) is a value, not a gap."""
+    return next((v for v in values if v is not None), None)
 
 
 def _fresh(rows: dict[str, Any], kind: str, intervals: dict[tuple[str, str], float],
@@ -88,8 +97,8 @@ def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
                 else _sum(s.grid_power_w for s in members))
         its_packs = [p for pid, p in packs.items()
                      if pack_rows[pid].battery_array_id == attached.get(array_id)]
-        soc = (_weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in its_packs])
-               or _weighted_soc([(s.soc, None) for s in members]))
+        soc = _first_known(_weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in its_packs]),
+                           _weighted_soc([(s.soc, None) for s in members]))
         voltages = [s.batt_voltage_v for s in members if s.batt_voltage_v is not None]
         array_samples.append(t.ArraySample(
             ts=ts, array_id=array_id, system_id=system_id,
@@ -111,8 +120,9 @@ def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
         ts=ts, system_id=system_id, pv_power_w=_sum(a.pv_power_w for a in array_samples),
         load_power_w=_sum(a.load_power_w for a in array_samples), grid_power_w=grid,
         batt_power_w=_sum(a.batt_power_w for a in array_samples),
-        batt_soc_pct=(_weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in packs.values()])
-                      or _weighted_soc([(a.batt_soc_pct, None) for a in array_samples])),
+        batt_soc_pct=_first_known(
+            _weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in packs.values()]),
+            _weighted_soc([(a.batt_soc_pct, None) for a in array_samples])),
         grid_source=grid_source)
     _upsert(t.SystemSample, [system], ["ts", "system"])
     return len(array_samples), 1
@@ -123,3 +133,18 @@ def _upsert(model: Any, rows: list[Any], keys: list[str]) -> None:
         return
     fields = [f.name for f in model._meta.concrete_fields if f.name not in keys and not f.primary_key]
     model.objects.bulk_create(rows, update_conflicts=True, unique_fields=keys, update_fields=fields)
+
+
+def derive_missed(system_id: str, since: datetime, until: datetime) -> int:
+    """Derive the slots in (since, until] that have inverter or system-meter samples but no
+    system sample; returns how many. Those samples always yield a system row, so a slot is
+    never derived twice."""
+    window = {"system_id": system_id, "ts__gt": since, "ts__lte": until}
+    have = set(t.SystemSample.objects.filter(**window).values_list("ts", flat=True))
+    wanted = set(t.EnergySample.objects.filter(**window).values_list("ts", flat=True).distinct())
+    wanted |= set(t.MeterSample.objects.filter(array__isnull=True, **window).values_list(
+        "ts", flat=True).distinct())
+    missing = sorted(wanted - have)
+    for ts in missing:
+        derive_samples(system_id, ts)
+    return len(missing)

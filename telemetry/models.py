@@ -297,6 +297,18 @@ class DeviceStatus(models.Model):
     active_adapter_id = models.CharField(max_length=64, blank=True, default="")
     last_duration_ms = models.IntegerField(null=True)
     poll_interval_s = models.FloatField(default=10.0)
+    collector = models.CharField(max_length=64, blank=True, default="",
+                                 help_text="The collector that polled it last")
+    missed_polls = models.IntegerField(default=0, help_text="Polls that were due but not made: expired "
+                                       "in the queue, bus busy, collector down, dispatcher stalled")
+    last_missed_at = models.DateTimeField(null=True)
+    last_missed_reason = models.CharField(max_length=200, blank=True, default="")
+    pending_slot = models.DateTimeField(null=True, help_text="Slot of a poll that is queued or running")
+    permanent_error = models.BooleanField(default=False, help_text="The last error cannot clear by "
+                                          "retrying (wrong device, bad config): not retried until the "
+                                          "adapter is changed")
+    config_fingerprint = models.CharField(max_length=40, blank=True, default="",
+                                          help_text="The adapters' configuration the last poll used")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -4,6 +4,10 @@
 the bus lock, writes all rows of the reading in one transaction (a re-delivered task adds
 nothing, since rows are keyed on the poll's slot time), and records the device's status.
 Drivers are cached per process so connections are reused between polls.
+
+Each device has an owner, the collector that polls it (``catalog.collectors.Owners``): the
+owner of its adapter, or for a pack, of its first adapter by priority. A pack's adapters that
+belong to another collector are left out of its failover here: this host cannot reach them.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -24,15 +29,20 @@ from adapters.failover import FailoverReader
 from adapters.readings import BatteryPackReading, InverterReading, MeterReading, Reading
 from adapters.registry import config_with_defaults, create_driver
 from catalog import models as catalog
+from catalog.collectors import Owners
 from telemetry import ingest
-from telemetry.buses import bus_key, bus_locks
+from telemetry.buses import BusBusy, bus_key, bus_locks
 from telemetry.choices import DeviceKind
 from telemetry.models import DeviceStatus
-from telemetry.status import record_failure, record_success
+from telemetry.status import record_failure, record_missed, record_success
 
 log = logging.getLogger(__name__)
 
 FAILBACK_INTERVAL_S = 60.0
+# A poll waits at most this share of its interval (and never above BUS_WAIT_MAX_S) for a bus
+# another poll holds; then it counts as missed rather than hold a worker thread.
+BUS_WAIT_SHARE = 0.5
+BUS_WAIT_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,17 +51,19 @@ class AdapterRef:
     adapter_type: str
     priority: int
     config: dict[str, Any]
+    revision: str = ""  # the adapter row's updated_at: any save of the adapter changes it
 
 
 @dataclass
 class DeviceRef:
-    """A pollable device and how to reach it."""
+    """A pollable device, how to reach it, and the collector that polls it (None: nobody)."""
 
     kind: str
     device_id: str
     system_id: str
     interval_s: float
     adapters: list[AdapterRef] = field(default_factory=list)
+    owner: str | None = None
 
     @property
     def key(self) -> str:
@@ -59,12 +71,12 @@ class DeviceRef:
 
     @property
     def buses(self) -> list[str]:
-        return sorted({bus_key(a.adapter_type, config_with_defaults(a.adapter_type, a.config))
-                       for a in self.adapters})
+        return sorted({bus_key(a.adapter_type, config_with_defaults(a.adapter_type, a.config),
+                               self.owner or "") for a in self.adapters})
 
     def fingerprint(self) -> str:
-        raw = json.dumps([(a.adapter_id, a.adapter_type, a.priority, a.config) for a in self.adapters],
-                         sort_keys=True, default=str)
+        raw = json.dumps([(a.adapter_id, a.adapter_type, a.priority, a.config, a.revision)
+                          for a in self.adapters], sort_keys=True, default=str)
         return hashlib.sha1(raw.encode()).hexdigest()
 
 
@@ -84,11 +96,13 @@ class PollOutcome:
 
 def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> AdapterRef:
     return AdapterRef(adapter.adapter_id, adapter.adapter_type_id,
-                      adapter.priority if priority is None else priority, dict(adapter.config_json))
+                      adapter.priority if priority is None else priority, dict(adapter.config_json),
+                      adapter.updated_at.isoformat() if adapter.updated_at else "")
 
 
-def device_refs(system_id: str | None = None) -> list[DeviceRef]:
-    """Every enabled device with at least one enabled adapter (four queries)."""
+def device_refs(system_id: str | None = None, owners: Owners | None = None) -> list[DeviceRef]:
+    """Every enabled device with at least one enabled adapter, with its owner (five queries)."""
+    owners = owners or Owners.load(timezone.now())
     refs: list[DeviceRef] = []
     scope = {"system_id": system_id} if system_id else {}
     for kind, model in ((DeviceKind.INVERTER, catalog.Inverter), (DeviceKind.METER, catalog.Meter)):
@@ -97,15 +111,17 @@ def device_refs(system_id: str | None = None) -> list[DeviceRef]:
             adapter = dev.adapter
             assert adapter is not None  # filtered on adapter__enabled
             refs.append(DeviceRef(kind, dev.pk, dev.system_id, adapter.effective_poll_interval(),
-                                  [_adapter_ref(adapter)]))
+                                  [_adapter_ref(adapter)], owners.owner_of(adapter)))
     links = catalog.BatteryPackAdapter.objects.filter(enabled=True, adapter__enabled=True, **{
         f"pack__{k}": v for k, v in scope.items()}).select_related("pack", "adapter__adapter_type")
     packs: dict[str, DeviceRef] = {}
     for link in links.order_by("pack_id", "priority"):
+        owner = owners.owner_of(link.adapter)
         ref = packs.setdefault(link.pack_id, DeviceRef(
             DeviceKind.BATTERY_PACK, link.pack_id, link.pack.system_id,
-            link.adapter.effective_poll_interval(), []))
-        ref.adapters.append(_adapter_ref(link.adapter, link.priority))
+            link.adapter.effective_poll_interval(), [], owner))
+        if owner == ref.owner:
+            ref.adapters.append(_adapter_ref(link.adapter, link.priority))
     refs.extend(packs.values())
     return refs
 
@@ -162,35 +178,46 @@ def _rows(ref: DeviceRef, reading: Reading, ts: datetime) -> list[models.Model]:
                        permanent=True)
 
 
+def bus_wait_s(interval_s: float) -> float:
+    """How long a poll may wait for its bus (see ``BUS_WAIT_SHARE``)."""
+    return min(interval_s * BUS_WAIT_SHARE, BUS_WAIT_MAX_S)
+
+
 def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
-    """Read one device once and store the result; never raises for device trouble."""
+    """Read one device once and store the result; never raises for device trouble.
+
+    A permanent driver error (wrong device, bad config) stops retries until the adapter
+    changes; a transient one backs off; a bus that stays busy makes a missed poll.
+    """
     started = time.monotonic()
     now = timezone.now()
     slot = slot or slot_for(now, ref.interval_s)
     status = _status_for(ref)
+    collector = settings.SOLARMON_COLLECTOR
     outcome = PollOutcome(device=ref, ok=False)
+    permanent = False
     try:
         reader = _reader(ref)
-        with bus_locks(ref.buses):
+        with bus_locks(ref.buses, bus_wait_s(ref.interval_s)):
             reading = reader.read()
         rows = _rows(ref, reading, slot)
         result = ingest.write_rows(rows)
         outcome = PollOutcome(device=ref, ok=True, adapter_id=reading.adapter_id or "", rows=result.rows,
                               written=result.written)
+    except BusBusy as exc:
+        outcome.error, outcome.skipped = str(exc), True
     except AdapterError as exc:
-        outcome.error = str(exc)
+        outcome.error, permanent = str(exc), exc.permanent
         outcome.adapter_id = _READERS[ref.key][1].active_adapter_id if ref.key in _READERS else ""
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome.ok:
-        record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms)
+        record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms, collector,
+                       ref.fingerprint())
+    elif outcome.skipped:
+        record_missed(status, timezone.now(), outcome.error, collector)
     else:
-        log.warning("poll of %s %s failed: %s", ref.kind, ref.device_id, outcome.error)
-        record_failure(status, timezone.now(), outcome.error, outcome.duration_ms, outcome.adapter_id)
+        log.warning("poll of %s %s failed%s: %s", ref.kind, ref.device_id,
+                    " for good" if permanent else "", outcome.error)
+        record_failure(status, timezone.now(), outcome.error, outcome.duration_ms, outcome.adapter_id,
+                       permanent=permanent, collector=collector, fingerprint=ref.fingerprint())
     return outcome
-
-
-def due_devices(now: datetime, system_id: str | None = None) -> list[DeviceRef]:
-    """Devices whose next poll time has come (backing-off devices wait)."""
-    refs = device_refs(system_id)
-    next_at = dict(((s.device_type, s.device_id), s.next_poll_at) for s in DeviceStatus.objects.all())
-    return [r for r in refs if (next_at.get((r.kind, r.device_id)) or now - timedelta(1)) <= now]

@@ -54,7 +54,8 @@ def status_dict(status: t.DeviceStatus | None, now: datetime) -> dict[str, Any]:
     """A device's status as the API and dashboard show it (state aged to ``now``)."""
     if status is None:
         return {"state": effective_state(None, now), "last_seen": None, "last_error": "",
-                "consecutive_failures": 0, "active_adapter_id": "", "age_s": None}
+                "consecutive_failures": 0, "active_adapter_id": "", "age_s": None, "collector": "",
+                "missed_polls": 0}
     return {
         "state": effective_state(status, now),
         "last_seen": status.last_seen,
@@ -63,6 +64,8 @@ def status_dict(status: t.DeviceStatus | None, now: datetime) -> dict[str, Any]:
         "consecutive_failures": status.consecutive_failures,
         "active_adapter_id": status.active_adapter_id,
         "age_s": None if status.last_seen is None else round((now - status.last_seen).total_seconds(), 1),
+        "collector": status.collector,
+        "missed_polls": status.missed_polls,
     }
 
 

@@ -4,29 +4,53 @@ Why these numbers: a device is *online* while its last good reading is younger t
 ``STALE_AFTER_INTERVALS`` poll intervals (one missed poll is normal on a busy RS485 bus);
 after that its values are *stale* and shown as such. After ``OFFLINE_AFTER_FAILURES``
 consecutive failures, or when nothing good arrived for ``OFFLINE_AFTER_INTERVALS``
-intervals, it is *offline*. A failing device is retried with exponential backoff
-(interval × 2^(n-1), capped at ``MAX_BACKOFF_S``) so it does not eat the bus time of the
-devices that work; the others keep their schedule.
+intervals, it is *offline*.
+
+Errors, by what retrying can do about them:
+- a transient one (timeout, dropped link, garbage) is retried with exponential backoff
+  (interval × 2^(n-1), capped at ``MAX_BACKOFF_S``), so a dead device does not eat the bus
+  time of the devices that work; the others keep their schedule;
+- a permanent one (wrong device on the port, a config the driver cannot use) is not retried
+  until the adapter's configuration changes (any save of the adapter counts): the device is
+  offline and ``last_error`` says why;
+- a poll that was due but not made (expired in the queue, bus busy, collector down, the
+  dispatcher stalled) is a *missed poll*: counted per device and logged as a warning.
+
+The poll writes the fields it owns (``POLL_FIELDS``); missed polls are counted with
+``UPDATE … SET missed_polls = missed_polls + n``, so the dispatcher and a poll finishing at
+the same moment never overwrite each other's counts.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import F, Q
 
 from telemetry.choices import DeviceState
 from telemetry.models import DeviceStatus
+
+log = logging.getLogger(__name__)
 
 STALE_AFTER_INTERVALS = 3
 OFFLINE_AFTER_INTERVALS = 20
 OFFLINE_AFTER_FAILURES = 5
 MAX_BACKOFF_S = 300.0
+PERMANENT_NOTE = " (permanent: not retried until the adapter's configuration changes)"
+POLL_FIELDS = ["last_seen", "consecutive_failures", "active_adapter_id", "last_duration_ms", "next_poll_at",
+               "pending_slot", "permanent_error", "collector", "config_fingerprint", "state", "last_error",
+               "last_error_at", "poll_interval_s", "system", "updated_at"]
 
 
 def effective_state(status: DeviceStatus | None, now: datetime) -> str:
     """The state to show now, aged from ``last_seen`` (a stopped poller cannot leave 'online')."""
     if status is None or (status.last_seen is None and status.consecutive_failures == 0):
         return DeviceState.UNKNOWN
-    if status.consecutive_failures >= OFFLINE_AFTER_FAILURES or status.last_seen is None:
+    if (status.permanent_error or status.consecutive_failures >= OFFLINE_AFTER_FAILURES
+            or status.last_seen is None):
         return DeviceState.OFFLINE
     age = (now - status.last_seen).total_seconds()
     interval = max(status.poll_interval_s, 1.0)
@@ -41,29 +65,106 @@ def backoff_s(interval_s: float, failures: int) -> float:
     """Seconds until the next try after ``failures`` consecutive failures."""
     if failures <= 0:
         return interval_s
-    return min(interval_s * 2 ** (failures - 1), max(MAX_BACKOFF_S, interval_s))
+    return min(interval_s * 2 ** min(failures - 1, 30), max(MAX_BACKOFF_S, interval_s))
+
+
+def retries_stopped(status: DeviceStatus, fingerprint: str) -> bool:
+    """Whether a permanent error stops polling this device as it is configured now."""
+    return status.permanent_error and status.config_fingerprint == fingerprint
 
 
 def record_success(status: DeviceStatus, now: datetime, slot: datetime, adapter_id: str,
-                   duration_ms: int) -> None:
+                   duration_ms: int, collector: str = "", fingerprint: str = "") -> None:
     status.last_seen = now
     status.consecutive_failures = 0
     status.active_adapter_id = adapter_id or ""
     status.last_duration_ms = duration_ms
     status.next_poll_at = slot + timedelta(seconds=status.poll_interval_s)
+    status.pending_slot = None
+    status.permanent_error = False
+    status.collector, status.config_fingerprint = collector, fingerprint
     status.state = effective_state(status, now)
-    status.save()
+    status.save(update_fields=POLL_FIELDS)
 
 
 def record_failure(status: DeviceStatus, now: datetime, error: str, duration_ms: int,
-                   active_adapter_id: str = "") -> None:
+                   active_adapter_id: str = "", *, permanent: bool = False, collector: str = "",
+                   fingerprint: str = "") -> None:
     status.consecutive_failures += 1
-    status.last_error = error[:2000]
+    status.permanent_error = permanent
+    status.last_error = (error + (PERMANENT_NOTE if permanent else ""))[:2000]
     status.last_error_at = now
     status.last_duration_ms = duration_ms
     if active_adapter_id:
         status.active_adapter_id = active_adapter_id
     status.next_poll_at = now + timedelta(seconds=backoff_s(status.poll_interval_s,
                                                             status.consecutive_failures))
+    status.pending_slot = None
+    status.collector, status.config_fingerprint = collector or status.collector, fingerprint
     status.state = effective_state(status, now)
-    status.save()
+    status.save(update_fields=POLL_FIELDS)
+
+
+def count_missed(statuses: Iterable[DeviceStatus], now: datetime, reason: str, count: int = 1, *,
+                 warn: bool = True, only_pending: datetime | None = None, **also: Any) -> int:
+    """Count ``count`` missed polls of each of ``statuses`` in one UPDATE; returns rows counted.
+
+    ``also`` sets further columns alike. With ``only_pending`` a row counts only while its
+    ``pending_slot`` is still that slot (a poll that reported since is not missed).
+    """
+    rows = list(statuses)
+    if not rows or count <= 0:
+        return 0
+    query = DeviceStatus.objects.filter(pk__in=[s.pk for s in rows])
+    if only_pending is not None:
+        query = query.filter(pending_slot=only_pending)
+    counted = query.update(missed_polls=F("missed_polls") + count, last_missed_at=now,
+                           last_missed_reason=reason[:200], **also)
+    if warn and counted:
+        names = ", ".join(f"{s.device_type} {s.device_id}" for s in rows[:5])
+        names += " …" if len(rows) > 5 else ""
+        log.warning("%s: %d poll%s missed: %s", names, count, "" if count == 1 else "s", reason)
+    return counted
+
+
+def record_missed(status: DeviceStatus, now: datetime, reason: str, collector: str = "") -> None:
+    """A poll this worker could not make (its bus stayed busy): tried again at the next slot."""
+    count_missed([status], now, reason, pending_slot=None, collector=collector or status.collector,
+                 next_poll_at=now + timedelta(seconds=status.poll_interval_s))
+
+
+def record_unreachable(statuses: list[DeviceStatus], now: datetime, reason: str) -> None:
+    """Nobody can poll these devices now (their collector is down, or they have none).
+
+    A missed poll that also counts as a failure, so the devices turn offline; no backoff,
+    so each is polled at its next slot once its collector is back. Warned once when it
+    starts, not at every slot while a collector stays down.
+    """
+    if not statuses:
+        return
+    interval = min(s.poll_interval_s for s in statuses)
+    fresh = [s for s in statuses if s.last_error != reason[:2000]]
+    # A poll queued for a collector that went down never reports: forget it, so the device is
+    # polled at once when its collector is back.
+    count_missed(statuses, now, reason, warn=False, consecutive_failures=F("consecutive_failures") + 1,
+                 last_error=reason[:2000], last_error_at=now, pending_slot=None,
+                 next_poll_at=now + timedelta(seconds=interval))
+    if fresh:
+        log.warning("not polled: %s: %s", ", ".join(f"{s.device_type} {s.device_id}" for s in fresh), reason)
+
+
+def release_pending(collector: str) -> int:
+    """A collector's worker (re)started: polls it had queued or running before will not report."""
+    return DeviceStatus.objects.filter(collector=collector, pending_slot__isnull=False).update(
+        pending_slot=None)
+
+
+def count_expired(device_keys: Iterable[str], slot: datetime, now: datetime) -> int:
+    """Polls of ``device_keys`` at ``slot`` that expired in the queue before a worker took them."""
+    match = Q(pk__in=[])
+    for key in device_keys:
+        kind, _, device_id = key.partition(":")
+        match |= Q(device_type=kind, device_id=device_id)
+    statuses = list(DeviceStatus.objects.filter(match))
+    return count_missed(statuses, now, f"the poll for {slot:%H:%M:%S} expired in the queue before a "
+                        "worker took it (workers busy or stopped)", only_pending=slot, pending_slot=None)

@@ -1,56 +1,60 @@
-"""Celery tasks for polling. Thin: they take ids and call the poll service.
+"""Celery tasks for polling. Thin: they take ids and call the services.
 
-``dispatch_polls`` runs every few seconds from beat. It picks the devices that are due,
-groups them by bus (one serial port, one gateway: one task, polled in turn), and queues
-one ``poll_bus`` task per bus, so devices on different buses are polled in parallel and
-devices on the same bus never are. Each task expires before its device's next slot, so a
-stalled worker never piles up polls.
+``dispatch_polls`` runs every few seconds from beat, in one worker at a time (another
+dispatch still running means this one returns at once, so worker threads never queue up
+behind a lock), and never waits long for a locked database. ``telemetry.dispatch`` decides
+what is due and queues one ``poll_bus`` task per bus on the queue of the collector that owns
+it. A ``poll_bus`` that expires in the queue is counted as a missed poll of its devices.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_revoked
+from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
-from telemetry.derive import derive_samples
+from catalog.models import System
+from telemetry.buses import run_alone
+from telemetry.derive import derive_missed, derive_samples
+from telemetry.dispatch import POLL_TIME_LIMIT_S, dispatch_due, short_lock_waits
 from telemetry.models import DeviceStatus
-from telemetry.polling import DeviceRef, device_refs, due_devices, poll_device, slot_for
+from telemetry.polling import DeviceRef, device_refs, poll_device
+from telemetry.queues import collector_queue
+from telemetry.status import count_expired, record_failure, record_missed
 
-POLL_TIME_LIMIT_S = 120
+log = logging.getLogger(__name__)
+
+DISPATCH_LOCK_WAIT_S = 2.0
+CATCH_UP_WINDOW_S = 900  # derivations missed within the last quarter hour are made up
+CATCH_UP_DELAY_S = 30  # ... once the slot's own polls have surely finished
 
 
-def group_by_bus(refs: list[DeviceRef]) -> list[list[DeviceRef]]:
-    """Devices that share any bus land in the same group (union of overlapping buses)."""
-    groups: list[tuple[set[str], list[DeviceRef]]] = []
-    for ref in refs:
-        buses = set(ref.buses)
-        merged = [g for g in groups if g[0] & buses]
-        for g in merged:
-            groups.remove(g)
-            buses |= g[0]
-        groups.append((buses, [r for g in merged for r in g[1]] + [ref]))
-    return [members for _, members in groups]
+def _send_poll(owner: str, device_keys: list[str], slot: datetime, expires_s: float) -> None:
+    poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
+                         expires=expires_s)
 
 
 @shared_task(ignore_result=True)
 def dispatch_polls() -> int:
-    """Queue a ``poll_bus`` task for every bus with a device due now. Returns tasks queued."""
-    now = timezone.now()
-    due = due_devices(now)
-    for group in group_by_bus(due):
-        interval = min(r.interval_s for r in group)
-        slot = slot_for(now, interval)
-        for ref in group:
-            # Claim the slot now, so the next dispatch does not queue this device again.
-            DeviceStatus.objects.update_or_create(
-                device_type=ref.kind, device_id=ref.device_id,
-                defaults={"next_poll_at": slot_for(now, ref.interval_s) + timedelta(seconds=ref.interval_s),
-                          "system_id": ref.system_id, "poll_interval_s": ref.interval_s})
-        poll_bus.apply_async(args=([r.key for r in group], slot.isoformat()),
-                             expires=max(interval * 0.9, 1.0))
-    return len(due)
+    """Queue a ``poll_bus`` task for every bus with a device due now. Returns devices queued."""
+    with run_alone("dispatch") as mine:
+        if not mine:
+            log.info("dispatch skipped: the previous one is still running")
+            return 0
+        try:
+            with short_lock_waits(DISPATCH_LOCK_WAIT_S):
+                return dispatch_due(timezone.now(), _send_poll)
+        except OperationalError as exc:
+            log.warning("dispatch skipped: the database stayed locked for %.0f s (%s); the devices "
+                        "stay due", DISPATCH_LOCK_WAIT_S, exc)
+            return 0
 
 
 @shared_task(ignore_result=True, soft_time_limit=POLL_TIME_LIMIT_S - 10, time_limit=POLL_TIME_LIMIT_S)
@@ -58,10 +62,70 @@ def poll_bus(device_keys: list[str], slot_iso: str) -> None:
     """Poll the given devices in turn at one slot, then derive their systems' totals."""
     slot = datetime.fromisoformat(slot_iso)
     wanted = set(device_keys)
-    refs = [r for r in device_refs() if r.key in wanted]
     systems: set[str] = set()
-    for ref in refs:
-        if poll_device(ref, slot).ok:
+    for ref in [r for r in device_refs() if r.key in wanted]:
+        if _poll_one(ref, slot):
             systems.add(ref.system_id)
-    for system_id in systems:
-        derive_samples(system_id, slot)
+    for system_id in sorted(systems):
+        try:
+            derive_samples(system_id, slot)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:
+            log.exception("deriving %s at %s failed; the catch-up derives it later", system_id, slot_iso)
+
+
+def _poll_one(ref: DeviceRef, slot: datetime) -> bool:
+    """Poll one device, whatever goes wrong with it; True when its rows were written."""
+    me = settings.SOLARMON_COLLECTOR
+    try:
+        if ref.owner != me:  # reassigned while the task waited: its serial port is not here
+            status = DeviceStatus.objects.get(device_type=ref.kind, device_id=ref.device_id)
+            record_missed(status, timezone.now(), f"assigned to collector {ref.owner} before the poll ran",
+                          me)
+            return False
+        return poll_device(ref, slot).ok
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:  # a bug or a database error must not stop the bus's other devices
+        log.exception("poll of %s %s crashed", ref.kind, ref.device_id)
+        try:
+            status = DeviceStatus.objects.get(device_type=ref.kind, device_id=ref.device_id)
+            record_failure(status, timezone.now(), f"{type(exc).__name__}: {exc}", 0, collector=me)
+        except Exception:
+            log.exception("could not record the failure of %s %s", ref.kind, ref.device_id)
+        return False
+
+
+@shared_task(ignore_result=True)
+def count_expired_polls(device_keys: list[str], slot_iso: str) -> None:
+    """Count a ``poll_bus`` that expired in the queue as a missed poll of each of its devices."""
+    count_expired(device_keys, datetime.fromisoformat(slot_iso), timezone.now())
+
+
+@task_revoked.connect
+def _poll_expired(sender: Any = None, request: Any = None, expired: bool = False, **kwargs: Any) -> None:
+    """Runs in the worker's consumer: hand the counting to a task rather than wait on the database."""
+    if not expired or getattr(sender, "name", None) != poll_bus.name or request is None:
+        return
+    device_keys, slot_iso = request.args
+    log.warning("poll of %s for %s expired in the queue before a worker took it", ", ".join(device_keys),
+                slot_iso)
+    count_expired_polls.apply_async(args=(device_keys, slot_iso),
+                                    queue=collector_queue(settings.SOLARMON_COLLECTOR))
+
+
+@shared_task(ignore_result=True)
+def derive_catch_up() -> int:
+    """Derive the array and system totals of recent slots whose derivation never ran."""
+    now = timezone.now()
+    since, until = now - timedelta(seconds=CATCH_UP_WINDOW_S), now - timedelta(seconds=CATCH_UP_DELAY_S)
+    made = 0
+    for system_id in System.objects.values_list("pk", flat=True):
+        try:
+            made += derive_missed(system_id, since, until)
+        except Exception:
+            log.exception("catching up the totals of %s failed", system_id)
+    if made:
+        log.warning("derived %d slot%s whose totals were missing", made, "" if made == 1 else "s")
+    return made

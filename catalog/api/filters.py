@@ -114,6 +114,7 @@ class AdapterFilterSet(CatalogFilterSet):
                                   label="Only adapters linked to this kind of device")
     device_id = df.CharFilter(label="Only adapters linked to this device id")
     enabled = df.BooleanFilter(label="Only enabled (true) or disabled (false) adapters")
+    collector = df.CharFilter(field_name="collector", label="Only adapters assigned to this collector")
 
     class Meta:
         model = m.Adapter

@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from catalog import models as m
+from catalog.choices import CollectorState
+from catalog.collectors import collector_state
 from catalog.services import save_entity
 from solarmon.api.serializers import ServiceModelSerializer
 
@@ -153,13 +158,48 @@ class AdapterTypeSerializer(CatalogSerializer):
 class AdapterSerializer(CatalogSerializer):
     """An adapter instance: how to reach one device."""
 
+    # A name, not a link to an existing row: naming a collector that has not run yet creates it
+    # (catalog.services), as YAML import does.
+    collector = serializers.CharField(
+        source="collector_id", allow_null=True, allow_blank=True, required=False, max_length=64,
+        help_text="The collector (host) that polls this adapter; empty: the collector that has its "
+        "serial port, or the only collector")
+
     class Meta:
         model = m.Adapter
         fields = ["adapter_id", "adapter_type", "device_category", "name", "config_json", "device_id",
-                  "device_type", "priority", "enabled", "poll_interval_s", "created_at", "updated_at"]
+                  "device_type", "priority", "enabled", "poll_interval_s", "collector", "created_at",
+                  "updated_at"]
         # The device link is written by linking the device to the adapter (an inverter's or
         # meter's adapter_id, a pack-adapter link), so both ends always agree.
         read_only_fields = ["device_id", "device_type"]
+
+    def validate_collector(self, value: str | None) -> str | None:
+        return value or None
+
+
+class CollectorSerializer(CatalogSerializer):
+    """A host that polls devices. Workers register themselves; ``state`` is aged to now."""
+
+    state = serializers.SerializerMethodField()
+    adapter_ids = serializers.SerializerMethodField()
+
+    class Meta:
+        model = m.Collector
+        fields = ["name", "state", "host", "version", "ports", "started_at", "last_heartbeat",
+                  "stopped_at", "adapter_ids", "created_at", "updated_at"]
+        read_only_fields = ["host", "version", "ports", "started_at", "last_heartbeat", "stopped_at"]
+
+    @extend_schema_field(serializers.ChoiceField(
+        choices=CollectorState.choices,
+        help_text="up while it heartbeats; down after SOLARMON_COLLECTOR_DOWN_AFTER_S without one"))
+    def get_state(self, obj: m.Collector) -> str:
+        return collector_state(obj, timezone.now())
+
+    @extend_schema_field(serializers.ListField(
+        child=serializers.CharField(), help_text="Adapters assigned to it (set an adapter's collector)"))
+    def get_adapter_ids(self, obj: m.Collector) -> list[str]:
+        return sorted(a.pk for a in obj.adapters.all())
 
 
 class BatteryPackAdapterSerializer(CatalogSerializer):

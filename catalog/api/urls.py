@@ -19,6 +19,7 @@ RESOURCES = [
     ("adapters", views.AdapterViewSet),
     ("pack-adapters", views.BatteryPackAdapterViewSet),
     ("attachments", views.BatteryArrayAttachmentViewSet),
+    ("collectors", views.CollectorViewSet),
 ]
 
 

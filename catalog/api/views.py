@@ -137,3 +137,19 @@ class BatteryArrayAttachmentViewSet(ApiModelViewSet):
     serializer_class = serializers.BatteryArrayAttachmentSerializer
     filterset_class = filters.BatteryArrayAttachmentFilterSet
     ordering_fields = ["id", "battery_array_id", "inverter_array_id", "attached_since", "detached_at"]
+
+
+class CollectorViewSet(ApiModelViewSet):
+    """Collectors: the hosts that poll devices, each with its serial ports and assigned adapters.
+
+    Workers register themselves (`SOLARMON_COLLECTOR`, default the host name) and heartbeat;
+    `state` is `down` once the heartbeat is older than `SOLARMON_COLLECTOR_DOWN_AFTER_S`.
+    Assign an adapter with `PATCH /api/adapters/{id}/ {"collector": NAME}`. Creating one ahead
+    of its worker lets adapters be assigned first; deleting one leaves its adapters unassigned.
+    """
+
+    queryset = m.Collector.objects.prefetch_related("adapters")
+    serializer_class = serializers.CollectorSerializer
+    search_fields = ["name", "host"]
+    ordering_fields = ["name", "last_heartbeat", "created_at"]
+    lookup_url_kwarg = "name"

@@ -2,8 +2,9 @@
 
 An adapter mapping holds ``type`` plus the type's config keys (``transport``, ``host``, ...),
 stored as ``adapters.config_json`` without ``type`` (the ``adapter_type`` column holds it).
-``id``, ``name``, ``priority``, ``enabled`` and ``poll_interval_s`` are columns of the
-``adapters`` row, not config: ``poll_interval_s`` is what the poll schedule reads.
+``id``, ``name``, ``priority``, ``enabled``, ``poll_interval_s`` and ``collector`` are columns
+of the ``adapters`` row, not config: ``poll_interval_s`` is what the poll schedule reads, and
+``collector`` names the host that polls it (a collector not registered yet is created).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from catalog.yamlconfig.context import Context
 from catalog.yamlconfig.desired import Row
 from catalog.yamlconfig.fields import Item
 
-COLUMN_KEYS = ("id", "type", "name", "priority", "enabled", "poll_interval_s")
+COLUMN_KEYS = ("id", "type", "name", "priority", "enabled", "poll_interval_s", "collector")
 _UNEXPECTED = re.compile(r"\('([^']+)'")
 
 
@@ -49,11 +50,12 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
         "device_category": spec.device_category if spec else None, "name": item.text("name"),
         "config_json": config, "poll_interval_s": poll,
         "priority": item.integer("priority", default_priority), "enabled": item.boolean("enabled", True),
-        "device_id": None, "device_type": None}
+        "collector_id": item.ident("collector"), "device_id": None, "device_type": None}
     if adapter_id is None:
         return None
     row = Row("adapters", (adapter_id,), values, item.path,
-              {"adapter_type": item.at("type"), "config_json": item.path, "name": item.at("name")})
+              {"adapter_type": item.at("type"), "config_json": item.path, "name": item.at("name"),
+               "poll_interval_s": item.at("poll_interval_s"), "collector": item.at("collector")})
     # A derived id ({device}_adapter) is not in the file: report the clash at the mapping.
     if ctx.declare(ctx.adapters, row, item, "adapter", "id" if item.has("id") else "") is None:
         return None

@@ -112,7 +112,7 @@ def _adapter(adapter: m.Adapter, with_id: bool, link: m.BatteryPackAdapter | Non
     config.pop("poll_interval_s", None)
     item: dict[str, Any] = {"id": adapter.pk} if with_id else {}
     item["type"] = adapter.adapter_type_id
-    item.update(_clean({"name": adapter.name, "poll_interval_s": poll}))
+    item.update(_clean({"name": adapter.name, "poll_interval_s": poll, "collector": adapter.collector_id}))
     if link is not None:
         # A pack's link carries the failover priority and whether it is used.
         item.update({"priority": link.priority, **({} if link.enabled else {"enabled": False})})

@@ -19,7 +19,7 @@ class DiscoveredDeviceSerializer(serializers.ModelSerializer):
                   "port_history", "adapter_config", "status", "failure_count", "next_retry_time",
                   "last_error", "first_discovered", "last_seen", "discovery_timestamp",
                   "is_auto_discovered", "device_kind", "catalog_device_id", "adapter_id",
-                  "created_at", "updated_at"]
+                  "collector", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -28,7 +28,7 @@ class PortProbeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PortProbe
-        fields = ["id", "port", "last_result", "detail", "strikes", "device_id", "last_probe_at",
+        fields = ["id", "collector", "port", "last_result", "detail", "strikes", "device_id", "last_probe_at",
                   "next_probe_at"]
         read_only_fields = fields
 

@@ -49,12 +49,12 @@ class DiscoveredDeviceViewSet(ApiReadOnlyViewSet):
 
         Ports that were silent or spoke garbage recently keep waiting (``discover --once`` probes them).
         """
-        from discovery.tasks import run_discovery, run_discovery_once
+        from discovery.tasks import dispatch_discovery, run_discovery_once
 
         options = serializers.RunRequestSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         if not options.validated_data["wait"]:
-            run_discovery.delay()
+            dispatch_discovery.delay()
             return Response({"detail": "discovery queued"}, status=status.HTTP_202_ACCEPTED)
         report = run_discovery_once(options.validated_data.get("ports"))
         code = status.HTTP_409_CONFLICT if report.skipped_reason else status.HTTP_200_OK

@@ -23,8 +23,9 @@ class DeviceStatusSerializer(serializers.ModelSerializer[DeviceStatus]):
     class Meta:
         model = DeviceStatus
         fields = ["device_type", "device_id", "system_id", "state", "last_seen", "last_error",
-                  "last_error_at", "consecutive_failures", "next_poll_at", "active_adapter_id",
-                  "last_duration_ms", "poll_interval_s"]
+                  "last_error_at", "consecutive_failures", "permanent_error", "next_poll_at",
+                  "active_adapter_id", "last_duration_ms", "poll_interval_s", "collector", "missed_polls",
+                  "last_missed_at", "last_missed_reason"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(

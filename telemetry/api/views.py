@@ -37,7 +37,7 @@ class DeviceStatusFilter(django_filters.FilterSet):
 
     class Meta:
         model = t.DeviceStatus
-        fields = ["system_id", "device_type", "device_id"]
+        fields = ["system_id", "device_type", "device_id", "collector"]
 
 
 class DeviceStatusViewSet(ApiReadOnlyViewSet):
@@ -50,7 +50,7 @@ class DeviceStatusViewSet(ApiReadOnlyViewSet):
     queryset = t.DeviceStatus.objects.all()
     serializer_class = DeviceStatusSerializer
     filterset_class = DeviceStatusFilter
-    ordering_fields = ["device_type", "device_id", "last_seen", "consecutive_failures"]
+    ordering_fields = ["device_type", "device_id", "last_seen", "consecutive_failures", "missed_polls"]
     search_fields = ["device_id", "last_error"]
 
 

@@ -118,5 +118,5 @@ def test_a_device_that_answers_but_is_not_recognized_is_recorded_with_each_error
 def test_the_beat_schedule_runs_discovery_and_expires_before_the_next_run() -> None:
     from solarmon.schedule import beat_entries
 
-    entry = next(e for e in beat_entries() if e.task == "discovery.tasks.run_discovery")
+    entry = next(e for e in beat_entries() if e.task == "discovery.tasks.dispatch_discovery")
     assert entry.every_s == 300 and entry.expires_s is not None and entry.expires_s < entry.every_s

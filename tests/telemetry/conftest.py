@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from catalog import models as m
 from catalog.services import save_entity
@@ -75,3 +81,40 @@ def _start_rig() -> DemoRig:
 def simulator_for(rig: DemoRig, adapter_id: str) -> Any:
     """The simulator serving ``adapter_id``."""
     return rig.by_adapter[adapter_id]
+
+
+def database_url() -> str:
+    """The test database as a URL another process (a Celery worker) can open."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+class Worker:
+    """``celery -A solarmon worker`` in its own process, logging to a file."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], *args: str) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "solarmon", "worker", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", *args],
+            env={**os.environ, "SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": database_url(), **env},
+            cwd=settings.BASE_DIR, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()

@@ -6,15 +6,18 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from kombu import Connection
 
 from solarmon.demo import DemoRig
 from telemetry import models as t
+from telemetry.queues import collector_queue
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -62,6 +65,16 @@ def test_worker_polls_the_installation(live_installation: DemoRig, broker: str, 
             while time.monotonic() < deadline and not _round_complete():
                 assert worker.poll() is None, "the worker died"
                 time.sleep(0.5)
+            # A poll that waited in the queue past its expiry is not dropped silently.
+            slot = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
+            t.DeviceStatus.objects.filter(device_id="powdrive1").update(pending_slot=slot)
+            app.send_task("telemetry.tasks.poll_bus", args=(["inverter:powdrive1"], slot.isoformat()),
+                          queue=collector_queue(settings.SOLARMON_COLLECTOR), connection=conn,
+                          expires=timezone.now() - timedelta(seconds=1))
+            while time.monotonic() < deadline and not t.DeviceStatus.objects.filter(
+                    device_id="powdrive1", missed_polls=1).exists():
+                assert worker.poll() is None, "the worker died"
+                time.sleep(0.5)
     finally:
         worker.terminate()
         worker.wait(30)
@@ -71,3 +84,6 @@ def test_worker_polls_the_installation(live_installation: DemoRig, broker: str, 
     assert t.MeterSample.objects.count() == 1
     assert t.SystemSample.objects.get().grid_source == "meter"
     assert t.DeviceStatus.objects.filter(consecutive_failures=0).count() == 6
+    expired = t.DeviceStatus.objects.get(device_id="powdrive1")
+    assert expired.missed_polls == 1 and "expired in the queue" in expired.last_missed_reason
+    assert expired.pending_slot is None

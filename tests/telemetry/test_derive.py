@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from catalog import models as m
 from telemetry import models as t
-from telemetry.derive import derive_samples
+from telemetry.derive import derive_missed, derive_samples
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +69,42 @@ def test_deriving_twice_updates_in_place() -> None:
     derive_samples("system", TS)
     derive_samples("system", TS)
     assert t.ArraySample.objects.count() == 1 and t.SystemSample.objects.count() == 1
+
+
+def _pack_sample(pack: m.BatteryPack, ts: datetime, soc: float) -> None:
+    t.BatteryBankSample(ts=ts, pack_id=pack.pk, battery_array_id=pack.battery_array_id, system_id="system",
+                        soc=soc, power_w=0).save(force_insert=True)
+    t.DeviceStatus.objects.update_or_create(device_type="battery_pack", device_id=pack.pk,
+                                            defaults={"system_id": "system", "poll_interval_s": 5.0})
+
+
+def test_an_empty_pack_counts_as_zero_percent_not_as_missing() -> None:
+    sys = f.system()
+    arr = f.array("a1", sys)
+    ba = f.battery_array("ba1", sys)
+    f.attach(ba, arr)
+    f.inverter("i1", arr)
+    pack = f.pack("p1", ba, nominal_kwh=10.0)
+    _inverter_sample("i1", TS, pv=0, grid=300)
+    t.EnergySample.objects.filter(inverter_id="i1").update(soc=50.0)  # the inverter's own estimate
+    _pack_sample(pack, TS, soc=0.0)
+    derive_samples("system", TS)
+    assert t.ArraySample.objects.get().batt_soc_pct == 0.0
+    assert t.SystemSample.objects.get().batt_soc_pct == 0.0
+
+
+def test_slots_whose_totals_were_never_derived_are_caught_up_once() -> None:
+    sys = f.system()
+    f.inverter("i1", f.array("a1", sys))
+    f.meter("m1", sys)
+    _inverter_sample("i1", TS, pv=1000, grid=100)
+    derive_samples("system", TS)
+    # A worker died after committing these samples, before their totals.
+    _inverter_sample("i1", TS + timedelta(seconds=5), pv=1100, grid=100)
+    t.MeterSample(ts=TS + timedelta(seconds=7), meter_id="m1", system_id="system",
+                  grid_power_w=-50).save(force_insert=True)
+    since, until = TS - timedelta(minutes=15), TS + timedelta(minutes=1)
+    assert derive_missed("system", since, until) == 2
+    assert list(t.SystemSample.objects.order_by("ts").values_list("pv_power_w", "grid_power_w")) == [
+        (1000, 100), (1100, 100), (1100, -50)]
+    assert derive_missed("system", since, until) == 0

@@ -12,8 +12,9 @@ from telemetry import models as t
 from telemetry import polling
 from telemetry.choices import DeviceState
 from telemetry.derive import derive_samples
+from telemetry.dispatch import group_by_bus
 from telemetry.selectors import latest_by_device
-from telemetry.tasks import group_by_bus, poll_bus
+from telemetry.tasks import poll_bus
 from tests.telemetry.conftest import simulator_for
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
@@ -131,7 +132,7 @@ def test_devices_sharing_a_bus_are_polled_in_one_task(installation: DemoRig) -> 
     # Every device here has its own bus, except nothing: one group per device.
     assert len(groups) == len(refs)
     senergy = next(r for r in refs if r.device_id == "senergy1")
-    twin = polling.DeviceRef("meter", "twin", "system", 5.0, list(senergy.adapters))
+    twin = polling.DeviceRef("meter", "twin", "system", 5.0, list(senergy.adapters), senergy.owner)
     merged = group_by_bus([*refs, twin])
     assert any({r.device_id for r in g} == {"senergy1", "twin"} for g in merged)
 

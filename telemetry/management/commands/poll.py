@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -12,7 +13,8 @@ from telemetry.polling import close_readers, device_refs, poll_device, slot_for
 
 
 class Command(BaseCommand):
-    help = "Poll every enabled device once and print device, adapter, status, duration and rows."
+    help = ("Poll every enabled device of this collector once and print device, adapter, status, "
+            "duration and rows.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", required=True,
@@ -20,9 +22,18 @@ class Command(BaseCommand):
         parser.add_argument("--system", help="only this system's devices")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        refs = device_refs(options.get("system"))
-        if not refs:
+        every = device_refs(options.get("system"))
+        if not every:
             raise CommandError("no enabled device with an adapter: run discovery or import a config")
+        # Only this host's devices: another collector's serial ports are on another machine.
+        me = settings.SOLARMON_COLLECTOR
+        refs = [ref for ref in every if ref.owner == me]
+        others = sorted({f"{ref.owner}" for ref in every if ref.owner != me})
+        if others:
+            self.stdout.write(f"{len(every) - len(refs)} devices belong to other collectors "
+                              f"({', '.join(others)}): poll them there")
+        if not refs:
+            raise CommandError(f"no device belongs to collector {me} (SOLARMON_COLLECTOR)")
         now = timezone.now()
         rows = [("device", "adapter", "status", "ms", "rows", "error")]
         systems: dict[str, Any] = {}

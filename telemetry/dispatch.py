@@ -1,0 +1,195 @@
+"""The dispatcher: which devices are due, which collector polls them, and what was missed.
+
+``dispatch_due`` runs from beat every few seconds (``telemetry.tasks.dispatch_polls``), in
+one worker at a time. For each enabled device it decides, in isolation (one device's error
+never stops the others):
+
+- not due yet (or backing off, or stopped by a permanent error): nothing;
+- nobody can poll it (no owner, or its collector is down): a missed poll and a failure, so
+  it turns offline; no other collector takes over its serial port;
+- its previous poll is still queued or running: a missed poll, nothing queued on top of it
+  (a slow bus never piles up tasks that wait on its lock); a previous poll that never
+  reported within ``LOST_AFTER_S`` counts as missed and is replaced;
+- slots that passed while no dispatch ran (database or broker stalled) count as missed;
+- otherwise it is due: devices of one owner that share a bus are queued as one ``poll_bus``
+  task on the owner's queue, expiring before the next slot.
+
+Claims (``next_poll_at``, ``pending_slot``) are committed before the tasks are sent, so a
+task never runs for a device the database does not know is pending.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from catalog.collectors import Owners
+from telemetry.models import DeviceStatus
+from telemetry.polling import DeviceRef, device_refs, slot_for
+from telemetry.status import count_missed, record_unreachable, retries_stopped
+
+log = logging.getLogger(__name__)
+
+POLL_TIME_LIMIT_S = 120
+EXPIRES_SHARE = 0.9  # a queued poll expires before its next slot: a stalled worker never piles up polls
+LOST_AFTER_S = POLL_TIME_LIMIT_S + 10  # a poll that has not reported by then died with its worker
+_STARTED = timezone.now()  # slots before this process started are downtime, not missed polls
+
+Send = Callable[[str, list[str], datetime, float], None]  # (owner, device keys, slot, expires_s)
+
+
+def expires_s(interval_s: float) -> float:
+    return max(interval_s * EXPIRES_SHARE, 1.0)
+
+
+def group_by_bus(refs: list[DeviceRef]) -> list[list[DeviceRef]]:
+    """Devices that share any bus land in the same group (union of overlapping buses)."""
+    groups: list[tuple[set[str], list[DeviceRef]]] = []
+    for ref in refs:
+        buses = set(ref.buses)
+        merged = [g for g in groups if g[0] & buses]
+        for g in merged:
+            groups.remove(g)
+            buses |= g[0]
+        groups.append((buses, [r for g in merged for r in g[1]] + [ref]))
+    return [members for _, members in groups]
+
+
+@dataclass
+class _Round:
+    """What one dispatch decided, written in a few UPDATEs at the end."""
+
+    now: datetime
+    due: list[DeviceRef] = field(default_factory=list)
+    unreachable: dict[tuple[str, float], list[DeviceStatus]] = field(default_factory=dict)
+    busy: dict[float, list[DeviceStatus]] = field(default_factory=dict)  # by interval
+
+
+def dispatch_due(now: datetime, send: Send) -> int:
+    """Queue a poll for every device due at ``now``; returns how many devices were queued."""
+    owners = Owners.load(now)
+    refs = device_refs(owners=owners)
+    statuses = _statuses(refs)
+    round_ = _Round(now)
+    for ref in refs:
+        try:
+            _triage(round_, ref, statuses[ref.key], owners)
+        except Exception:  # one device's bad data must not stop the dispatch of the others
+            log.exception("dispatch of %s %s failed", ref.kind, ref.device_id)
+    _write_unreachable(round_)
+    for interval_s, statuses_ in round_.busy.items():
+        count_missed(statuses_, now, "the previous poll is still queued or running",
+                     next_poll_at=now + timedelta(seconds=interval_s))
+    queued = 0
+    for owner, group in _groups(round_.due):
+        interval = min(r.interval_s for r in group)
+        slot = slot_for(now, interval)
+        claims: dict[datetime, list[int]] = {}
+        for ref in group:
+            next_at = slot_for(now, ref.interval_s) + timedelta(seconds=ref.interval_s)
+            claims.setdefault(next_at, []).append(statuses[ref.key].pk)
+        for next_at, pks in claims.items():
+            DeviceStatus.objects.filter(pk__in=pks).update(next_poll_at=next_at, pending_slot=slot)
+        try:
+            send(owner, [r.key for r in group], slot, expires_s(interval))
+        except Exception:  # the broker is away: the pending slots are counted as lost later
+            log.exception("could not queue the poll of %s on collector %s", [r.key for r in group], owner)
+            continue
+        queued += len(group)
+    return queued
+
+
+def _statuses(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
+    """Each device's status row, creating the missing ones in one statement."""
+    found = {f"{s.device_type}:{s.device_id}": s for s in DeviceStatus.objects.all()}
+    missing = [DeviceStatus(device_type=r.kind, device_id=r.device_id, system_id=r.system_id,
+                            poll_interval_s=r.interval_s) for r in refs if r.key not in found]
+    if missing:
+        DeviceStatus.objects.bulk_create(missing, ignore_conflicts=True)
+        found = {f"{s.device_type}:{s.device_id}": s for s in DeviceStatus.objects.all()}
+    for ref in refs:
+        status = found[ref.key]
+        if status.poll_interval_s != ref.interval_s or status.system_id != ref.system_id:
+            DeviceStatus.objects.filter(pk=status.pk).update(poll_interval_s=ref.interval_s,
+                                                             system_id=ref.system_id)
+            status.poll_interval_s, status.system_id = ref.interval_s, ref.system_id
+    return found
+
+
+def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners) -> None:
+    now = round_.now
+    if status.next_poll_at is not None and status.next_poll_at > now:
+        return
+    if retries_stopped(status, ref.fingerprint()):
+        return
+    if ref.owner is None:
+        round_.unreachable.setdefault((owners.unowned_reason(), ref.interval_s), []).append(status)
+        return
+    if not owners.is_up(ref.owner):
+        reason = f"collector {ref.owner} is down: its devices are not polled until it is back"
+        round_.unreachable.setdefault((reason, ref.interval_s), []).append(status)
+        return
+    if status.pending_slot is not None:
+        if (now - status.pending_slot).total_seconds() < LOST_AFTER_S:
+            round_.busy.setdefault(ref.interval_s, []).append(status)
+            return
+        count_missed([status], now, f"the poll for {status.pending_slot:%H:%M:%S} never reported "
+                     "(its worker stopped?)", only_pending=status.pending_slot, pending_slot=None)
+    _count_stalled_slots(status, ref, now)
+    round_.due.append(ref)
+
+
+def _count_stalled_slots(status: DeviceStatus, ref: DeviceRef, now: datetime) -> None:
+    """Whole intervals that passed after the device was due without any dispatch."""
+    if status.next_poll_at is None:
+        return
+    since = max(status.next_poll_at, _STARTED)
+    skipped = math.floor((now - since).total_seconds() / ref.interval_s)
+    if skipped >= 1:
+        count_missed([status], now, "no dispatch ran while it was due (beat, broker or database stalled)",
+                     skipped)
+
+
+def _write_unreachable(round_: _Round) -> None:
+    for (reason, _), statuses in round_.unreachable.items():
+        record_unreachable(statuses, round_.now, reason)
+
+
+def _groups(due: list[DeviceRef]) -> list[tuple[str, list[DeviceRef]]]:
+    """One group per owner and bus: a gateway two collectors share gets a task on each queue
+    (the bus lock keeps them apart)."""
+    by_owner: dict[str, list[DeviceRef]] = {}
+    for ref in due:
+        assert ref.owner is not None  # unowned devices were set aside
+        by_owner.setdefault(ref.owner, []).append(ref)
+    return [(owner, group) for owner, refs in sorted(by_owner.items()) for group in group_by_bus(refs)]
+
+
+@contextlib.contextmanager
+def short_lock_waits(seconds: float) -> Iterator[None]:
+    """Make this connection give up on a locked database after ``seconds`` (SQLite's busy
+    timeout, PostgreSQL's lock_timeout) instead of holding a worker thread for 30 s."""
+    millis = max(int(seconds * 1000), 1)
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA busy_timeout")
+            previous = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA busy_timeout = {millis}")
+        elif connection.vendor == "postgresql":
+            cursor.execute("SET lock_timeout = %s", [f"{millis}ms"])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute(f"PRAGMA busy_timeout = {int(previous)}")
+            elif connection.vendor == "postgresql":
+                cursor.execute("RESET lock_timeout")

@@ -1,0 +1,118 @@
+"""Bus locks: one poll per bus at a time, across hosts with Redis, freed when a holder dies."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+import redis
+
+from telemetry.buses import BusBusy, bus_key, bus_locks, run_alone, serial_bus, uses_redis
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(params=["file", "redis"])
+def backend(request: pytest.FixtureRequest, settings: Any, tmp_path: Any) -> str:
+    settings.DATA_DIR = tmp_path
+    settings.SOLARMON_BUS_LOCK_TTL_S = 1.0
+    if request.param == "redis":
+        settings.CELERY_BROKER_URL = request.getfixturevalue("redis_url")
+    else:
+        settings.CELERY_BROKER_URL = "filesystem://localhost//"
+    assert uses_redis() == (request.param == "redis")
+    return str(request.param)
+
+
+def _key() -> str:
+    return f"tcp:192.0.2.{uuid.uuid4().int % 250}:{uuid.uuid4().hex[:6]}"
+
+
+def test_a_bus_is_held_by_one_poll_at_a_time(backend: str) -> None:
+    key = _key()
+    inside, overlaps = [0], [0]
+    guard = threading.Lock()
+
+    def poll() -> None:
+        for _ in range(5):
+            with bus_locks([key], 5.0):
+                with guard:
+                    inside[0] += 1
+                    overlaps[0] += inside[0] > 1
+                time.sleep(0.02)
+                with guard:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=poll) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps[0] == 0
+
+
+def test_a_poll_gives_up_on_a_busy_bus_after_its_wait(backend: str) -> None:
+    key = _key()
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with bus_locks([key], 0):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(5)
+    try:
+        with pytest.raises(BusBusy, match=r"busy for 0\.2 s"), bus_locks([key], 0.2):
+            pass
+    finally:
+        release.set()
+        thread.join()
+    with bus_locks([key], 0):  # free again
+        pass
+
+
+def test_a_held_redis_lock_outlives_its_time_to_live_while_its_holder_polls(redis_url: str,
+                                                                            settings: Any) -> None:
+    settings.CELERY_BROKER_URL = redis_url
+    settings.SOLARMON_BUS_LOCK_TTL_S = 1.0
+    key = _key()
+    with bus_locks([key], 0):
+        time.sleep(2.5)  # 2.5 × SOLARMON_BUS_LOCK_TTL_S: renewed meanwhile
+        with pytest.raises(BusBusy):
+            with bus_locks([key], 0):
+                pass
+
+
+def test_a_redis_lock_of_a_holder_that_died_frees_itself(redis_url: str, settings: Any) -> None:
+    settings.CELERY_BROKER_URL = redis_url
+    settings.SOLARMON_BUS_LOCK_TTL_S = 1.0
+    key = _key()
+    # What a killed worker leaves behind: the lock, and nobody renewing it.
+    redis.Redis.from_url(redis_url).set(f"solarmon:lock:{key}", "dead-worker", px=1000)
+    with pytest.raises(BusBusy):
+        with bus_locks([key], 0.1):
+            pass
+    with bus_locks([key], 3.0):
+        pass
+
+
+def test_only_one_caller_runs_alone(backend: str) -> None:
+    name = uuid.uuid4().hex
+    with run_alone(name) as first:
+        with run_alone(name) as second:
+            assert (first, second) == (True, False)
+    with run_alone(name) as again:
+        assert again
+
+
+def test_a_serial_port_is_a_bus_of_its_own_host_and_a_gateway_is_shared() -> None:
+    assert serial_bus("house", "/dev/ttyUSB0") != serial_bus("garage", "/dev/ttyUSB0")
+    assert bus_key("powdrive", {"transport": "rtu", "serial_port": "/dev/ttyUSB0"}, "house") == serial_bus(
+        "house", "/dev/ttyUSB0")
+    gateway = {"transport": "rtu_over_tcp", "host": "192.168.1.50", "port": 8899}
+    assert bus_key("powdrive", gateway, "house") == bus_key("jkbms_tcpip", gateway, "garage")
