@@ -176,9 +176,15 @@ def reclaim_space() -> None:
         if cursor.fetchone()[0] == 2:  # incremental: free pages can go back to the disk
             cursor.execute("PRAGMA incremental_vacuum")
             cursor.fetchall()
+        if connection.in_atomic_block:
+            return  # a checkpoint cannot run inside a transaction
         # The deletes went through the write-ahead log; empty it, so it does not hold the space.
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        cursor.fetchall()
+        # Best effort: readers that hold an old snapshot make it wait for the next time.
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.fetchall()
+        except DatabaseError as exc:
+            log.debug("disk guard: no checkpoint now: %s", exc)
 
 
 def _prune_early(now: datetime, probe: Any, threshold: int, record: GuardRecord) -> Volume:
@@ -198,7 +204,7 @@ def _prune_early(now: datetime, probe: Any, threshold: int, record: GuardRecord)
             record.keep_days = keep
         keep -= 1
     if sum(pruned.values()):
-        record.pruned_at, record.pruned_rows = now.isoformat(), dict(pruned)
+        record.pruned_at, record.pruned_rows = now.isoformat(), dict(+pruned)
         rows = ", ".join(f"{table} {n}" for table, n in sorted(pruned.items()) if n)
         log.warning("disk guard: %s free on %s, below %s: pruned raw samples older than %d days early "
                     "(%s)", human_size(volume.available_bytes), volume.path, human_size(threshold),

@@ -108,7 +108,6 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             if is_disk_full(exc):
                 BROKER.failed(exc, f"queue {queue}")
-                _relieve_disk_pressure()
             raise ChannelError(f"Cannot add file {name!r} to directory") from exc
         BROKER.succeeded()
 
@@ -237,10 +236,3 @@ def _trim(folder: Path, keep: int) -> None:
     files = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
     for old in files[:-keep]:
         old.unlink(missing_ok=True)
-
-
-def _relieve_disk_pressure() -> None:
-    # Imported here: this module is loaded by kombu, which must not need Django's apps.
-    from aggregation.diskguard import relieve_pressure_soon
-
-    relieve_pressure_soon()

@@ -31,15 +31,14 @@ class Task(celery.Task):  # type: ignore[type-arg]
                 raise
             if not _from_broker(exc):  # the broker transport logs its own episode
                 DATABASE.failed(exc, self.name)
-            from aggregation.diskguard import relieve_pressure_soon
-
-            relieve_pressure_soon()
+            _relieve_disk_pressure()
             return None
 
 
 class FullDiskLogFilter(logging.Filter):
     """Beat logs a traceback for every entry it cannot queue or save: on a full disk, one every
-    two seconds. Those become one line per episode (the broker's, or this one)."""
+    two seconds. Those become one line per episode (the broker's, or this one). And while the
+    broker's disk is full beat cannot queue the disk guard either, so beat runs it itself."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
@@ -47,7 +46,14 @@ class FullDiskLogFilter(logging.Filter):
             return True
         if not _from_broker(exc):
             DATABASE.failed(exc, "beat")
+        _relieve_disk_pressure()
         return False
+
+
+def _relieve_disk_pressure() -> None:
+    from aggregation.diskguard import relieve_pressure_soon  # needs Django's apps, loaded by now
+
+    relieve_pressure_soon()
 
 
 def _from_broker(exc: BaseException | None) -> bool:
