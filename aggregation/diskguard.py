@@ -206,9 +206,9 @@ def _prune_early(now: datetime, probe: Any, threshold: int, record: GuardRecord)
     if sum(pruned.values()):
         record.pruned_at, record.pruned_rows = now.isoformat(), dict(+pruned)
         rows = ", ".join(f"{table} {n}" for table, n in sorted(pruned.items()) if n)
-        log.warning("disk guard: %s free on %s, below %s: pruned raw samples older than %d days early "
-                    "(%s)", human_size(volume.available_bytes), volume.path, human_size(threshold),
-                    record.keep_days, rows)
+        log.warning("disk guard: pruned raw samples older than %d days early (%s); now %s free on %s, "
+                    "%s kept free", record.keep_days, rows, human_size(volume.available_bytes), volume.path,
+                    human_size(threshold))
     return volume
 
 
@@ -225,8 +225,12 @@ def guard_disk(now: datetime | None = None, probe: Any = measure_volume) -> Guar
         _RUN_LOCK.release()
 
 
+# This process's last record per data directory: the file is stale when the disk was too full.
+_LAST: dict[Path, GuardRecord] = {}
+
+
 def _guard(now: datetime, probe: Any) -> GuardRecord:
-    before = read_record()
+    before = _LAST.get(_record_path()) or read_record()
     record = GuardRecord(pruned_at=before.pruned_at, keep_days=before.keep_days,
                          pruned_rows=before.pruned_rows, low_since=before.low_since)
     volume = probe()
@@ -254,6 +258,7 @@ def _guard(now: datetime, probe: Any) -> GuardRecord:
     record.checked_at = now.isoformat()
     if _changed(before, record):
         write_record(record)
+    _LAST[_record_path()] = record
     return record
 
 
