@@ -57,8 +57,12 @@ def publish(conn: Connection, body: dict[str, Any]) -> None:
 def received(conn: Connection) -> list[Any]:
     """Every message waiting in the queue, in order."""
     bodies: list[Any] = []
-    with conn.Consumer([queue()], accept=["json"], callbacks=[lambda body, msg: (bodies.append(body),
-                                                                                msg.ack())]):
+
+    def take(body: Any, message: Any) -> None:
+        bodies.append(body)
+        message.ack()
+
+    with conn.Consumer([queue()], accept=["json"], callbacks=[take]):
         while True:
             try:
                 conn.drain_events(timeout=0.5)

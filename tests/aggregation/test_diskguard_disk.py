@@ -107,10 +107,11 @@ def site(tmp_path: Path) -> Iterator[tuple[Site, subprocess.Popen[bytes]]]:
                "SOLARMON_DISK_MIN_FREE_PCT": "100", "SOLARMON_DISK_MIN_FREE_MB": str(THRESHOLD_MB),
                "SOLARMON_DISK_GUARD_PERIOD_S": "2", "SOLARMON_DISPATCH_PERIOD_S": "1",
                "SOLARMON_LOG_LEVEL": "INFO"}
-        run = {"env": env, "cwd": settings.BASE_DIR, "check": True, "timeout": 120}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
-        subprocess.run([sys.executable, "-c", "import django; django.setup(); from tests.aggregation."
-                        f"test_diskguard_disk import seed_site; seed_site({port})"], **run)
+        for command in (["manage.py", "migrate", "--noinput", "-v", "0"],
+                        ["-c", "import django; django.setup(); from tests.aggregation.test_diskguard_disk "
+                         f"import seed_site; seed_site({port})"]):
+            subprocess.run([sys.executable, *command], env=env, cwd=settings.BASE_DIR, check=True,
+                           timeout=120)
         site = Site(disk, tmp_path / "worker.log", env)
         with open(site.log, "wb") as log:
             worker = subprocess.Popen(
