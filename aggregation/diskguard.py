@@ -121,6 +121,17 @@ def measure_volume() -> Volume:
                   reusable_bytes=sqlite_reusable_bytes() if holds else 0, holds_database=holds)
 
 
+def full_disk_problem() -> str | None:
+    """Why solarmon cannot start now, if the data disk is full (a statvfs, no database access:
+    SQLite cannot even open a database in WAL mode without room for its shared-memory file)."""
+    folder = Path(settings.DATA_DIR)
+    free = shutil.disk_usage(folder).free
+    if free >= FULL_BELOW_BYTES:
+        return None
+    return (f"The data disk is full ({human_size(free)} free in {folder}): the database cannot be opened. "
+            "Free some space on it, then start solarmon again.")
+
+
 def level_of(volume: Volume) -> str:
     if volume.free_bytes < FULL_BELOW_BYTES:
         return Level.FULL
@@ -305,6 +316,8 @@ def relieve_pressure_soon() -> None:
     _RELIEF.soon()
 
 
-def human_size(n: int) -> str:
-    """1.5 MB, 2.0 GB."""
-    return f"{n / MB:.1f} MB" if n < 1024 * MB else f"{n / 1024 / MB:.1f} GB"
+def human_size(n: float) -> str:
+    """12 kB, 1.5 MB, 2.0 GB."""
+    if abs(n) < 0.1 * MB:
+        return f"{n / 1024:.0f} kB"
+    return f"{n / MB:.1f} MB" if abs(n) < 1024 * MB else f"{n / 1024 / MB:.1f} GB"
