@@ -28,10 +28,10 @@ import shutil
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -169,6 +169,7 @@ def write_record(record: GuardRecord) -> None:
 
 # ---- the guard --------------------------------------------------------------------------
 _RUN_LOCK = threading.Lock()
+Probe = Callable[[], Volume]  # measures the disk
 
 
 def oldest_raw_sample() -> datetime | None:
@@ -198,7 +199,7 @@ def reclaim_space() -> None:
             log.debug("disk guard: no checkpoint now: %s", exc)
 
 
-def _prune_early(now: datetime, probe: Any, threshold: int, record: GuardRecord) -> Volume:
+def _prune_early(now: datetime, probe: Probe, threshold: int, record: GuardRecord) -> Volume:
     """Step ``keep_days`` down from the oldest sample's age until the threshold is cleared."""
     from aggregation.retention import prune_raw_samples
 
@@ -223,7 +224,7 @@ def _prune_early(now: datetime, probe: Any, threshold: int, record: GuardRecord)
     return volume
 
 
-def guard_disk(now: datetime | None = None, probe: Any = measure_volume) -> GuardRecord | None:
+def guard_disk(now: datetime | None = None, probe: Probe = measure_volume) -> GuardRecord | None:
     """Check the data disk and prune early if it is low; None if a run is already going on.
 
     ``probe`` measures the disk (after each pruning step as well).
@@ -240,7 +241,7 @@ def guard_disk(now: datetime | None = None, probe: Any = measure_volume) -> Guar
 _LAST: dict[Path, GuardRecord] = {}
 
 
-def _guard(now: datetime, probe: Any) -> GuardRecord:
+def _guard(now: datetime, probe: Probe) -> GuardRecord:
     before = _LAST.get(_record_path()) or read_record()
     record = GuardRecord(pruned_at=before.pruned_at, keep_days=before.keep_days,
                          pruned_rows=before.pruned_rows, low_since=before.low_since)

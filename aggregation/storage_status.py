@@ -60,7 +60,9 @@ class StorageStatus:
 
     @property
     def message(self) -> str:
-        return " ".join(part for part in (self._level_sentence(), self._pruned_sentence()) if part)
+        problem = self.record.problem.capitalize() + "." if self.level != Level.OK and self.record.problem \
+            else ""
+        return " ".join(part for part in (self._level_sentence(), problem, self._pruned_sentence()) if part)
 
     def _level_sentence(self) -> str:
         where = f"{human_size(self.volume.available_bytes)} free on {self.volume.path}"
