@@ -60,9 +60,9 @@ class StorageStatus:
 
     @property
     def message(self) -> str:
-        problem = self.record.problem.capitalize() + "." if self.level != Level.OK and self.record.problem \
-            else ""
-        return " ".join(part for part in (self._level_sentence(), problem, self._pruned_sentence()) if part)
+        problem = f"{self.record.problem.capitalize()}." if self.record.problem else ""
+        parts = (self._level_sentence(), problem if self.level != Level.OK else "", self._pruned_sentence())
+        return " ".join(part for part in parts if part)
 
     def _level_sentence(self) -> str:
         where = f"{human_size(self.volume.available_bytes)} free on {self.volume.path}"
