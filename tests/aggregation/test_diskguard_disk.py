@@ -158,7 +158,7 @@ def test_a_filling_disk_is_pruned_early_survives_full_and_resumes_with_every_row
     assert worker.poll() is None, s.output()[-4000:]
     status = s.status()
     assert status.level == "full" and "writing resumes by itself" in status.message
-    assert s.count() <= full_since + 2, "the disk was not full"
+    assert s.count() <= full_since + 3, "the disk was not full"  # a poll a second otherwise
     output = s.output()
     assert 1 <= output.count("writes fail: the disk is full") <= 4, output[-4000:]
     assert "Message Error" not in output and "raised unexpected" not in output, output[-4000:]
