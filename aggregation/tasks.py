@@ -72,3 +72,15 @@ def prune_raw_samples() -> int:
     from aggregation.retention import prune_raw_samples as prune
 
     return sum(prune().values())
+
+
+GUARD_TIME_LIMIT_S = 30 * 60
+
+
+@shared_task(ignore_result=True, soft_time_limit=GUARD_TIME_LIMIT_S - 60, time_limit=GUARD_TIME_LIMIT_S)
+def guard_disk() -> str:
+    """Check the data disk; below the threshold, prune raw samples early (see diskguard.py)."""
+    from aggregation.diskguard import guard_disk as guard
+
+    record = guard()
+    return record.level if record else "busy"

@@ -28,6 +28,7 @@ def beat_entries() -> list[Entry]:
     """Every periodic task solarmon runs."""
     dispatch = float(getattr(settings, "SOLARMON_DISPATCH_PERIOD_S", 2))
     discovery = float(getattr(settings, "SOLARMON_DISCOVERY_INTERVAL_S", 300))
+    guard = settings.SOLARMON_DISK_GUARD_PERIOD_S
     return [
         Entry("poll: dispatch due devices", "telemetry.tasks.dispatch_polls", every_s=dispatch,
               expires_s=dispatch * 0.9,
@@ -44,6 +45,9 @@ def beat_entries() -> list[Entry]:
               "system, and days touched by late samples."),
         Entry("rollup: closed days", "aggregation.tasks.rollup_closed_days", crontab="15 *", expires_s=3300,
               description="Finishes yesterday for systems whose local midnight has just passed."),
+        Entry("storage: disk guard", "aggregation.tasks.guard_disk", every_s=guard, expires_s=guard * 0.9,
+              description="Checks the free space of the data disk; below the threshold, prunes the "
+              "oldest raw samples early (SOLARMON_DISK_MIN_FREE_PCT / _MB)."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,
               description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "

@@ -178,7 +178,7 @@ BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("in", "processed", "control"):
+    for sub in ("in", "processed", "control", "rejected"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     # One folder serves as both queues' inbox and outbox: kombu's filesystem transport
     # delivers by moving files between them.
@@ -188,7 +188,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # Message files that are not whole messages (a full disk) are moved here, not fatal.
+        "rejected_folder": str(BROKER_DIR / "rejected"),
     }
+    # kombu's filesystem transport with atomic writes and a consumer that skips bad files.
+    CELERY_BROKER_TRANSPORT = "solarmon.broker:FilesystemTransport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
@@ -255,6 +259,23 @@ if not 0 < SOLARMON_COLLECTOR_HEARTBEAT_S < SOLARMON_COLLECTOR_DOWN_AFTER_S:
 SOLARMON_BUS_LOCK_TTL_S = env.float("SOLARMON_BUS_LOCK_TTL_S", default=10.0)
 if SOLARMON_BUS_LOCK_TTL_S < 1:
     raise ImproperlyConfigured("SOLARMON_BUS_LOCK_TTL_S must be at least 1 second")
+# The disk guard (aggregation/diskguard.py): below the smaller of these two amounts of free
+# space on the data disk, raw samples are pruned early, oldest first, keeping at least
+# SOLARMON_DISK_GUARD_MIN_RAW_DAYS days of them. It checks every SOLARMON_DISK_GUARD_PERIOD_S.
+SOLARMON_DISK_MIN_FREE_PCT = env.float("SOLARMON_DISK_MIN_FREE_PCT", default=10.0)
+SOLARMON_DISK_MIN_FREE_MB = env.int("SOLARMON_DISK_MIN_FREE_MB", default=1024)
+SOLARMON_DISK_GUARD_MIN_RAW_DAYS = env.int("SOLARMON_DISK_GUARD_MIN_RAW_DAYS", default=2)
+SOLARMON_DISK_GUARD_PERIOD_S = env.float("SOLARMON_DISK_GUARD_PERIOD_S", default=60.0)
+if not 0 <= SOLARMON_DISK_MIN_FREE_PCT <= 100:
+    raise ImproperlyConfigured(f"SOLARMON_DISK_MIN_FREE_PCT must be 0-100, not {SOLARMON_DISK_MIN_FREE_PCT}")
+if SOLARMON_DISK_MIN_FREE_MB < 0:
+    raise ImproperlyConfigured(f"SOLARMON_DISK_MIN_FREE_MB must be >= 0, not {SOLARMON_DISK_MIN_FREE_MB}")
+if SOLARMON_DISK_GUARD_MIN_RAW_DAYS < 1:
+    raise ImproperlyConfigured("SOLARMON_DISK_GUARD_MIN_RAW_DAYS must be at least 1 (today's figures and "
+                               f"the rollups read the last day), not {SOLARMON_DISK_GUARD_MIN_RAW_DAYS}")
+if SOLARMON_DISK_GUARD_PERIOD_S < 1:
+    raise ImproperlyConfigured(f"SOLARMON_DISK_GUARD_PERIOD_S must be >= 1 s, not "
+                               f"{SOLARMON_DISK_GUARD_PERIOD_S}")
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.urls import include, path
 from django.views.generic.base import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from aggregation.admin_views import storage_admin
 from solarmon import views
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("discovery/", views.discovery, name="discovery"),
     # Browsers ask for /favicon.ico on every page, the admin's too.
     path("favicon.ico", RedirectView.as_view(url=static("solarmon/icon.svg"), permanent=True)),
+    path("admin/storage/", admin.site.admin_view(storage_admin), name="admin-storage"),
     path("admin/", admin.site.urls),
     path("api/health/", views.health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

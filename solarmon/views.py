@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from aggregation.storage_status import storage_status
 from discovery.models import DeviceDiscovery, PortProbe
 from solarmon.dashboard import history as hist
 from solarmon.dashboard.battery import pack_views
@@ -31,9 +32,17 @@ def health(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return JsonResponse({"status": "ok"})
+        return JsonResponse({"status": "ok", "storage": _storage_level()})
     except Exception as exc:  # the health check must answer, whatever broke
         return JsonResponse({"status": "error", "error": str(exc)}, status=503)
+
+
+def _storage_level() -> str:
+    """ok, low or full: the data disk (details at /api/storage/, for logged-in users)."""
+    try:
+        return storage_status().level
+    except Exception:  # the health check must answer, whatever broke
+        return "unknown"
 
 
 def _page(request: HttpRequest, template: str, choice: SystemChoice, page: str, **context: Any

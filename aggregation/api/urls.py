@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import BaseRouter
 
+from aggregation.api.storage import StorageStatusView
 from aggregation.api.views import VIEWSETS
 
 
@@ -11,3 +13,8 @@ def register(router: BaseRouter) -> None:
     """Register the rollup viewsets on the API router."""
     for prefix, viewset in VIEWSETS:
         router.register(prefix, viewset, basename=prefix.replace("/", "-"))
+
+
+urlpatterns = [
+    path("storage/", StorageStatusView.as_view(), name="storage-status"),
+]

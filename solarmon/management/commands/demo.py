@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from aggregation.diskguard import full_disk_problem
 from aggregation.rollups import rollup_day
 from catalog import models as catalog
 from discovery.tasks import queue_startup_discovery
@@ -45,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if problem := full_disk_problem():
+            raise CommandError(problem)
         self.seed_history = False
         simulate = self._prepare_configuration()
         rig: DemoRig | None = None
