@@ -60,6 +60,7 @@ def _fields(shift: int, extra: tuple[Field, ...] = ()) -> tuple[Field, ...]:
         Field("runtime_s", 162 + s, "u32"),
         Field("charge_mos", 166 + s, "u8"),
         Field("discharge_mos", 167 + s, "u8"),
+        Field("temp_sensors", 182 + s, "u8"),
         *extra,
     )
 
@@ -94,6 +95,11 @@ LAYOUT_32S = CellInfoLayout(
 )
 
 LAYOUTS = {"24s": LAYOUT_24S, "32s": LAYOUT_32S}
+
+# Temperature sensors: the bit of each in the ``temp_sensors`` presence mask (bit set =
+# sensor fitted), and the raw value firmware reports for a sensor that is not there.
+TEMP_SENSOR_BITS = {"mos_temp": 0, "temp1": 1, "temp2": 2, "temp3": 3, "temp4": 4, "temp5": 5}
+ABSENT_TEMPERATURE_RAW = -2000  # 0x30F8 little-endian, i.e. -200.0 °C: "no sensor"
 
 DEVICE_INFO_TEXT = (
     TextField("vendor", 6, 16),

@@ -40,7 +40,10 @@ def fake_clock() -> FakeMonotonic:
 
 
 class ConsoleReplay:
-    """Answers console commands on a pty with recorded replies, pausing at pager lines."""
+    """Answers console commands on a pty with recorded replies, pausing at pager lines.
+
+    A command without a recorded reply gets the console's ``Invalid command`` answer.
+    """
 
     def __init__(self, replies: dict[str, bytes], prompt: bytes) -> None:
         self.replies = replies
@@ -79,8 +82,13 @@ class ConsoleReplay:
                     os.write(self.pty.master_fd, b"\r\n" + self.prompt)
                     continue
                 self.commands.append(command)
-                pages = self._pages(self.replies.get(command, b""))
+                pages = self._pages(self.replies.get(command) or self._invalid(command))
                 os.write(self.pty.master_fd, pages.pop(0))
+
+    def _invalid(self, command: str) -> bytes:
+        """What a console prints for a command it does not know."""
+        return (command.encode() + b"\r\n@\r\nInvalid command or fail to excute.\r\n$$\r\n\r\n"
+                + self.prompt)
 
     @staticmethod
     def _pages(reply: bytes) -> list[bytes]:

@@ -55,7 +55,7 @@ def test_pytes_pwr_and_bat_give_every_column(console_replay) -> None:
     assert pack.power == pytest.approx(53.07 * -5.962 + 53.04 * -6.012, abs=0.1)
     assert pack.soc == pytest.approx(79.0)
     assert pack.temperature == pytest.approx(25.5)
-    assert replay.commands == ["info 1", "pwr", "bat 1", "bat 2"]
+    assert replay.commands == ["info 1", "pwr", "bat 1", "info 2", "bat 2"]
 
 
 def test_pylontech_dialect_with_crlf_and_mos_column(console_replay) -> None:
