@@ -53,15 +53,23 @@ class BleLink:
         return self.client is not None and bool(self.client.is_connected)
 
     async def connect(self) -> None:
-        """Connect, subscribe to FFE1, fetch the device info and settle the layout."""
+        """Connect, subscribe to FFE1, fetch the device info (if it comes) and a first layout guess."""
         await self.disconnect()
         self.assembler.reset()
         self.client = self.factory(self.address, disconnected_callback=self._on_disconnect,
                                    timeout=self.timeout)
         await self._guard(self.client.connect(), "connect")
         await self._guard(self.client.start_notify(CHARACTERISTIC, self._on_notify), "subscribe")
-        frame = await self.request(BLE_CMD_DEVICE_INFO, TYPE_DEVICE_INFO)
-        self.device_info = decode_device_info(frame)
+        try:
+            frame = await self.request(BLE_CMD_DEVICE_INFO, TYPE_DEVICE_INFO)
+        except TransportError:
+            if not self.connected:
+                raise
+            # The frame was lost or never sent: the cell-info frames still tell the layout, and
+            # the identity stays unknown rather than the link unusable.
+            self.device_info = {}
+        else:
+            self.device_info = decode_device_info(frame)
         self.layout = (LAYOUTS[self.layout_setting] if self.layout_setting in LAYOUTS
                        else layout_for_hardware(str(self.device_info.get("hardware_version", ""))))
 

@@ -55,6 +55,7 @@ class SimulatedBms(Protocol):
     connects: int
     fragment: int
     preamble: bytes
+    gap_s: float
 
     def device_info_frame(self) -> bytes | None: ...
 
@@ -81,6 +82,7 @@ class FakeJkBms:
     connects: int = 0  # connection attempts seen, for reconnect tests
     fragment: int = FRAGMENT
     preamble: bytes = b""
+    gap_s: float = FRAGMENT_GAP_S
     absent_sensors: tuple[str, ...] = ()
 
     def device_info_frame(self) -> bytes:
@@ -118,6 +120,7 @@ class RecordedJkBms:
     settings: bytes | None = None
     fragment: int = FRAGMENT
     preamble: bytes = b""
+    gap_s: float = FRAGMENT_GAP_S
     fault: str | None = None
     connects: int = 0
     _next: int = 0
@@ -245,7 +248,7 @@ class FakeBleakClient:
             if fault == "truncated":
                 fragments = fragments[:-1]
             for n, fragment in enumerate(fragments):
-                await asyncio.sleep(FRAGMENT_GAP_S)
+                await asyncio.sleep(device.gap_s)
                 if not self._connected or self._callback is None:
                     return
                 self._callback(None, bytearray(fragment))
