@@ -297,6 +297,11 @@ class DeviceStatus(models.Model):
     active_adapter_id = models.CharField(max_length=64, blank=True, default="")
     last_duration_ms = models.IntegerField(null=True)
     poll_interval_s = models.FloatField(default=10.0)
+    flagged_values = models.IntegerField(
+        default=0, help_text="Values the device sent that could not be proved (garbled, impossible), "
+        "left unknown in the stored readings; counted since the device was first polled")
+    last_flag = models.TextField(blank=True, default="", help_text="Why the most recent such value was "
+                                 "left unknown")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

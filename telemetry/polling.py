@@ -80,6 +80,7 @@ class PollOutcome:
     duration_ms: int = 0
     error: str = ""
     skipped: bool = False
+    flags: list[str] = field(default_factory=list)  # values of the reading left unknown
 
 
 def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> AdapterRef:
@@ -176,13 +177,13 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
         rows = _rows(ref, reading, slot)
         result = ingest.write_rows(rows)
         outcome = PollOutcome(device=ref, ok=True, adapter_id=reading.adapter_id or "", rows=result.rows,
-                              written=result.written)
+                              written=result.written, flags=list(reading.flags))
     except AdapterError as exc:
         outcome.error = str(exc)
         outcome.adapter_id = _READERS[ref.key][1].active_adapter_id if ref.key in _READERS else ""
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome.ok:
-        record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms)
+        record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms, outcome.flags)
     else:
         log.warning("poll of %s %s failed: %s", ref.kind, ref.device_id, outcome.error)
         record_failure(status, timezone.now(), outcome.error, outcome.duration_ms, outcome.adapter_id)

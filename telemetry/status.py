@@ -11,6 +11,7 @@ devices that work; the others keep their schedule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from telemetry.choices import DeviceState
@@ -45,7 +46,11 @@ def backoff_s(interval_s: float, failures: int) -> float:
 
 
 def record_success(status: DeviceStatus, now: datetime, slot: datetime, adapter_id: str,
-                   duration_ms: int) -> None:
+                   duration_ms: int, flags: Sequence[str] = ()) -> None:
+    """A good reading arrived; ``flags`` are the values in it that were left unknown."""
+    status.flagged_values += len(flags)
+    if flags:
+        status.last_flag = flags[-1][:2000]
     status.last_seen = now
     status.consecutive_failures = 0
     status.active_adapter_id = adapter_id or ""

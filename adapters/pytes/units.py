@@ -51,10 +51,8 @@ def cells_from_rows(rows: list[TableRow], unit_index: int, flags: list[str]) -> 
         where = f"`bat {unit_index}` cell {row.index}"
         fields = convert(row, BAT_COLUMNS, where, flags)
         fields.pop("index", None)
-        if "soc" not in fields and "SOC" not in row.bad and not is_empty(row.get(BAT_SOC_FALLBACK)):
-            soc = _soc_in(str(row.get(BAT_SOC_FALLBACK)))
-            if soc is not None:
-                fields["soc"] = soc
+        if "soc" not in fields and "SOC" not in row.bad and "SOC" not in row.values:
+            fields.update(_soc_from_coulomb(row, where, flags))
         cells[row.index] = CellReading(index=row.index, **fields)
     # Cells are numbered from 0 without gaps: a cell whose row was unreadable is still a cell.
     return [cells.get(i, CellReading(index=i)) for i in range(max(cells, default=-1) + 1)]
@@ -81,6 +79,12 @@ def convert(row: TableRow, columns: dict[str, tuple[str, Converter]], where: str
     return out
 
 
-def _soc_in(coulomb: str) -> float | None:
+def _soc_from_coulomb(row: TableRow, where: str, flags: list[str]) -> dict[str, float]:
     """The SOC a Pytes ``Coulomb`` column carries (``34% 34682 mAH``), if any."""
-    return percent(coulomb) if re.match(r"^\d{1,3}%", coulomb) else None
+    if BAT_SOC_FALLBACK in row.bad:
+        flags.append(f"{where}: column {BAT_SOC_FALLBACK!r} {row.bad[BAT_SOC_FALLBACK]}: value unknown")
+        return {}
+    coulomb = row.get(BAT_SOC_FALLBACK)
+    if is_empty(coulomb) or not re.match(r"^\d{1,3}%", str(coulomb)):
+        return {}
+    return {"soc": percent(str(coulomb))}

@@ -24,7 +24,7 @@ class DeviceStatusSerializer(serializers.ModelSerializer[DeviceStatus]):
         model = DeviceStatus
         fields = ["device_type", "device_id", "system_id", "state", "last_seen", "last_error",
                   "last_error_at", "consecutive_failures", "next_poll_at", "active_adapter_id",
-                  "last_duration_ms", "poll_interval_s"]
+                  "last_duration_ms", "poll_interval_s", "flagged_values", "last_flag"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(

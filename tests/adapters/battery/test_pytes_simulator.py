@@ -127,3 +127,24 @@ def test_silent_port_fails_the_wake_up(pytes_sim) -> None:
 def test_missing_port_is_a_transport_error() -> None:
     with pytest.raises(AdapterError, match="cannot open"):
         driver_for("/dev/does-not-exist-ttyUSB9").read()
+
+
+@pytest.mark.parametrize("variant", ["pytes", "pylontech"])
+def test_a_garbled_console_row_costs_its_two_unsure_fields_only(pytes_sim, variant) -> None:
+    sim = pytes_sim(variant=variant, batteries=2)
+    sim.fault = "garbled_row"  # `bat 1` cell 2: the status under "Temp. State" is missing
+    with closing(driver_for(sim.path)) as driver:
+        pack = driver.read()
+    garbled = pack.units[0].cells[2]
+    assert garbled.voltage is not None and garbled.volt_st == "Normal"
+    assert garbled.temp_st is None and garbled.soc is None
+    assert len(pack.flags) == 2 and all(f.startswith("`bat 1` cell 2: column ") for f in pack.flags)
+    assert pack.units[0].cells[3].soc is not None and pack.units[1].cells[2].soc is not None
+    assert pack.power is not None and pack.soc is not None
+
+
+def test_a_mixed_stack_gives_each_unit_its_own_capacity(pytes_sim) -> None:
+    sim = pytes_sim(batteries=3, capacity_ah={1: 100.0, 2: 50.0, 3: 50.0})
+    with closing(driver_for(sim.path, batteries=3)) as driver:
+        pack = driver.read()
+    assert [u.capacity_ah for u in pack.units] == [100.0, 50.0, 50.0]
