@@ -114,6 +114,24 @@ DEVICE_INFO_NUMBERS = (
     Field("power_on_count", 42, "u32"),
 )
 
+# Settings (type 0x01) frame of 32S firmware: the protection limits, and the cell count,
+# nominal capacity and RS485 address the BMS is configured with.
+SETTINGS_32S = (
+    Field("cell_uvp", 10, "u32", 0.001),
+    Field("cell_uvpr", 14, "u32", 0.001),
+    Field("cell_ovp", 18, "u32", 0.001),
+    Field("cell_ovpr", 22, "u32", 0.001),
+    Field("soc100_voltage", 30, "u32", 0.001),
+    Field("soc0_voltage", 34, "u32", 0.001),
+    Field("cell_rcv", 38, "u32", 0.001),
+    Field("cell_rfv", 42, "u32", 0.001),
+    Field("max_charge_current", 50, "u32", 0.001),
+    Field("max_discharge_current", 62, "u32", 0.001),
+    Field("cell_count", 114, "u8"),
+    Field("nominal_ah", 130, "u32", 0.001),
+    Field("device_address", 270, "u8"),
+)
+
 # The JK-PB register blocks (byte-offset addressing) and where they start in a frame.
 REGISTER_LIVE_BASE = 0x1200
 REGISTER_INFO_BASE = 0x1400

@@ -22,10 +22,17 @@ from adapters.jkbms.frames import (
     FRAME_LEN,
     TRIGGER_CELL_INFO,
     TRIGGER_DEVICE_INFO,
+    TRIGGER_SETTINGS,
     read_registers_request,
     trigger_request,
 )
-from adapters.jkbms.layouts import FRAME_HEADER_LEN, LAYOUT_32S, REGISTER_INFO_BASE, REGISTER_LIVE_BASE
+from adapters.jkbms.layouts import (
+    FRAME_HEADER_LEN,
+    LAYOUT_32S,
+    REGISTER_INFO_BASE,
+    REGISTER_LIVE_BASE,
+    SETTINGS_32S,
+)
 from adapters.jkbms.unit import unit_from_cell_info
 from adapters.jkbms_tcpip.attribution import MASTER_ADDRESS, AttributedFrame, FrameAttributor
 from adapters.jkbms_tcpip.bus import BusToken
@@ -68,6 +75,7 @@ class JkbmsTcpDriver(Driver):
         self.attributor = FrameAttributor()
         self._rejected = 0  # frames dropped for a bad or missing acknowledgement
         self._info: dict[int, dict[str, Any]] = {}
+        self._settings: dict[int, dict[str, Any]] = {}  # settings frames heard (passive mode)
 
     @property
     def corrupt_frames(self) -> int:
@@ -85,7 +93,8 @@ class JkbmsTcpDriver(Driver):
 
         A passive listener cannot ask for device info: when none passes on the bus within
         the timeout, the identity is what the bus carries (cell count, capacity, the
-        addresses heard) with the serial number unknown (empty).
+        addresses heard, the settings frame if one passed) with the serial number unknown
+        (empty).
         """
         if self.mode == "passive":
             return self._guard(self._passive_identity)
@@ -215,7 +224,8 @@ class JkbmsTcpDriver(Driver):
         info = self._info.get(first)
         if info is not None and (info.get("serial_number") or first not in heard):
             return _identity(info)
-        return _bus_identity(first, heard[first], sorted(heard.keys() | self._info.keys()))
+        return _bus_identity(first, heard[first], sorted(heard.keys() | self._info.keys()),
+                             self._settings.get(first))
 
     def _hear(self, take: Callable[[AttributedFrame], bool]) -> None:
         """Feed every attributed frame to ``take`` until it returns True or the timeout passes."""
@@ -228,6 +238,8 @@ class JkbmsTcpDriver(Driver):
                 return False
             if frame.register == TRIGGER_DEVICE_INFO:
                 self._info[frame.address] = decode_device_info(frame.frame)
+            elif frame.register == TRIGGER_SETTINGS:
+                self._settings[frame.address] = decode_fields(frame.frame, SETTINGS_32S)
             return take(frame)
 
         self.link.wait_for(attributed, time.monotonic() + self.timeout, "frame")
@@ -247,14 +259,16 @@ def _identity(info: dict[str, Any]) -> DeviceIdentity:
                                                       "device_name") if k in info})
 
 
-def _bus_identity(address: int, cell_frame: bytes, heard: list[int]) -> DeviceIdentity:
+def _bus_identity(address: int, cell_frame: bytes, heard: list[int],
+                  settings: dict[str, Any] | None) -> DeviceIdentity:
     """What a bus without device-info frames says about ``address``: no serial number."""
     values = decode_fields(cell_frame, LAYOUT_32S.fields)
     cells = bin(int(values.get("cell_mask", 0))).count("1")
-    capacity = values.get("nominal_ah")
-    return DeviceIdentity(serial_number="", model=f"JK-PB BMS ({cells} cells, {capacity:g} Ah)",
-                          extra={"address": address, "identity": UNKNOWN_IDENTITY,
-                                 "addresses_on_bus": heard})
+    capacity = values.get("nominal_ah", 0)
+    extra: dict[str, Any] = {"address": address, "identity": UNKNOWN_IDENTITY, "addresses_on_bus": heard}
+    if settings:
+        extra["settings"] = settings
+    return DeviceIdentity(serial_number="", model=f"JK-PB BMS ({cells} cells, {capacity:g} Ah)", extra=extra)
 
 
 def _as_frame_image(data: bytes) -> bytes:
