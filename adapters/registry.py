@@ -116,7 +116,8 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
                              "enum": ["auto", "single-phase", "three-phase", "three-phase-hv"],
                              "description": "Register profile; auto reads register 0"},
                  "pv_power_scale": {"type": "number", "enum": [1, 10],
-                                    "description": "Single-phase PV power multiplier (10 on 16 kW units)"},
+                                    "description": "PV power multiplier: 10 where a model counts PV power "
+                                    "in 10 W (single-phase 16 kW units, some three-phase units)"},
                  "hv_energy_scale": {"type": "number", "enum": [0.1, 1],
                                      "description": "kWh per count of the HV energy counters"},
                  "rated_power_w": {"type": "number", "minimum": 0}},
