@@ -10,8 +10,8 @@ from adapters.jkbms.frames import TYPE_CELL_INFO
 from adapters.jkbms.layouts import ABSENT_TEMPERATURE_RAW, TEMP_SENSOR_BITS, CellInfoLayout
 from adapters.readings import BatteryUnitReading, CellReading
 
-_EXTRA_FIELDS = ("mos_temp", "temp1", "temp2", "temp3", "temp4", "temp5", "errors", "balance_current", "balancing",
-                 "remaining_ah", "cycle_capacity_ah", "soh", "runtime_s", "charge_mos",
+_EXTRA_FIELDS = ("mos_temp", "temp1", "temp2", "temp3", "temp4", "temp5", "errors", "balance_current",
+                 "balancing", "remaining_ah", "cycle_capacity_ah", "soh", "runtime_s", "charge_mos",
                  "discharge_mos", "cell_delta", "cell_avg")
 _BATTERY_SENSORS = ("temp1", "temp2")  # the pack sensors; temp3-5 only where those are absent
 _SPARE_SENSORS = ("temp3", "temp4", "temp5")

@@ -1,4 +1,4 @@
-"""JK-PB packs on their RS485 bus (a transparent TCP gateway or a USB adapter): trigger, register or passive mode.
+"""JK-PB packs on their RS485 bus (TCP gateway or USB adapter): trigger, register or passive mode.
 
 Each configured address is one battery unit of the pack. ``trigger`` sends the FC16
 frame triggers and receives the 300-byte JK02_32S frame and the FC16 acknowledgement;

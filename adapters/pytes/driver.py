@@ -118,6 +118,7 @@ class PytesDriver(Driver):
         other units a refused ``info N`` leaves that unit's capacity unknown (flagged once).
         """
         if index not in self._infos:
+            info: dict[str, str] | None
             try:
                 info = parse_key_values(self._run(f"info {index}"))
             except DeviceError as exc:

@@ -51,8 +51,8 @@ def test_a_passive_jk_pb_bus_is_recognised_and_left_for_the_user(jk_bus: PtyPort
     report = run_discovery(port_globs=[jk_bus.path])
     (line,) = report.lines
     assert line.action == Action.UNRECOGNIZED
-    assert line.detail == ("JK-PB BMS (16 cells, 304 Ah) answers (addresses 0, 7), but nothing it sends names "
-                           "it (no serial number): configure it by hand")
+    assert line.detail == ("JK-PB BMS (16 cells, 304 Ah) answers (addresses 0, 7), but nothing it sends "
+                           "names it (no serial number): configure it by hand")
     assert not DeviceDiscovery.objects.exists()  # nothing named it, so nothing is created
     probe = PortProbe.objects.get(port=jk_bus.path)
     assert "jkbms_tcpip (115200 baud): unrecognized - JK-PB BMS" in probe.detail

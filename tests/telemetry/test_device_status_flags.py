@@ -29,7 +29,8 @@ def garbled_console(db: None) -> Iterator[PytesSimulator]:
     sim.fault = "garbled_row"
     system = f.system()
     pack = f.pack("battery1", f.battery_array("battery_array1", system))
-    adapter = f.adapter("battery1_adapter", "pytes", {"serial_port": sim.path, "batteries": 2, "timeout": 1.0})
+    adapter = f.adapter("battery1_adapter", "pytes",
+                        {"serial_port": sim.path, "batteries": 2, "timeout": 1.0})
     save_entity(m.BatteryPackAdapter(pack=pack, adapter=adapter, priority=1))
     yield sim
     close_readers()
@@ -52,7 +53,8 @@ def test_device_status_api_shows_the_count_and_the_last_flag(garbled_console: Py
     (ref,) = device_refs()
     poll_device(ref)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=User.objects.create_user('r')).key}")
+    token = Token.objects.create(user=User.objects.create_user("reader"))
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     (row,) = client.get("/api/device-status/").json()["results"]
     assert row["flagged_values"] == 2
     assert row["last_flag"].startswith("`bat 1` cell 2: column ")

@@ -14,7 +14,7 @@ from adapters.errors import WrongDevice
 from adapters.pytes.driver import PytesDriver
 from adapters.pytes.parsing import extract_body, parse_key_values
 from adapters.tools import read_device
-from tests.adapters.battery.support import cell_volts
+from tests.adapters.battery.support import cell_volts, fixture_bytes
 from tests.adapters.capture_files import capture_path, console_replies
 
 pytestmark = pytest.mark.timeout(30)
@@ -42,7 +42,8 @@ def test_mixed_us_stack_reads_every_unit_with_its_own_capacity(console_replay) -
     assert units[0].temperature == 27.9
     # Each unit's `info N`: a US5000 (100 Ah) with three 50 Ah units behind it.
     assert [u.capacity_ah for u in units] == [100, 50, 50, 50]
-    assert [pack.extra["units"][u.index]["model"] for u in units] == ["US5000", "US2000C", "US2KBPL", "US2KBPL"]
+    models = [pack.extra["units"][u.index]["model"] for u in units]
+    assert models == ["US5000", "US2000C", "US2KBPL", "US2KBPL"]
     assert [u.serial_number for u in units] == ["Yxxxxxxxxxxxxxx7", "Hxxxxxxxxxxxxxx6", "Pxxxxxxxxxxxxxx8",
                                                 "Pxxxxxxxxxxxxxx7"]
     # Capacity-weighted: (39·100 + 38·50 + 35·50 + 40·50) / 250 = 38.2 (a plain mean says 38.0).
@@ -85,24 +86,14 @@ def test_a_high_voltage_pwr_summary_is_refused_even_without_identify(console_rep
                                         "series stack")
 
 
-# A `bat N` table as a PYTES E-BOX printed it: in cell 2's row the status under "Temp. State"
-# is missing, so the SOC slid under that header and the status landed after it.
-EBOX_BAT = (b"bat 2\r\r\n@\r\r\n"
-            b"Battery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  Coulomb     \r\r\n"
-            b"0        3220     0        25000    Idle         Normal       Normal       Normal        76%      38092 mAH\r\r\n"
-            b"1        3223     0        25000    Idle         Normal       Normal       Normal        80%      40004 mAH\r\r\n"
-            b"2        3224     0        25000    Idle         Normal       Normal           80%   Normal       40255 mAH\r\r\n"
-            b"3        3225     0        25000    Idle         Normal       Normal       Normal        81%      40546 mAH\r\r\n"
-            b"Command completed successfully\r\r\n$$\r\r\n\r\r\nPYTES>")
-EBOX_PWR = (b"pwr\r\r\n@\r\r\n"
-            b"Power Volt   Curr   Tempr  Tlow   Thigh  Vlow   Vhigh  Base.St  Volt.St  Curr.St  Temp.St  Coulomb  Time                 B.V.St   B.T.St  \r\r\n"
-            b"1     -      -      -      -      -      -      -      Absent   -        -        -        -        -                    -        -       \r\r\n"
-            b"2     48322  0      26000  25000  25000  3213   3227   Idle     Normal   Normal   Normal   74%      2023-11-01 16:49:17  Normal   Normal  \r\r\n"
-            b"Command completed successfully\r\r\n$$\r\r\n\r\r\nPYTES>")
+# A `bat N` table as a PYTES E-BOX printed it (fixtures/ebox_bat2_blank_status.txt): in cell 2's
+# row the status under "Temp. State" is missing, so the SOC slid under that header and the
+# status landed after it.
 
 
 def test_a_row_with_a_blank_status_column_costs_only_its_unsure_fields(console_replay) -> None:
-    replay = console_replay({"pwr": EBOX_PWR, "bat 2": EBOX_BAT})
+    replay = console_replay({"pwr": fixture_bytes("ebox_pwr.txt"),
+                             "bat 2": fixture_bytes("ebox_bat2_blank_status.txt")})
     with closing(driver_for(replay.path, batteries=2)) as driver:
         pack = driver.read()
     cells = pack.units[0].cells
@@ -119,8 +110,9 @@ def test_a_row_with_a_blank_status_column_costs_only_its_unsure_fields(console_r
 
 
 @pytest.mark.parametrize(("name", "command", "stated"), [
-    ("pwr_1", "pwr 1", {"Voltage": "49959       mV", "Current": "15939       mA", "Temperature": "28200       mC",
-                        "Coulomb": "45          %", "Total Coulomb": "100000      mAH",
+    ("pwr_1", "pwr 1", {"Voltage": "49959       mV", "Current": "15939       mA",
+                        "Temperature": "28200       mC", "Coulomb": "45          %",
+                        "Total Coulomb": "100000      mAH",
                         "Max Voltage": "54000       mV", "Charge Times": "11344", "Basic Status": "Charge"}),
     ("stat_1", "stat 1", {"Charge Cnt.": "20", "Charge Times": "11345", "Idle Times": "12836"}),
     ("time", "time", {}),

@@ -104,8 +104,10 @@ def test_esphome_frames_decode_to_the_stated_values(recorded, name: str, fragmen
     assert len(volts) == stated.cells
     assert unit.voltage == pytest.approx(stated.voltage, abs=0.0005)
     assert unit.current == pytest.approx(stated.current, abs=0.0005)
-    assert (min(volts), volts.index(min(volts)) + 1) == (pytest.approx(stated.cell_min[0]), stated.cell_min[1])
-    assert (max(volts), volts.index(max(volts)) + 1) == (pytest.approx(stated.cell_max[0]), stated.cell_max[1])
+    assert (min(volts), volts.index(min(volts)) + 1) == (pytest.approx(stated.cell_min[0]),
+                                                          stated.cell_min[1])
+    assert (max(volts), volts.index(max(volts)) + 1) == (pytest.approx(stated.cell_max[0]),
+                                                          stated.cell_max[1])
     assert (extra["temp1"], extra["temp2"], extra["mos_temp"]) == pytest.approx((stated.t1, stated.t2,
                                                                                   stated.mos))
     assert unit.soc == stated.soc and extra["soh"] == stated.soh and unit.cycles == stated.cycles

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.battery_checks import screen_units
 from adapters.errors import ImplausibleReading
 from adapters.jkbms.codec import decode_device_info, layout_for_hardware
 from adapters.jkbms.frames import FrameAssembler, ble_command, trigger_ack, trigger_request
 from adapters.jkbms.layouts import LAYOUT_24S, LAYOUT_32S
 from adapters.jkbms.unit import unit_from_cell_info
-from adapters.battery_checks import screen_units
 from tests.adapters.battery.jk_frame_builder import cell_info_frame, device_info_frame, fragments
 from tests.adapters.battery.support import known
 

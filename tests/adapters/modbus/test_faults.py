@@ -144,7 +144,9 @@ def test_a_reading_whose_voltages_cannot_be_this_device_is_rejected(sim: ModbusS
 
 @pytest.mark.parametrize(("field", "value", "attribute", "flag"), [
     ("battery_soc", 250, "soc", "SOC 250 % is outside 0..100 %: value unknown"),
-    ("grid_power", -2_000_000, "grid_power_w", "grid power -2e+06 W is outside -120000..120000 W: value unknown"),  # 10 × rated 12 kW
+    # The limit is 10 × the simulator's rated 12 kW.
+    ("grid_power", -2_000_000, "grid_power_w",
+     "grid power -2e+06 W is outside -120000..120000 W: value unknown"),
 ])
 def test_one_impossible_value_is_unknown_and_flagged_the_rest_kept(sim: ModbusSimulator, field: str,
                                                                    value: float, attribute: str, flag: str,

@@ -82,7 +82,8 @@ def test_the_deye_dump_words_decode_to_its_stated_values() -> None:
         # every other register the driver reads and the dump lacks reads 0. Nothing is asserted on them.
         540: 1000, 541: 1000,
     }
-    assert (dump[587], dump[588], dump[590], dump[591], dump[625], dump[653]) == (52.94, 40.0, -3, -0.06, 108, 37)
+    stated = (dump[587], dump[588], dump[590], dump[591], dump[625], dump[653])
+    assert stated == (52.94, 40.0, -3, -0.06, 108, 37)
     identity, reading = read(PowdriveDriver, "powdrive", words)
     assert identity.serial_number == "2299999999"
     assert identity.extra["detected_profile"] == "three-phase"
@@ -159,15 +160,19 @@ def test_deye_single_phase_words_from_the_register_document() -> None:
     assert (identity.extra["detected_profile"], identity.extra["rated_power_w"]) == ("single-phase", 5000.0)
     assert (r.pv_power_w, r.load_power_w, r.grid_power_w) == (2734.0, 1800.0, -600.0)
     assert (r.batt_power_w, r.batt_current_a, r.batt_voltage_v, r.soc) == (200.0, 3.75, 53.21, 67.0)
-    assert (r.grid_voltage_v, r.grid_frequency_hz, r.inverter_mode, r.inverter_temp_c) == (231.2, 49.98, 2, 41.2)
-    assert (r.extra["battery_temp"], r.extra["dc_transformer_temp"], r.extra["inverter_power"]) == (25.4, 30.5, 2400)
-    assert (r.extra["pv1_voltage"], r.extra["pv1_current"], r.extra["pv2_voltage"], r.extra["pv2_current"]) == (
+    assert (r.grid_voltage_v, r.grid_frequency_hz) == (231.2, 49.98)
+    assert (r.inverter_mode, r.inverter_temp_c) == (2, 41.2)
+    extra = r.extra
+    assert (extra["battery_temp"], extra["dc_transformer_temp"]) == (25.4, 30.5)
+    assert extra["inverter_power"] == 2400
+    assert (extra["pv1_voltage"], extra["pv1_current"], extra["pv2_voltage"], extra["pv2_current"]) == (
         380.5, 3.9, 371.2, 3.3)
     assert (r.batt_charge_today_kwh, r.batt_discharge_today_kwh) == (12.3, 4.5)
     assert (r.batt_charge_total_kwh, r.batt_discharge_total_kwh) == (13907.2, 13507.2)
     assert (r.grid_import_today_kwh, r.grid_export_today_kwh) == (8.8, 15.6)
     assert (r.grid_import_total_kwh, r.grid_export_total_kwh) == (10000.0, 8553.6)
-    assert (r.load_today_kwh, r.load_total_kwh, r.pv_today_kwh, r.pv_total_kwh) == (20.1, 3000.0, 30.5, 11553.6)
+    assert (r.load_today_kwh, r.load_total_kwh) == (20.1, 3000.0)
+    assert (r.pv_today_kwh, r.pv_total_kwh) == (30.5, 11553.6)
 
 
 # ---- Senergy: words by hand from the one register transcription (protocols.md §2) -------------
@@ -188,7 +193,8 @@ def test_senergy_words_from_the_register_transcription() -> None:
         0x1308: 0x0001, 0x1309: 0x3880,  # grid − energy (65536 + 14464) × 10 Wh = 800.00 kWh
         0x130A: 0, 0x130B: 18000,  # load R 1800.0 W
         0x1310: 0, 0x1311: 50000,  # load energy total 500.00 kWh
-        0x1332: 0, 0x1333: 880, 0x1334: 0, 0x1335: 1560, 0x1336: 0, 0x1337: 2010,  # today 8.80/15.60/20.10 kWh
+        # today's import / export / load: 8.80 / 15.60 / 20.10 kWh
+        0x1332: 0, 0x1333: 880, 0x1334: 0, 0x1335: 1560, 0x1336: 0, 0x1337: 2010,
         0x1338: 5002,  # grid 50.02 Hz
         0x2000: 67, 0x2001: 24,  # SOC 67 %, battery 24 °C
         0x2006: 532,  # battery 53.2 V (0.1 V)
@@ -204,8 +210,10 @@ def test_senergy_words_from_the_register_transcription() -> None:
     assert (r.pv_power_w, r.load_power_w, r.grid_power_w) == (3400.0, 1800.0, -600.0)
     assert (r.batt_power_w, r.batt_current_a) == (1000.0, 18.8)  # contract: + = charging
     assert (r.batt_voltage_v, r.soc, r.extra["battery_temp"]) == (53.2, 67.0, 24.0)
-    assert (r.grid_voltage_v, r.grid_frequency_hz, r.inverter_mode, r.inverter_temp_c) == (230.4, 50.02, 2, 41.0)
-    assert (r.extra["pv1_voltage"], r.extra["pv1_current"], r.extra["pv2_voltage"], r.extra["pv2_current"]) == (
+    assert (r.grid_voltage_v, r.grid_frequency_hz) == (230.4, 50.02)
+    assert (r.inverter_mode, r.inverter_temp_c) == (2, 41.0)
+    extra = r.extra
+    assert (extra["pv1_voltage"], extra["pv1_current"], extra["pv2_voltage"], extra["pv2_current"]) == (
         365.0, 8.12, 312.0, 4.2)
     assert r.extra["active_power"] == 0.0  # 0x1037 left at 0 on purpose: not the phase A power
     assert (r.pv_total_kwh, r.pv_today_kwh) == (12500.0, 20.0)
@@ -237,8 +245,10 @@ def test_iammeter_wem3080t_tcp_words() -> None:
     }
     identity, r = read(IammeterDriver, "iammeter", words, model="WEM3080T")
     assert identity.serial_number == "IAM000123456789X"
-    assert (r.grid_power_w, r.grid_import_wh, r.grid_export_wh, r.energy_kwh) == (-543.0, 250000.0, 62500.0, 250.0)
-    assert (r.grid_voltage_v, r.grid_current_a, r.grid_frequency_hz, r.power_factor) == (230.12, 5.23, 50.01, 0.981)
+    assert (r.grid_power_w, r.grid_import_wh, r.grid_export_wh) == (-543.0, 250000.0, 62500.0)
+    assert r.energy_kwh == 250.0
+    assert (r.grid_voltage_v, r.grid_current_a) == (230.12, 5.23)
+    assert (r.grid_frequency_hz, r.power_factor) == (50.01, 0.981)
     assert (r.voltage_phase_a, r.voltage_phase_b, r.voltage_phase_c) == (230.12, 231.05, 229.87)
     assert (r.current_phase_a, r.current_phase_b, r.current_phase_c) == (5.23, 2.1, 1.0)
     assert (r.power_phase_a, r.power_phase_b, r.power_phase_c) == (-1203.0, 450.0, 210.0)

@@ -72,7 +72,8 @@ class WordServer:
                 buffer += data
                 while len(buffer) >= (12 if self.framing == "mbap" else 8):
                     if self.framing == "mbap":  # MBAP (7) + function (1) + start (2) + count (2)
-                        transaction, _, _, unit, function, start, count = struct.unpack(">HHHBBHH", buffer[:12])
+                        header = struct.unpack(">HHHBBHH", buffer[:12])
+                        transaction, unit, function, start, count = header[0], *header[3:]
                         buffer = buffer[12:]
                         pdu = self._pdu(function, start, count)
                         client.sendall(struct.pack(">HHHB", transaction, 0, len(pdu) + 1, unit) + pdu)
