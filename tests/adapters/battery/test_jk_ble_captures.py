@@ -166,21 +166,24 @@ def test_a_logbook_frame_passing_is_not_taken_for_cell_info(recorded) -> None:
         assert driver.read().units[0].voltage == 54.028
 
 
+# The 32S BMS below has sensors 3-5 unfitted: their presence bits are clear and their values
+# read 0, which without the mask would be stored as 0.0 °C.
+NO_SPARE_SENSORS = ["temp3", "temp4", "temp5"]
 DOCS = {
-    # file: (layout, cells per frame, frames of type 0x02)
-    "JK-B1A20S15P-10.07-BLE-JK02.txt": ("24s", 13, 44),
-    "JK-B2A24S20P-10.07-BLE-JK02.txt": ("24s", 24, 1),
-    "JK-B2A8S20P-11.17-BLE-JK02_32S.txt": ("32s", 8, 70),
-    "JK-B2A8S20P-11.17-BLE-JK02_32S.transposed.txt": ("32s", 8, 70),
-    "JK-BD6A17S6P-7.1.0H-BLE-JK02.txt": ("24s", 16, 100),
-    "JK-BD6A17S6P-7.1.0H-BLE-JK02.transposed.txt": ("24s", 16, 100),
+    # file: (layout, cells per frame, frames of type 0x02, temperature sensors not fitted)
+    "JK-B1A20S15P-10.07-BLE-JK02.txt": ("24s", 13, 44, None),
+    "JK-B2A24S20P-10.07-BLE-JK02.txt": ("24s", 24, 1, None),
+    "JK-B2A8S20P-11.17-BLE-JK02_32S.txt": ("32s", 8, 70, NO_SPARE_SENSORS),
+    "JK-B2A8S20P-11.17-BLE-JK02_32S.transposed.txt": ("32s", 8, 70, NO_SPARE_SENSORS),
+    "JK-BD6A17S6P-7.1.0H-BLE-JK02.txt": ("24s", 16, 100, None),
+    "JK-BD6A17S6P-7.1.0H-BLE-JK02.transposed.txt": ("24s", 16, 100, None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(DOCS))
 def test_every_frame_of_the_docs_captures_reads_consistently(recorded, name: str) -> None:
     """No stated values here: each frame must decode with cells summing to the pack voltage."""
-    layout, cells, count = DOCS[name]
+    layout, cells, count, absent = DOCS[name]
     frames = pdu_frames(f"jk_ble/esphome_docs_pdus/{name}")
     cell_frames = [f for f in frames if f[4] == 0x02]
     info = next((f for f in frames if f[4] == 0x03), None)
@@ -190,7 +193,10 @@ def test_every_frame_of_the_docs_captures_reads_consistently(recorded, name: str
         for _ in cell_frames:
             pack = driver.read()
             unit = pack.units[0]
-            assert pack.extra["units"][1]["layout"] == layout
+            extra = pack.extra["units"][1]
+            assert extra["layout"] == layout
+            assert extra.get("absent_temp_sensors") == absent
+            assert not {"temp3", "temp4", "temp5"} & extra.keys()
             assert len(cell_volts(unit)) == cells
             assert sum(cell_volts(unit)) == pytest.approx(known(unit.voltage), abs=0.1)
             assert 0 <= known(unit.soc) <= 100 and -40 < known(unit.temperature) < 80
