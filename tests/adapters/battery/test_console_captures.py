@@ -10,7 +10,7 @@ from contextlib import closing
 
 import pytest
 
-from adapters.errors import WrongDevice
+from adapters.errors import DeviceError, WrongDevice
 from adapters.pytes.driver import PytesDriver
 from adapters.pytes.parsing import extract_body, parse_key_values
 from adapters.tools import read_device
@@ -125,3 +125,20 @@ def test_other_us_replies_parse_to_what_the_device_printed(name, command, stated
     assert {k: values[k] for k in stated} == stated
     if name == "time":
         assert body == ["Ds3231 2023-09-28 20:11:40"]
+
+
+CONSOLE_FILES = sorted(str(p.relative_to(capture_path("")))
+                       for p in capture_path("pylontech_console").rglob("*.txt"))
+
+
+@pytest.mark.parametrize("name", CONSOLE_FILES)
+def test_every_console_capture_frames_cleanly(name: str) -> None:
+    """Echo, `@`, body, end marker and prompt are found in every capture, whatever its line ends."""
+    command = name.rsplit("/", 1)[1].removesuffix(".txt").replace("_", " ")
+    text = capture_path(name).read_text("latin-1")
+    if name.endswith("H2/bmuinfo_4.txt"):  # the device's own failure reply
+        with pytest.raises(DeviceError, match="unccessfully"):
+            extract_body(text, command)
+        return
+    body = extract_body(text, command)
+    assert body and not any("Command completed" in line or line.strip() == "$$" for line in body)
