@@ -327,11 +327,14 @@ def main(adapter_type: str, argv: list[str]) -> int:
     parser.add_argument("--addresses", default="1", help="comma-separated RS485 addresses")
     parser.add_argument("--cells", type=int, default=16)
     parser.add_argument("--master", type=float, default=None,
-                        help="also act as bus master, polling every SECONDS (for passive mode)")
+                        help="also act as bus master (address 0), polling every SECONDS (for passive mode)")
+    parser.add_argument("--absent-sensors", default="",
+                        help="comma-separated temperature sensors reported as not fitted (temp1..temp5)")
     args = parser.parse_args(argv)
     addresses = [int(a) for a in args.addresses.split(",") if a.strip()]
+    absent = [s.strip() for s in args.absent_sensors.split(",") if s.strip()]
     with JkGatewaySimulator(addresses=addresses, port=args.tcp, cells_per_battery=args.cells,
-                            master_interval_s=args.master) as sim:
+                            master_interval_s=args.master, absent_sensors=absent) as sim:
         print(f"JK-PB gateway on 127.0.0.1:{sim.port}, addresses {addresses}", flush=True)
         run_until_signal()
     return 0

@@ -204,9 +204,16 @@ def main(adapter_type: str, argv: list[str]) -> int:
     parser.add_argument("--batteries", type=int, default=2)
     parser.add_argument("--cells", type=int, default=16)
     parser.add_argument("--absent", type=int, nargs="*", default=[])
+    parser.add_argument("--capacity", type=float, nargs="*", default=[100.0],
+                        help="Ah per unit, from unit 1 (a mixed stack: --capacity 100 50 50)")
+    parser.add_argument("--garbled-row", action="store_true",
+                        help="print one `bat 1` row with a blank status column, as a real console did")
     args = parser.parse_args(argv)
+    capacities = {i + 1: ah for i, ah in enumerate(args.capacity)}
     with PytesSimulator(variant=args.variant, batteries=args.batteries, cells_per_battery=args.cells,
-                        absent=args.absent) as sim:
+                        absent=args.absent, capacity_ah={i: capacities.get(i, args.capacity[-1])
+                                                         for i in range(1, args.batteries + 1)}) as sim:
+        sim.fault = "garbled_row" if args.garbled_row else None
         print(f"pytes console ({args.variant}) on {sim.path}", flush=True)
         run_until_signal()
     return 0
