@@ -1,4 +1,8 @@
-"""Values a device sent that could not be proved are counted in its status and shown by the API."""
+"""What real devices send, seen from the poll path.
+
+Values a device sent that could not be proved are counted in its status and shown by the
+API; a device the adapter does not support is refused and nothing of it is stored.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from catalog.services import save_entity
 from telemetry import models as t
 from telemetry.polling import close_readers, device_refs, poll_device, slot_for
 from tests import factories as f
+from tests.adapters.battery.conftest import ConsoleReplay
+from tests.adapters.capture_files import console_replies
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,3 +64,20 @@ def test_device_status_api_shows_the_count_and_the_last_flag(garbled_console: Py
     (row,) = client.get("/api/device-status/").json()["results"]
     assert row["flagged_values"] == 2
     assert row["last_flag"].startswith("`bat 1` cell 2: column ")
+
+
+def test_a_refused_device_stores_nothing_and_its_status_names_the_cause(db: None) -> None:
+    replay = ConsoleReplay(console_replies("pylontech_console/H2"), b"pylon>")
+    try:
+        pack = f.pack("battery1", f.battery_array("battery_array1", f.system()))
+        adapter = f.adapter("battery1_adapter", "pytes", {"serial_port": replay.path, "timeout": 1.0})
+        save_entity(m.BatteryPackAdapter(pack=pack, adapter=adapter, priority=1))
+        (ref,) = device_refs()
+        outcome = poll_device(ref)
+    finally:
+        close_readers()
+        replay.close()
+    assert not outcome.ok and "Force_H2" in outcome.error and "high-voltage" in outcome.error
+    assert not t.BatteryBankSample.objects.exists() and not t.BatteryCellSample.objects.exists()
+    status = t.DeviceStatus.objects.get(device_id="battery1")
+    assert "is a high-voltage battery system" in status.last_error and status.flagged_values == 0

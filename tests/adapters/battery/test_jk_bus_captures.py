@@ -9,12 +9,15 @@ annotated transcript (``parsed/20240318_103626_parsed.txt``) and the vectors' he
 
 from __future__ import annotations
 
+import os
+import threading
 from contextlib import closing
 
 import pytest
 
 from adapters.errors import TransportError
 from adapters.jkbms_tcpip.driver import JkbmsTcpDriver
+from adapters.simulators.ptyport import open_pty
 from adapters.tools import read_device
 from tests.adapters.battery.bus_replay import BusReplay
 from tests.adapters.battery.support import cell_volts
@@ -108,3 +111,25 @@ def test_a_passive_bus_carrying_settings_names_what_it_can() -> None:
         "soc100_voltage": 3.449, "soc0_voltage": 2.64, "cell_rcv": 3.45, "cell_rfv": 3.35,
         "max_charge_current": 25.0, "max_discharge_current": 200.0, "nominal_ah": 304.0,
         "device_address": 1}
+
+
+def test_the_sniffed_bus_reads_through_a_usb_rs485_adapter_too() -> None:
+    pty = open_pty()
+    stop = threading.Event()
+
+    def play() -> None:  # the bus, as the adapter's serial port receives it
+        bursts, turn = sniff_bursts(), 0
+        while not stop.wait(0.002):
+            os.write(pty.master_fd, bursts[turn % len(bursts)])
+            turn += 1
+
+    player = threading.Thread(target=play, daemon=True)
+    player.start()
+    try:
+        result = read_device("jkbms_tcpip", {"serial_port": pty.path, "mode": "passive", "addresses": [7],
+                                             "timeout": 0.5})
+    finally:
+        stop.set()
+        player.join(timeout=2)
+        pty.close()
+    assert result["serial_number"] is None and result["reading"]["units"][0]["voltage"] == 53.528
