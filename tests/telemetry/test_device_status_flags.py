@@ -22,7 +22,7 @@ from catalog.services import save_entity
 from telemetry import models as t
 from telemetry.polling import close_readers, device_refs, poll_device, slot_for
 from tests import factories as f
-from tests.adapters.battery.conftest import ConsoleReplay
+from tests.adapters.battery.console_replay import ConsoleReplay
 from tests.adapters.capture_files import console_replies
 
 pytestmark = pytest.mark.timeout(60)
