@@ -62,6 +62,9 @@ class JkbmsBleDriver(Driver):
                               model=str(info.get("vendor", "")),
                               extra={"hardware_version": info.get("hardware_version", ""),
                                      "software_version": info.get("software_version", ""),
+                                     "device_name": info.get("device_name", ""),
+                                     "power_on_count": info.get("power_on_count"),
+                                     "uptime_s": info.get("uptime_s"),
                                      "layout": link.layout.name if link.layout else ""})
 
     def read(self) -> BatteryPackReading:

@@ -129,6 +129,8 @@ def test_mpp_solar_frames_decode_to_the_stated_values(recorded) -> None:
     # also what JK04 BMSes report, so the frame's content decides the layout (JK02_24S here).
     assert (identity.model, identity.serial_number, identity.extra["hardware_version"],
             identity.extra["software_version"]) == ("JK-B2A24S", "", "3.0", "3.2.3")
+    assert (identity.extra["device_name"], identity.extra["power_on_count"]) == ("Power Wall 1", 4)
+    assert identity.extra["uptime_s"] == 52 * 86400 + 16 * 3600 + 30 * 60  # "52D16H30M0S"
     unit = pack.units[0]
     extra = pack.extra["units"][1]
     assert extra["layout"] == "24s"
