@@ -4,6 +4,11 @@ Units and signs follow the contract (ARCHITECTURE.md "Units and signs"):
 W, V, A, °C, %, kWh. ``grid_power_w`` > 0 means importing. Battery power and current
 > 0 mean charging. PV and load are >= 0. Field names are the spec's sample column
 names where one exists.
+
+Every reading carries ``flags``: one line per value the device sent that could not be
+proved (a garbled console column, an out-of-range cell, an implausible register). A
+flagged value is left unknown (``None``) and the rest of the reading is kept; the poller
+counts the flags in the device status.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class InverterReading:
     grid_import_total_kwh: float | None = None
     grid_export_total_kwh: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
     adapter_id: str | None = None
 
     kind = "inverter"
@@ -81,6 +87,7 @@ class MeterReading:
     power_phase_b: float | None = None
     power_phase_c: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
     adapter_id: str | None = None
 
     kind = "meter"
@@ -141,6 +148,7 @@ class BatteryPackReading:
     cycles: int | None = None
     units: list[BatteryUnitReading] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
     adapter_id: str | None = None
 
     kind = "battery"
@@ -155,18 +163,18 @@ Reading = InverterReading | MeterReading | BatteryPackReading
 def battery_pack_from_units(units: list[BatteryUnitReading], **fields: Any) -> BatteryPackReading:
     """Build a pack reading whose totals are derived from its present units.
 
-    Voltage and temperature are means (the units sit in parallel), current and power are
-    sums, SOC is weighted by capacity when every unit's capacity is known (else the mean).
-    ``fields`` sets any other pack attribute (``extra``, ``cycles``, ...).
+    Voltage and temperature are means over the units that report them (the units sit in
+    parallel). Current and power are sums, known only when every unit reports its own:
+    a sum that leaves a unit out would understate the pack. SOC is weighted by capacity
+    when every unit's capacity is known (else the mean). ``fields`` sets any other pack
+    attribute (``extra``, ``cycles``, ``flags``...).
     """
     voltages = [u.voltage for u in units if u.voltage is not None]
-    currents = [u.current for u in units if u.current is not None]
-    powers = [u.power for u in units if u.power is not None]
     temps = [u.temperature for u in units if u.temperature is not None]
     pack = BatteryPackReading(
         voltage=_mean(voltages),
-        current=round(sum(currents), 3) if currents else None,
-        power=round(sum(powers), 1) if powers else None,
+        current=_sum_of_all([u.current for u in units], 3),
+        power=_sum_of_all([u.power for u in units], 1),
         temperature=_mean(temps),
         soc=_pack_soc(units),
         batteries_count=len(units),
@@ -182,6 +190,12 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
 
 
+def _sum_of_all(values: list[float | None], digits: int) -> float | None:
+    if not values or any(v is None for v in values):
+        return None
+    return round(sum(v for v in values if v is not None), digits)
+
+
 def _pack_soc(units: list[BatteryUnitReading]) -> float | None:
     with_soc = [u for u in units if u.soc is not None]
     if not with_soc:
@@ -190,26 +204,3 @@ def _pack_soc(units: list[BatteryUnitReading]) -> float | None:
         total = sum(u.capacity_ah or 0.0 for u in with_soc)
         return round(sum((u.soc or 0.0) * (u.capacity_ah or 0.0) for u in with_soc) / total, 2)
     return round(sum(u.soc or 0.0 for u in with_soc) / len(with_soc), 2)
-
-
-CELL_VOLTAGE_RANGE = (1.0, 5.0)
-"""Volts; a lithium cell reported outside this range is a decoding or wiring fault."""
-
-
-def battery_plausibility_problems(pack: BatteryPackReading) -> list[str]:
-    """Why ``pack`` cannot be physically true (empty when plausible).
-
-    Checks the contract's ranges: every cell within 1-5 V, every SOC within 0-100 %.
-    """
-    problems: list[str] = []
-    low, high = CELL_VOLTAGE_RANGE
-    for unit in pack.units:
-        if unit.soc is not None and not 0.0 <= unit.soc <= 100.0:
-            problems.append(f"unit {unit.index}: SOC {unit.soc} % outside 0-100")
-        for cell in unit.cells:
-            if cell.voltage is not None and not low <= cell.voltage <= high:
-                problems.append(
-                    f"unit {unit.index} cell {cell.index}: {cell.voltage} V outside {low}-{high} V")
-    if pack.soc is not None and not 0.0 <= pack.soc <= 100.0:
-        problems.append(f"pack SOC {pack.soc} % outside 0-100")
-    return problems

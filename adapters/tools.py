@@ -34,7 +34,7 @@ def read_device(adapter_type: str, config: Mapping[str, Any], *, identify_only: 
             identity = driver.identify()
             result: dict[str, Any] = {
                 "adapter_type": adapter_type,
-                "serial_number": identity.serial_number,
+                "serial_number": identity.serial_number or None,  # None: the device does not say
                 "model": identity.model,
             }
             if identity.extra:

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.conf import settings
 
-DEFAULT_PROBE_ORDER = ("pytes", "powdrive", "senergy", "iammeter")
-# Adapter types that can be found on a serial port (jkbms_tcpip is TCP, jkbms_ble is BLE).
+# jkbms_tcpip comes last: on a serial port it only listens for a JK-PB master's polling.
+DEFAULT_PROBE_ORDER = ("pytes", "powdrive", "senergy", "iammeter", "jkbms_tcpip")
+# Adapter types that can be found on a serial port (jkbms_ble is BLE).
 SERIAL_TYPES = frozenset(DEFAULT_PROBE_ORDER)
 
 

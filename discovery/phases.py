@@ -147,8 +147,10 @@ def _discover_new(run: _Run) -> None:
             continue
         outcome = run.prober(port).identify(run.conf.probe_order)
         if outcome.identity is None:
+            unnamed = [a.detail for a in outcome.attempts if a.result == ProbeResult.UNRECOGNIZED
+                       and a.detail.endswith("configure it by hand")]
             run.note(port, RESULT_ACTIONS.get(outcome.result, Action.SILENT), outcome,
-                     detail="time budget spent" if outcome.budget_spent else "")
+                     detail="time budget spent" if outcome.budget_spent else (unnamed[0] if unnamed else ""))
         else:
             _identified(run, port, outcome)
 

@@ -26,6 +26,10 @@ from telemetry.buses import BusBusy, bus_locks, serial_bus
 
 BUS_WAIT_S = 5.0  # a poll holds a bus for a few transactions; longer means the bus is stuck
 
+# Types probed by listening only: a JK-PB bus is read from its master's polling (the master,
+# address 0, always sends its own frames), so probing it never puts a byte on the bus.
+PASSIVE_PROBES: dict[str, dict[str, Any]] = {"jkbms_tcpip": {"mode": "passive", "addresses": [0]}}
+
 # The drivers say how many bytes arrived when a reply made no sense ("garbled reply (96 bytes",
 # "(929 bytes without a prompt)"); pure silence is "timeout" / "(silence)".
 _HEARD_BYTES = re.compile(r"\(\d+ bytes|garbled")
@@ -82,7 +86,8 @@ def candidate_configs(adapter_type: str, path: str, conf: DiscoverySettings) -> 
     configs = []
     for baud in bauds:
         for unit in units:
-            config: dict[str, Any] = {"serial_port": path, "baudrate": int(baud)}
+            config: dict[str, Any] = {"serial_port": path, "baudrate": int(baud),
+                                      **PASSIVE_PROBES.get(adapter_type, {})}
             if modbus:
                 config.update(transport="rtu", unit_id=unit)
             configs.append(config)
@@ -94,6 +99,11 @@ def classify(error: AdapterError) -> str:
     if isinstance(error, TransportError):
         return ProbeResult.GARBAGE if _HEARD_BYTES.search(str(error)) else ProbeResult.SILENT
     return ProbeResult.UNRECOGNIZED
+
+
+def _heard(identity: DeviceIdentity) -> str:
+    addresses = identity.extra.get("addresses_on_bus")
+    return "addresses " + ", ".join(map(str, addresses)) if addresses else "no serial number"
 
 
 def _summary(attempts: Iterable[Attempt]) -> str:
@@ -169,6 +179,13 @@ class PortProber:
             return False
         finally:
             driver.close()
+        if not identity.serial_number:
+            # Something answered (a passive JK-PB bus without device-info frames) but nothing names
+            # it: discovery tracks devices by their own serial number, so it stays for the user.
+            attempt.result = ProbeResult.UNRECOGNIZED
+            attempt.detail = (f"{identity.model} answers ({_heard(identity)}), but nothing it sends names "
+                              "it (no serial number): configure it by hand")
+            return False
         attempt.detail = f"{identity.model} {identity.serial_number}"
         self.outcome.result = ProbeResult.IDENTIFIED
         self.outcome.adapter_type, self.outcome.identity, self.outcome.config = adapter_type, identity, config

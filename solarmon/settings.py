@@ -213,7 +213,7 @@ SOLARMON_DISCOVERY_SCAN_SYSTEM_PORTS = env.bool("SOLARMON_DISCOVERY_SCAN_SYSTEM_
 SOLARMON_DISCOVERY_INCLUDE_GLOBS = env.list("SOLARMON_DISCOVERY_INCLUDE_GLOBS", default=[])
 SOLARMON_DISCOVERY_EXCLUDE_GLOBS = env.list("SOLARMON_DISCOVERY_EXCLUDE_GLOBS", default=[])
 SOLARMON_DISCOVERY_PROBE_ORDER = env.list("SOLARMON_DISCOVERY_PROBE_ORDER",
-                                          default=["pytes", "powdrive", "senergy", "iammeter"])
+                                          default=["pytes", "powdrive", "senergy", "iammeter", "jkbms_tcpip"])
 SOLARMON_DISCOVERY_PROBE_TIMEOUT_S = env.float("SOLARMON_DISCOVERY_PROBE_TIMEOUT_S", default=1.0)
 SOLARMON_DISCOVERY_PORT_BUDGET_S = env.float("SOLARMON_DISCOVERY_PORT_BUDGET_S", default=12.0)
 SOLARMON_DISCOVERY_MAX_FAILURES = env.int("SOLARMON_DISCOVERY_MAX_FAILURES", default=10)

@@ -309,6 +309,11 @@ class DeviceStatus(models.Model):
                                           "adapter is changed")
     config_fingerprint = models.CharField(max_length=40, blank=True, default="",
                                           help_text="The adapters' configuration the last poll used")
+    flagged_values = models.IntegerField(
+        default=0, help_text="Values the device sent that could not be proved (garbled, impossible), "
+        "left unknown in the stored readings; counted since the device was first polled")
+    last_flag = models.TextField(blank=True, default="", help_text="Why the most recent such value was "
+                                 "left unknown")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

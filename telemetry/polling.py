@@ -92,6 +92,7 @@ class PollOutcome:
     duration_ms: int = 0
     error: str = ""
     skipped: bool = False
+    flags: list[str] = field(default_factory=list)  # values of the reading left unknown
 
 
 def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> AdapterRef:
@@ -203,7 +204,7 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
         rows = _rows(ref, reading, slot)
         result = ingest.write_rows(rows)
         outcome = PollOutcome(device=ref, ok=True, adapter_id=reading.adapter_id or "", rows=result.rows,
-                              written=result.written)
+                              written=result.written, flags=list(reading.flags))
     except BusBusy as exc:
         outcome.error, outcome.skipped = str(exc), True
     except AdapterError as exc:
@@ -212,7 +213,7 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome.ok:
         record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms, collector,
-                       ref.fingerprint())
+                       ref.fingerprint(), outcome.flags)
     elif outcome.skipped:
         record_missed(status, timezone.now(), outcome.error, collector)
     else:

@@ -24,7 +24,7 @@ the same moment never overwrite each other's counts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,7 +42,7 @@ MAX_BACKOFF_S = 300.0
 PERMANENT_NOTE = " (permanent: not retried until the adapter's configuration changes)"
 POLL_FIELDS = ["last_seen", "consecutive_failures", "active_adapter_id", "last_duration_ms", "next_poll_at",
                "pending_slot", "permanent_error", "collector", "config_fingerprint", "state", "last_error",
-               "last_error_at", "poll_interval_s", "system", "updated_at"]
+               "last_error_at", "poll_interval_s", "flagged_values", "last_flag", "system", "updated_at"]
 
 
 def effective_state(status: DeviceStatus | None, now: datetime) -> str:
@@ -74,7 +74,12 @@ def retries_stopped(status: DeviceStatus, fingerprint: str) -> bool:
 
 
 def record_success(status: DeviceStatus, now: datetime, slot: datetime, adapter_id: str,
-                   duration_ms: int, collector: str = "", fingerprint: str = "") -> None:
+                   duration_ms: int, collector: str = "", fingerprint: str = "",
+                   flags: Sequence[str] = ()) -> None:
+    """A good reading arrived; ``flags`` are the values in it that were left unknown."""
+    status.flagged_values += len(flags)
+    if flags:
+        status.last_flag = flags[-1][:2000]
     status.last_seen = now
     status.consecutive_failures = 0
     status.active_adapter_id = adapter_id or ""

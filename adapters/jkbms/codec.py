@@ -122,3 +122,38 @@ def encode_cell_info(values: dict[str, float], cells_mv: list[int], layout: Cell
     encode_cells(body, layout, cells_mv, byteorder)
     encode_fields(body, layout.fields, values, byteorder)
     return seal_frame(body, TYPE_CELL_INFO, counter)
+
+
+def layout_fits(buf: bytes, layout: CellInfoLayout, byteorder: str = "<") -> bool:
+    """Whether ``buf`` decodes as a plausible cell-info image in ``layout``.
+
+    Most cells must lie within 1-5 V and the total voltage must be one a string of that many
+    cells can have. Decoded in the wrong layout, the total lands on unrelated bytes (0 V or
+    thousands of volts), which no real pack shows.
+    """
+    cells = [volts for _, volts in decode_cells(buf, layout, byteorder)]
+    if not cells:
+        return False
+    total = decode_fields(buf, layout.fields, byteorder).get("total_voltage", 0.0)
+    in_range = sum(1.0 <= v <= 5.0 for v in cells)
+    return 2 * in_range > len(cells) and 1.0 * len(cells) <= total <= 5.0 * len(cells)
+
+
+def detect_layout(buf: bytes, hint: CellInfoLayout | None = None) -> CellInfoLayout | None:
+    """The layout a cell-info frame decodes in (``hint`` wins a tie), or None when none fits."""
+    fitting = [layout for layout in (LAYOUT_24S, LAYOUT_32S) if layout_fits(buf, layout)]
+    if len(fitting) > 1 and hint in fitting:
+        return hint
+    return fitting[0] if fitting else None
+
+
+def is_jk04_cell_info(buf: bytes) -> bool:
+    """Whether a cell-info frame carries JK04's float32 cell voltages (older JK-B BMSes).
+
+    JK04 sends each cell as a little-endian float32 volt value from byte 6; JK02 sends
+    u16 millivolts, whose byte pairs never read as floats of a few volts.
+    """
+    floats = [struct.unpack_from("<f", buf, 6 + 4 * i)[0] for i in range(24)]
+    nonzero = [f for f in floats if f != 0.0]
+    in_range = [f for f in nonzero if 1.0 <= f <= 5.0]
+    return len(in_range) >= 4 and 2 * len(in_range) > len(nonzero)

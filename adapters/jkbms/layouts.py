@@ -60,6 +60,7 @@ def _fields(shift: int, extra: tuple[Field, ...] = ()) -> tuple[Field, ...]:
         Field("runtime_s", 162 + s, "u32"),
         Field("charge_mos", 166 + s, "u8"),
         Field("discharge_mos", 167 + s, "u8"),
+        Field("temp_sensors", 182 + s, "u8"),
         *extra,
     )
 
@@ -95,6 +96,11 @@ LAYOUT_32S = CellInfoLayout(
 
 LAYOUTS = {"24s": LAYOUT_24S, "32s": LAYOUT_32S}
 
+# Temperature sensors: the bit of each in the ``temp_sensors`` presence mask (bit set =
+# sensor fitted), and the raw value firmware reports for a sensor that is not there.
+TEMP_SENSOR_BITS = {"mos_temp": 0, "temp1": 1, "temp2": 2, "temp3": 3, "temp4": 4, "temp5": 5}
+ABSENT_TEMPERATURE_RAW = -2000  # 0x30F8 little-endian, i.e. -200.0 °C: "no sensor"
+
 DEVICE_INFO_TEXT = (
     TextField("vendor", 6, 16),
     TextField("hardware_version", 22, 8),
@@ -106,6 +112,24 @@ DEVICE_INFO_TEXT = (
 DEVICE_INFO_NUMBERS = (
     Field("uptime_s", 38, "u32"),
     Field("power_on_count", 42, "u32"),
+)
+
+# Settings (type 0x01) frame of 32S firmware: the protection limits, and the cell count,
+# nominal capacity and RS485 address the BMS is configured with.
+SETTINGS_32S = (
+    Field("cell_uvp", 10, "u32", 0.001),
+    Field("cell_uvpr", 14, "u32", 0.001),
+    Field("cell_ovp", 18, "u32", 0.001),
+    Field("cell_ovpr", 22, "u32", 0.001),
+    Field("soc100_voltage", 30, "u32", 0.001),
+    Field("soc0_voltage", 34, "u32", 0.001),
+    Field("cell_rcv", 38, "u32", 0.001),
+    Field("cell_rfv", 42, "u32", 0.001),
+    Field("max_charge_current", 50, "u32", 0.001),
+    Field("max_discharge_current", 62, "u32", 0.001),
+    Field("cell_count", 114, "u8"),
+    Field("nominal_ah", 130, "u32", 0.001),
+    Field("device_address", 270, "u8"),
 )
 
 # The JK-PB register blocks (byte-offset addressing) and where they start in a frame.

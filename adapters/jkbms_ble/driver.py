@@ -14,16 +14,11 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 from adapters.base import Driver
-from adapters.errors import ImplausibleReading, TransportError
-from adapters.jkbms.layouts import LAYOUT_32S
+from adapters.battery_checks import screen_units
+from adapters.errors import TransportError
 from adapters.jkbms.unit import unit_from_cell_info
 from adapters.jkbms_ble.link import BleLink, ClientFactory, backoff_s
-from adapters.readings import (
-    BatteryPackReading,
-    DeviceIdentity,
-    battery_pack_from_units,
-    battery_plausibility_problems,
-)
+from adapters.readings import BatteryPackReading, DeviceIdentity, battery_pack_from_units
 
 T = TypeVar("T")
 BACKOFF_CAP_S = 300.0
@@ -67,6 +62,9 @@ class JkbmsBleDriver(Driver):
                               model=str(info.get("vendor", "")),
                               extra={"hardware_version": info.get("hardware_version", ""),
                                      "software_version": info.get("software_version", ""),
+                                     "device_name": info.get("device_name", ""),
+                                     "power_on_count": info.get("power_on_count"),
+                                     "uptime_s": info.get("uptime_s"),
                                      "layout": link.layout.name if link.layout else ""})
 
     def read(self) -> BatteryPackReading:
@@ -78,19 +76,17 @@ class JkbmsBleDriver(Driver):
             except TransportError as exc:
                 errors.append(str(exc))
                 continue
-            unit, extra = unit_from_cell_info(frame, link.layout or LAYOUT_32S, index,
-                                              serial_number=link.device_info.get("serial_number"))
+            layout = link.layout_of(frame)
+            unit, extra = unit_from_cell_info(frame, layout, index,
+                                              serial_number=link.device_info.get("serial_number") or None)
             units.append(unit)
-            extras[index] = {**extra, "bt_address": link.address, "corrupt_frames":
-                             link.assembler.corrupt_frames}
+            extras[index] = {**extra, "bt_address": link.address, "layout": layout.name,
+                             "corrupt_frames": link.assembler.corrupt_frames}
         if errors:
             raise TransportError("; ".join(errors))
-        pack = battery_pack_from_units(units, cycles=max(u.cycles or 0 for u in units),
-                                       extra={"units": extras})
-        problems = battery_plausibility_problems(pack)
-        if problems:
-            raise ImplausibleReading("; ".join(problems))
-        return pack
+        flags = screen_units(units)
+        return battery_pack_from_units(units, cycles=max(u.cycles or 0 for u in units),
+                                       extra={"units": extras}, flags=flags)
 
     def close(self) -> None:
         """Disconnect every link and stop the private event loop."""

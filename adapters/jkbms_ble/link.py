@@ -9,8 +9,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from adapters.errors import TransportError
-from adapters.jkbms.codec import decode_device_info, layout_for_hardware
+from adapters.errors import ImplausibleReading, TransportError, WrongDevice
+from adapters.jkbms.codec import (
+    decode_device_info,
+    detect_layout,
+    is_jk04_cell_info,
+    layout_fits,
+    layout_for_hardware,
+)
 from adapters.jkbms.frames import (
     BLE_CMD_CELL_INFO,
     BLE_CMD_DEVICE_INFO,
@@ -47,17 +53,54 @@ class BleLink:
         return self.client is not None and bool(self.client.is_connected)
 
     async def connect(self) -> None:
-        """Connect, subscribe to FFE1, fetch the device info and settle the layout."""
+        """Connect, subscribe to FFE1, fetch the device info (if it comes) and a first layout guess."""
         await self.disconnect()
         self.assembler.reset()
         self.client = self.factory(self.address, disconnected_callback=self._on_disconnect,
                                    timeout=self.timeout)
         await self._guard(self.client.connect(), "connect")
         await self._guard(self.client.start_notify(CHARACTERISTIC, self._on_notify), "subscribe")
-        frame = await self.request(BLE_CMD_DEVICE_INFO, TYPE_DEVICE_INFO)
-        self.device_info = decode_device_info(frame)
+        try:
+            frame = await self.request(BLE_CMD_DEVICE_INFO, TYPE_DEVICE_INFO)
+        except TransportError:
+            if not self.connected:
+                raise
+            # The frame was lost or never sent: the cell-info frames still tell the layout, and
+            # the identity stays unknown rather than the link unusable.
+            self.device_info = {}
+        else:
+            self.device_info = decode_device_info(frame)
         self.layout = (LAYOUTS[self.layout_setting] if self.layout_setting in LAYOUTS
                        else layout_for_hardware(str(self.device_info.get("hardware_version", ""))))
+
+    def layout_of(self, frame: bytes) -> CellInfoLayout:
+        """The layout ``frame`` is read in: the configured one, else the one its content fits.
+
+        The hardware version only hints (a "3.0" may be JK02_24S or JK04); the frame itself
+        decides. A JK04 frame (float32 cells, an older protocol) is refused: one error naming
+        the BMS and the cause.
+        """
+        configured = LAYOUTS.get(self.layout_setting)
+        if configured is not None and layout_fits(frame, configured):
+            return configured
+        detected = None if configured is not None else detect_layout(frame, hint=self.layout)
+        if detected is not None:
+            self.layout = detected
+            return detected
+        if is_jk04_cell_info(frame):
+            raise WrongDevice(f"{self.describe()} sends JK04 cell-info frames (float32 cell voltages, "
+                              "an older protocol); the jkbms_ble adapter reads JK02 (24S/32S) BMSes only")
+        wanted = f"the configured {configured.name} layout" if configured else "the 24S or the 32S layout"
+        raise ImplausibleReading(f"{self.describe()}: cell-info frame does not decode in {wanted} "
+                                 "(cells or total voltage outside physical ranges)")
+
+    def describe(self) -> str:
+        """``JK-B2A16S (hw 3.0, sw 3.3.0) at C8:47:…``: the BMS as its device-info frame names it."""
+        info = self.device_info
+        name = str(info.get("vendor") or "JK BMS")
+        versions = ", ".join(f"{k} {info[v]}" for k, v in (("hw", "hardware_version"),
+                                                            ("sw", "software_version")) if info.get(v))
+        return f"{name}{f' ({versions})' if versions else ''} at {self.address}"
 
     async def cell_info(self) -> bytes:
         """Ask for cell info (0x96) and return the next cell-info frame."""

@@ -75,6 +75,8 @@ class ModbusDriver(Driver):
             setattr(reading, field, round(value * per_kwh, 6) if value is not None else None)
         if withheld:
             reading.extra["withheld_counters"] = withheld
+            reading.flags.extend(f"counter {name} ran backwards or jumped further than the rated power "
+                                 "allows: value unknown" for name in withheld)
 
 
 def fill_inverter_counters(reading: InverterReading, values: Mapping[str, Value]) -> None:

@@ -1,7 +1,14 @@
-"""Plausibility checks: a reading that cannot be physically true is rejected, not stored.
+"""Plausibility checks: a value that cannot be physically true is never stored as if true.
 
 Limits are deliberately wide: they catch garbage (a misaligned read, a byte-swapped
 word, another device answering on the same address), not unusual but real states.
+
+Two kinds of check. A voltage or frequency outside its range means the registers do not
+decode as this device's map (wrong profile, wrong device, misaligned read): nothing in the
+reading can be trusted, so it is rejected whole. A power, SOC or temperature outside its
+range is what one register glitch looks like (a BMS dropping its link reports SOC 250):
+that value becomes unknown, a flag on the reading says why, and the rest is kept. Two or
+more such values in one reading are no longer a glitch: the reading is rejected whole.
 """
 
 from __future__ import annotations
@@ -17,7 +24,11 @@ ABSOLUTE_POWER_CAP_W = 100_000.0  # when the rated power is unknown
 BATTERY_VOLTS = (0.0, 1000.0)
 GRID_VOLTS = (0.0, 500.0)
 FREQUENCY_HZ = (40.0, 70.0)
+INVERTER_TEMP_C = (-40.0, 150.0)
 COUNTER_SLACK_KWH = 1.5  # register resolution (up to 1 kWh) plus rounding
+MAX_GLITCHES = 1  # field-level implausible values one reading may carry and still be kept
+
+Reading = InverterReading | MeterReading
 
 
 def power_limit(rated_w: float | None) -> float:
@@ -32,35 +43,57 @@ def checked_serial(text: str, where: str) -> str:
     return text
 
 
-def _within(name: str, value: float | None, low: float, high: float, unit: str) -> None:
-    if value is not None and not low <= value <= high:
-        raise ImplausibleReading(f"{name} {value:g} {unit} is outside {low:g}..{high:g} {unit}")
+def _outside(name: str, value: float | None, low: float, high: float, unit: str,
+             *, zero_means_none: bool = False) -> str | None:
+    """Why ``value`` is impossible, or None. ``zero_means_none``: 0 is "not connected"."""
+    if value is None or (zero_means_none and not value) or low <= value <= high:
+        return None
+    return f"{name} {value:g} {unit} is outside {low:g}..{high:g} {unit}".replace("  ", " ")
 
 
-def _nonzero_within(name: str, value: float | None, low: float, high: float, unit: str) -> None:
-    if value:  # 0 means "not connected" (grid down, no frequency lock)
-        _within(name, value, low, high, unit)
+def _structural(problems: list[str | None]) -> None:
+    found = [p for p in problems if p]
+    if found:
+        raise ImplausibleReading("; ".join(found))
+
+
+def _glitches(reading: Reading, checks: list[tuple[str, str | None]]) -> None:
+    """Unknown + flagged for each failed field check; rejected whole above ``MAX_GLITCHES``."""
+    found = [(field, problem) for field, problem in checks if problem]
+    if len(found) > MAX_GLITCHES:
+        raise ImplausibleReading("; ".join(p for _, p in found) + ": too many impossible values to be "
+                                 "a glitch")
+    for field, problem in found:
+        setattr(reading, field, None)
+        reading.flags.append(f"{problem}: value unknown")
 
 
 def check_inverter(reading: InverterReading, max_power_w: float) -> None:
-    """Raise :class:`ImplausibleReading` naming the first impossible value."""
-    _within("SOC", reading.soc, 0.0, 100.0, "%")
-    _within("battery voltage", reading.batt_voltage_v, *BATTERY_VOLTS, "V")
-    _nonzero_within("grid voltage", reading.grid_voltage_v, *GRID_VOLTS, "V")
-    _nonzero_within("grid frequency", reading.grid_frequency_hz, *FREQUENCY_HZ, "Hz")
+    """Reject a reading that cannot be this device's; leave a lone impossible value unknown."""
+    _structural([
+        _outside("battery voltage", reading.batt_voltage_v, *BATTERY_VOLTS, "V"),
+        _outside("grid voltage", reading.grid_voltage_v, *GRID_VOLTS, "V", zero_means_none=True),
+        _outside("grid frequency", reading.grid_frequency_hz, *FREQUENCY_HZ, "Hz", zero_means_none=True),
+    ])
+    checks = [("soc", _outside("SOC", reading.soc, 0.0, 100.0, "%")),
+              ("inverter_temp_c", _outside("inverter temperature", reading.inverter_temp_c,
+                                           *INVERTER_TEMP_C, "°C"))]
     for name in ("pv_power_w", "load_power_w", "grid_power_w", "batt_power_w"):
-        _within(name.removesuffix("_w").replace("_", " "), getattr(reading, name),
-                -max_power_w, max_power_w, "W")
+        label = name.removesuffix("_w").replace("_", " ")
+        checks.append((name, _outside(label, getattr(reading, name), -max_power_w, max_power_w, "W")))
+    _glitches(reading, checks)
 
 
 def check_meter(reading: MeterReading, max_power_w: float) -> None:
-    """Raise :class:`ImplausibleReading` naming the first impossible value."""
-    for name in ("grid_voltage_v", "voltage_phase_a", "voltage_phase_b", "voltage_phase_c"):
-        _nonzero_within(name.replace("_", " "), getattr(reading, name), *GRID_VOLTS, "V")
-    _nonzero_within("grid frequency", reading.grid_frequency_hz, *FREQUENCY_HZ, "Hz")
-    for name in ("grid_power_w", "power_phase_a", "power_phase_b", "power_phase_c"):
-        _within(name.replace("_", " "), getattr(reading, name), -max_power_w, max_power_w, "W")
-    _within("power factor", reading.power_factor, -1.0, 1.0, "")
+    """Reject a reading that cannot be this meter's; leave a lone impossible value unknown."""
+    _structural(
+        [_outside(name.replace("_", " "), getattr(reading, name), *GRID_VOLTS, "V", zero_means_none=True)
+         for name in ("grid_voltage_v", "voltage_phase_a", "voltage_phase_b", "voltage_phase_c")]
+        + [_outside("grid frequency", reading.grid_frequency_hz, *FREQUENCY_HZ, "Hz", zero_means_none=True)])
+    checks = [(name, _outside(name.replace("_", " "), getattr(reading, name), -max_power_w, max_power_w, "W"))
+              for name in ("grid_power_w", "power_phase_a", "power_phase_b", "power_phase_c")]
+    checks.append(("power_factor", _outside("power factor", reading.power_factor, -1.0, 1.0, "")))
+    _glitches(reading, checks)
 
 
 class CounterGuard:

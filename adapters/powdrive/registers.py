@@ -10,7 +10,8 @@ Profiles: ``single-phase`` (SUN-xK-SG0xLP1), ``three-phase`` (SG04LP3, LV batter
 (:data:`PROFILE_BY_DEVICE_TYPE`); unknown codes fall back to single-phase.
 
 Configurable facts marked (?) in the protocol notes, with their defaults:
-- ``pv_power_scale`` (default 1): single-phase PV power is × 10 W on 16 kW units.
+- ``pv_power_scale`` (default 1): PV power counts 10 W per unit on some models (single-phase
+  16 kW units, and some three-phase LV units); it multiplies the profile's own PV scale.
 - ``hv_energy_scale`` (default 0.1 kWh per count): some HV units count whole kWh.
 - The three-phase maps leave out the inverter output power (636/694): it is not part of
   a reading, and its own block would cost one more transaction per poll.
@@ -160,8 +161,9 @@ def profile_for_device_type(code: int) -> str:
 def live_map(profile: str, *, pv_power_scale: float = 1, hv_energy_scale: float = 0.1) -> RegisterMap:
     """The live-data map of ``profile`` with the configurable scales applied."""
     regmap = MAPS[profile]
-    if profile == SINGLE_PHASE and pv_power_scale != 1:
-        regmap = regmap.with_factor(PV_POWER_FIELDS, pv_power_scale)
+    if pv_power_scale != 1:
+        regmap = regmap.with_factor(HV_PV_POWER_FIELDS if profile == THREE_PHASE_HV else PV_POWER_FIELDS,
+                                    pv_power_scale)
     if profile == THREE_PHASE_HV and hv_energy_scale != 0.1:
         regmap = regmap.with_factor(ENERGY_FIELDS, hv_energy_scale / 0.1)
     return regmap

@@ -1,7 +1,9 @@
-"""Console table columns as data: header name → (reading attribute, converter).
+"""Console table columns as data: header name → (reading attribute, converter), and value kinds.
 
 Tables are parsed by header name, never by position, so a firmware that adds a column
 only adds an entry to ``extra``. Units on the console: mV, mA (+ = charging), m°C, %.
+Each header also has a kind (what its values look like), so a value that slid under the
+wrong header is recognised as bad instead of being read as that header's value.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import re
 from collections.abc import Callable
 
 Converter = Callable[[str], object]
+
+ABSENT = "Absent"
+EMPTY = "-"
 
 
 def milli(text: str) -> float:
@@ -68,5 +73,38 @@ BAT_COLUMNS: dict[str, tuple[str, Converter]] = {
 }
 BAT_SOC_FALLBACK = "Coulomb"  # holds the SOC when there is no SOC column (Pytes)
 
-ABSENT = "Absent"
-EMPTY = "-"
+# What the values under a header look like. ``-`` (no value) fits every kind.
+_KIND_PATTERNS: dict[str, re.Pattern[str]] = {
+    "index": re.compile(r"^\d+$"),
+    "number": re.compile(r"^-?\d+$"),
+    "status": re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$"),
+    "percent": re.compile(r"^\d{1,3}%$"),
+    # `pwr`: "39%"; Pylontech `bat`: "44231 mAH"; Pytes `bat`: "34% 34682 mAH".
+    "coulomb": re.compile(r"^(\d{1,3}%)?( ?\d+ mAH)?$", re.IGNORECASE),
+    "time": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+    "yes_no": re.compile(r"^[YN]$"),
+    "text": re.compile(r"^\S.*$"),
+}
+_KIND_BY_HEADER = {
+    "Power": "index", "Battery": "index",
+    "Volt": "number", "Curr": "number", "Tempr": "number", "Tlow": "number", "Thigh": "number",
+    "Vlow": "number", "Vhigh": "number", "MosTempr": "number",
+    "SOC": "percent", "Coulomb": "coulomb", "Time": "time", "BAL": "yes_no",
+    "Barcode": "text", "DevType": "text",
+}
+
+
+def kind_of(header: str) -> str:
+    """The kind of value under ``header``: status columns by their name, ids as numbers."""
+    if header in _KIND_BY_HEADER:
+        return _KIND_BY_HEADER[header]
+    if header.endswith((".St", " State")):
+        return "status"
+    if header.endswith(".Id"):
+        return "number"
+    return "text"
+
+
+def value_fits(kind: str, value: str) -> bool:
+    """Whether ``value`` looks like a value of ``kind`` (``-`` always does)."""
+    return value == EMPTY or bool(_KIND_PATTERNS[kind].match(value))

@@ -1,4 +1,4 @@
-"""Pytes / Pylontech console driver: ``pwr`` for all units, ``bat N`` per unit, ``info 1`` once."""
+"""Pytes / Pylontech console driver: ``pwr`` for all units, ``bat N`` per unit, ``info N`` once per unit."""
 
 from __future__ import annotations
 
@@ -9,33 +9,25 @@ from typing import Any
 import serial
 
 from adapters.base import Driver
-from adapters.errors import AdapterError, DeviceError, ImplausibleReading, TransportError
-from adapters.pytes.columns import (
-    ABSENT,
-    BAT_COLUMNS,
-    BAT_SOC_FALLBACK,
-    EMPTY,
-    PWR_COLUMNS,
-    PWR_EXTRA,
-    Converter,
-    percent,
-)
+from adapters.battery_checks import screen_units
+from adapters.errors import AdapterError, DeviceError, TransportError, WrongDevice
+from adapters.pytes.columns import EMPTY
 from adapters.pytes.console import ConsoleSession
 from adapters.pytes.parsing import parse_key_values, parse_table
-from adapters.readings import (
-    BatteryPackReading,
-    BatteryUnitReading,
-    CellReading,
-    DeviceIdentity,
-    battery_pack_from_units,
-    battery_plausibility_problems,
-)
+from adapters.pytes.scope import describe, is_high_voltage_pwr, refuse_high_voltage
+from adapters.pytes.units import cells_from_rows, is_absent, unit_from_row
+from adapters.readings import BatteryPackReading, BatteryUnitReading, DeviceIdentity, battery_pack_from_units
 
 READ_TIMEOUT_S = 0.05  # pyserial's per-read wait; the session enforces the per-command timeout
 
 
 class PytesDriver(Driver):
-    """One pack of Pytes / Pylontech units behind one console port."""
+    """One pack of Pytes / Pylontech units behind one console port.
+
+    Each unit's ``info N`` (its own capacity, barcode and model) is read once per
+    connection: a stack may mix models (a US5000 with US2000s behind it), so no unit's
+    capacity is taken from another's.
+    """
 
     adapter_type = "pytes"
 
@@ -44,12 +36,13 @@ class PytesDriver(Driver):
         self._port: serial.Serial | None = None
         self._session: ConsoleSession | None = None
         self._identity: DeviceIdentity | None = None
+        self._infos: dict[int, dict[str, str]] = {}
 
     # ---- contract ------------------------------------------------------------------
     def identify(self) -> DeviceIdentity:
         """Barcode and device name of unit 1 (``info 1``), cached for the connection's life."""
         if self._identity is None:
-            info = parse_key_values(self._run("info 1"))
+            info = self._unit_info(1)
             barcode = info.get("Barcode", "")
             if not barcode or barcode == EMPTY:
                 raise DeviceError("`info 1` reply has no Barcode")
@@ -66,26 +59,35 @@ class PytesDriver(Driver):
 
     def read(self) -> BatteryPackReading:
         """One ``pwr`` for every unit, then ``bat N`` for the cells of each present unit."""
-        rows = parse_table(self._run("pwr"), "Power")
-        present = [r for r in rows if r.get("Base.St") != ABSENT and ABSENT not in r.get("_raw", "")]
-        absent = sorted(int(r["Power"]) for r in rows if r not in present)
+        body = self._run("pwr")
+        if is_high_voltage_pwr(body):
+            raise WrongDevice(self._high_voltage_message())
+        rows = parse_table(body, "Power")
+        flags: list[str] = []
+        unreadable = [r for r in rows if r.index is None]
+        for row in unreadable:
+            flags.append(f"`pwr`: row without a readable unit number skipped: {row.line!r}")
+        absent = sorted(int(r.index or 0) for r in rows if r.index is not None and is_absent(r))
+        present = [r for r in rows if r.index is not None and not is_absent(r)]
         if not present:
             raise DeviceError(f"no battery unit present ({len(absent)} rows Absent)")
         units, unit_extras = [], {}
         for row in present:
-            unit, extra = self._unit(row)
+            unit, extra = unit_from_row(row, flags)
+            self._complete_unit(unit, extra, flags)
             units.append(unit)
             unit_extras[unit.index] = extra
+        flags += screen_units(units)
         configured = int(self.config.get("batteries", 1))
-        pack = battery_pack_from_units(units, extra={
+        pack = battery_pack_from_units(units, flags=flags, extra={
             "absent_units": [i for i in absent if i <= configured],
             "absent_count": len(absent),
             "configured_batteries": configured,
             "units": unit_extras,
         })
-        problems = battery_plausibility_problems(pack)
-        if problems:
-            raise ImplausibleReading("; ".join(problems))
+        if unreadable:  # a unit we cannot name may still carry current: the sums would be short
+            pack.current = pack.power = None
+            flags.append("pack current and power unknown: a `pwr` row could not be read")
         return pack
 
     def close(self) -> None:
@@ -95,48 +97,61 @@ class PytesDriver(Driver):
             finally:
                 self._port = None
                 self._session = None
+                self._infos.clear()
 
     # ---- units and cells -------------------------------------------------------------
-    def _unit(self, row: dict[str, str]) -> tuple[BatteryUnitReading, dict[str, Any]]:
-        """The unit of one ``pwr`` row, and its non-column values (unknown columns kept raw)."""
-        if "_raw" in row:
-            raise DeviceError(f"`pwr` row does not match its header: {row['_raw']!r}")
-        fields = _convert(row, PWR_COLUMNS)
-        extra = _convert(row, PWR_EXTRA)
-        extra.update({k: v for k, v in row.items() if k not in PWR_COLUMNS and k not in PWR_EXTRA})
-        unit = BatteryUnitReading(index=int(fields.pop("index")), **fields)
-        if unit.voltage is not None and unit.current is not None:
-            unit.power = round(unit.voltage * unit.current, 2)
-        unit.capacity_ah = self._capacity_ah()
-        if unit.serial_number is None and unit.index == 1 and self._identity:
-            unit.serial_number = self._identity.serial_number
-        unit.cells = self._cells(unit.index)
-        return unit, extra
+    def _complete_unit(self, unit: BatteryUnitReading, extra: dict[str, Any], flags: list[str]) -> None:
+        """Capacity, barcode and model from the unit's own ``info N``; then its cells."""
+        info = self._unit_info(unit.index, flags)
+        unit.capacity_ah = _capacity_ah(info) or _positive(self.config.get("capacity_ah"))
+        if unit.serial_number is None and info.get("Barcode", EMPTY) != EMPTY:
+            unit.serial_number = info["Barcode"]
+        if info.get("Device name"):
+            extra.setdefault("model", info["Device name"])
+        rows = parse_table(self._run(f"bat {unit.index}"), "Battery")
+        unit.cells = cells_from_rows(rows, unit.index, flags)
 
-    def _cells(self, index: int) -> list[CellReading]:
-        cells = []
-        for row in parse_table(self._run(f"bat {index}"), "Battery"):
-            if "_raw" in row:
-                raise DeviceError(f"`bat {index}` row does not match its header: {row['_raw']!r}")
-            fields = _convert(row, BAT_COLUMNS)
-            if "soc" not in fields and row.get(BAT_SOC_FALLBACK, EMPTY) != EMPTY:
-                fields["soc"] = percent(row[BAT_SOC_FALLBACK])
-            cells.append(CellReading(index=int(fields.pop("index")), **fields))
-        return cells
+    def _unit_info(self, index: int, flags: list[str] | None = None) -> dict[str, str]:
+        """``info N`` as key/value pairs, once per connection; a high-voltage system is refused.
 
-    def _capacity_ah(self) -> float | None:
-        if self.config.get("capacity_ah"):
-            return float(self.config["capacity_ah"])
-        spec = self._identity.extra.get("specification", "") if self._identity else ""
-        match = re.search(r"(\d+(?:\.\d+)?)\s*AH", spec, re.IGNORECASE)
-        return float(match.group(1)) if match else None
+        Unit 1 falls back to a bare ``info`` (consoles of one device reject ``info 1``). For
+        other units a refused ``info N`` leaves that unit's capacity unknown (flagged once).
+        """
+        if index not in self._infos:
+            info: dict[str, str] | None
+            try:
+                info = parse_key_values(self._run(f"info {index}"))
+            except DeviceError as exc:
+                info = self._bare_info() if index == 1 else None
+                if info is None:
+                    if flags is None:
+                        raise
+                    flags.append(f"unit {index}: `info {index}` failed ({exc}): its capacity is unknown")
+                    info = {}
+            refuse_high_voltage(info)
+            self._infos[index] = info
+        return self._infos[index]
+
+    def _bare_info(self) -> dict[str, str] | None:
+        try:
+            return parse_key_values(self._run("info"))
+        except DeviceError:
+            return None
+
+    def _high_voltage_message(self) -> str:
+        try:
+            name = describe(parse_key_values(self._run("info")))
+        except AdapterError:
+            name = f"the console at {self.config.get('serial_port')}"
+        return (f"{name} is a high-voltage battery system (`pwr` prints one series stack, not a table "
+                "of parallel units); the pytes adapter reads low-voltage Pytes/Pylontech packs only")
 
     # ---- transport -----------------------------------------------------------------
     def _run(self, command: str) -> list[str]:
-        """Run one console command; any failure closes the port so the next call reopens it."""
+        """Run one console command; a transport failure closes the port so the next call reopens it."""
         try:
             return self._open().command(command)
-        except AdapterError:
+        except TransportError:
             self.close()
             raise
 
@@ -160,15 +175,11 @@ class PytesDriver(Driver):
         return self._session
 
 
-def _convert(row: dict[str, str], columns: dict[str, tuple[str, Converter]]) -> dict[str, Any]:
-    """Convert the columns of ``row`` named in ``columns``; ``-`` means no value."""
-    out: dict[str, Any] = {}
-    for header, (name, convert) in columns.items():
-        raw = row.get(header)
-        if raw is None or raw == EMPTY:
-            continue
-        try:
-            out[name] = convert(raw)
-        except ValueError as exc:
-            raise DeviceError(f"column {header!r}: cannot read {raw!r}") from exc
-    return out
+def _capacity_ah(info: dict[str, str]) -> float | None:
+    """The capacity an ``info`` reply states (``Specification : 48V/100AH`` → 100.0)."""
+    match = re.search(r"(\d+(?:\.\d+)?)\s*AH", info.get("Specification", ""), re.IGNORECASE)
+    return float(match.group(1)) if match else None
+
+
+def _positive(value: Any) -> float | None:
+    return float(value) if value else None

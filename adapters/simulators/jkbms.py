@@ -2,11 +2,17 @@
 
 Answers FC16 frame triggers (frame + acknowledgement) and FC03 reads of the 0x1200 and
 0x1400 blocks for each simulated address. As a bus master (``master_interval_s``) it
-also broadcasts a master's polling (requests, frames, acknowledgements, and the
-master's own unsolicited frame) to every connected client, for passive listeners.
+also broadcasts a master's polling to every connected client, for passive listeners, as
+a real JK-PB master does: requests to every address 1-15 (most never answer), each
+slave's frame and acknowledgement, then the master's own frames, each followed by an
+acknowledgement carrying address 0. The master is then a battery unit of the pack too.
+``master_device_info`` makes the master ask for device info every other cycle (real
+masters never do).
+
 ``fault``: ``silence``, ``garbage``, ``truncated``, ``bad_checksum``, ``bad_ack``,
-``disconnect`` (half a frame, then the connection is closed); ``absent`` addresses
-never answer.
+``disconnect`` (half a frame, then the connection is closed), ``master_frame`` (the
+master's own frame passes on the bus right before each reply). ``absent`` addresses never
+answer; ``absent_sensors`` are temperature sensors reported as not fitted.
 """
 
 from __future__ import annotations
@@ -34,7 +40,15 @@ from adapters.jkbms.frames import (
     trigger_request,
     with_crc,
 )
-from adapters.jkbms.layouts import FRAME_HEADER_LEN, LAYOUT_32S, REGISTER_INFO_BASE, REGISTER_LIVE_BASE
+from adapters.jkbms.layouts import (
+    ABSENT_TEMPERATURE_RAW,
+    FRAME_HEADER_LEN,
+    LAYOUT_32S,
+    REGISTER_INFO_BASE,
+    REGISTER_LIVE_BASE,
+    TEMP_SENSOR_BITS,
+)
+from adapters.jkbms_tcpip.attribution import MASTER_ADDRESS
 from adapters.jkbms_tcpip.bus import BusParser, BusToken
 from adapters.simulators.battery import SimUnit, battery_units, run_until_signal
 from adapters.simulators.plant import Plant
@@ -42,10 +56,16 @@ from adapters.simulators.plant import Plant
 BUS_GAP_S = 0.005  # quiet time between messages the simulated master puts on the bus
 
 
-def jk_values(unit: SimUnit) -> dict[str, float]:
-    """The cell-info fields of one simulated unit, in frame units (V, A, °C, Ah)."""
+def jk_values(unit: SimUnit, *, absent: Iterable[str] = (), layout: str = "32s") -> dict[str, float]:
+    """The cell-info fields of one simulated unit, in frame units (V, A, °C, Ah).
+
+    Sensors named in ``absent`` are reported as real firmware does for a sensor that is
+    not fitted: the -200.0 °C placeholder and a cleared bit in the presence mask.
+    """
     mv = unit.cells_mv
-    return {
+    fitted = [name for name in TEMP_SENSOR_BITS if layout == "32s" or TEMP_SENSOR_BITS[name] < 3]
+    missing = set(absent)
+    values = {
         "total_voltage": unit.voltage_v, "current": round(unit.current_a, 3),
         "power": round(abs(unit.power_w), 3),
         "temp1": unit.temperature_c - 0.5, "temp2": unit.temperature_c + 0.5,
@@ -57,7 +77,11 @@ def jk_values(unit: SimUnit) -> dict[str, float]:
         "charge_mos": 1, "discharge_mos": 1, "errors": 0, "balance_current": 0, "balancing": 0,
         "cell_avg": round(sum(mv) / len(mv) / 1000, 3), "cell_delta": (max(mv) - min(mv)) / 1000,
         "cell_max_index": mv.index(max(mv)), "cell_min_index": mv.index(min(mv)),
+        "temp_sensors": sum(1 << TEMP_SENSOR_BITS[n] for n in fitted if n not in missing),
     }
+    for name in missing:
+        values[name] = ABSENT_TEMPERATURE_RAW / 10
+    return values
 
 
 def jk_device_info(serial: str, hardware: str, vendor: str, name: str) -> dict[str, Any]:
@@ -74,16 +98,19 @@ class JkGatewaySimulator:
                  cells_per_battery: int = 16, host: str = "127.0.0.1", port: int = 0,
                  serials: dict[int, str] | None = None, absent: Iterable[int] = (),
                  capacity_ah: float = 280.0, low_cell: tuple[int, int] | None = None,
-                 master_interval_s: float | None = None) -> None:
+                 master_interval_s: float | None = None, master_device_info: bool = False,
+                 absent_sensors: Iterable[str] = ()) -> None:
         self.plant = plant or Plant()
         self.addresses = list(addresses)
         self.cells = cells_per_battery
         self.host, self._port = host, port
-        self.serials = serials or {a: f"4060A45{a:04d}" for a in range(1, 16)}
+        self.serials = serials or {a: f"4060A45{a:04d}" for a in range(16)}
         self.absent = set(absent)
         self.capacity_ah = capacity_ah
         self.low_cell = low_cell
         self.master_interval_s = master_interval_s
+        self.master_device_info = master_device_info
+        self.absent_sensors = tuple(absent_sensors)
         self.fault: str | None = None
         self.requests: list[tuple[str, int, int]] = []  # (kind, address, register) received
         self._server: socket.socket | None = None
@@ -136,9 +163,14 @@ class JkGatewaySimulator:
         thread.start()
 
     # ---- device model ------------------------------------------------------------------
+    @property
+    def unit_addresses(self) -> list[int]:
+        """Addresses with a battery unit: the slaves, and the master (0) when one polls the bus."""
+        return ([MASTER_ADDRESS] if self.master_interval_s else []) + self.addresses
+
     def units(self) -> dict[int, SimUnit]:
         """The simulated units at the plant's now, by address."""
-        present = [a for a in self.addresses if a not in self.absent]
+        present = [a for a in self.unit_addresses if a not in self.absent]
         units = battery_units(self.plant.state(), present, self.cells, serials=self.serials,
                               capacity_ah=self.capacity_ah, low_cell=self.low_cell)
         return {u.index: u for u in units}
@@ -149,15 +181,22 @@ class JkGatewaySimulator:
         if TRIGGER_FRAME_TYPE[register] == 0x03:
             return encode_device_info(jk_device_info(self.serials[address], "15A", "JK_PB2A16S20P",
                                                      f"JK-PB-{address}"), self._counter)
-        unit = self.units()[address]
+        unit = self.units().get(address) or self._other_pack_unit(address)
         if TRIGGER_FRAME_TYPE[register] == 0x01:  # settings: not simulated beyond a valid frame
             return seal_frame(bytearray(FRAME_LEN), TYPE_SETTINGS, self._counter)
-        return encode_cell_info(jk_values(unit), unit.cells_mv, LAYOUT_32S, self._counter)
+        return encode_cell_info(jk_values(unit, absent=self.absent_sensors), unit.cells_mv, LAYOUT_32S,
+                                self._counter)
+
+    def _other_pack_unit(self, address: int) -> SimUnit:
+        """A unit outside the simulated pack (a master whose frames pass on the bus)."""
+        return battery_units(self.plant.state(), [address], self.cells, serials=self.serials,
+                             capacity_ah=self.capacity_ah, low_cell=self.low_cell)[0]
 
     def registers(self, address: int, start: int, count: int) -> bytes | None:
         """FC03 data for ``count`` words at ``start``, or None for an address outside the blocks."""
         unit = self.units()[address]
-        live = encode_cell_info(jk_values(unit), unit.cells_mv, LAYOUT_32S, byteorder=">")
+        live = encode_cell_info(jk_values(unit, absent=self.absent_sensors), unit.cells_mv, LAYOUT_32S,
+                                byteorder=">")
         info = encode_device_info(jk_device_info(self.serials[address], "15A", "JK_PB2A16S20P",
                                                  f"JK-PB-{address}"))
         for base, image in ((REGISTER_LIVE_BASE, live), (REGISTER_INFO_BASE, info)):
@@ -206,8 +245,12 @@ class JkGatewaySimulator:
         if token.kind == "trigger":
             if token.register not in TRIGGER_FRAME_TYPE:
                 return with_crc(bytes([token.address, 0x90, 0x02]))
-            return self._faulty(self.frame(token.address, token.register),
-                                trigger_ack(token.address, token.register))
+            reply = self._faulty(self.frame(token.address, token.register),
+                                 trigger_ack(token.address, token.register))
+            if self.fault == "master_frame":  # the master's own data goes out first
+                reply = self.frame(MASTER_ADDRESS, TRIGGER_CELL_INFO) + \
+                    trigger_ack(MASTER_ADDRESS, TRIGGER_CELL_INFO) + reply
+            return reply
         count = struct.unpack(">H", token.data)[0]
         data = self.registers(token.address, token.register, count)
         if data is None:
@@ -250,15 +293,18 @@ class JkGatewaySimulator:
         cycle = 0
         interval = self.master_interval_s or 1.0
         while not self._stop.wait(interval if cycle else 0.0):
-            registers = [TRIGGER_CELL_INFO] + ([TRIGGER_DEVICE_INFO] if cycle % 2 == 0 else [])
-            for address in self.addresses:
-                for register in registers:
+            asks_info = self.master_device_info and cycle % 2 == 0
+            registers = [TRIGGER_CELL_INFO] + ([TRIGGER_DEVICE_INFO] if asks_info else [])
+            for address in range(1, 16):
+                answers = address in self.addresses and address not in self.absent and self.fault != "silence"
+                for register in registers if answers else [TRIGGER_CELL_INFO]:
                     self._broadcast(trigger_request(address, register))
-                    if address not in self.absent and self.fault != "silence":
+                    if answers:
                         self._broadcast(self._faulty(self.frame(address, register),
                                                      trigger_ack(address, register)))
-            # The master's own data goes out with no request before it.
-            self._broadcast(self.frame(self.addresses[0], TRIGGER_SETTINGS))
+            # The master's own data: its frames, each followed by an acknowledgement from address 0.
+            for register in (TRIGGER_CELL_INFO, TRIGGER_SETTINGS):
+                self._broadcast(self.frame(MASTER_ADDRESS, register) + trigger_ack(MASTER_ADDRESS, register))
             cycle += 1
 
     def _broadcast(self, data: bytes) -> None:
@@ -281,11 +327,14 @@ def main(adapter_type: str, argv: list[str]) -> int:
     parser.add_argument("--addresses", default="1", help="comma-separated RS485 addresses")
     parser.add_argument("--cells", type=int, default=16)
     parser.add_argument("--master", type=float, default=None,
-                        help="also act as bus master, polling every SECONDS (for passive mode)")
+                        help="also act as bus master (address 0), polling every SECONDS (for passive mode)")
+    parser.add_argument("--absent-sensors", default="",
+                        help="comma-separated temperature sensors reported as not fitted (temp1..temp5)")
     args = parser.parse_args(argv)
     addresses = [int(a) for a in args.addresses.split(",") if a.strip()]
+    absent = [s.strip() for s in args.absent_sensors.split(",") if s.strip()]
     with JkGatewaySimulator(addresses=addresses, port=args.tcp, cells_per_battery=args.cells,
-                            master_interval_s=args.master) as sim:
+                            master_interval_s=args.master, absent_sensors=absent) as sim:
         print(f"JK-PB gateway on 127.0.0.1:{sim.port}, addresses {addresses}", flush=True)
         run_until_signal()
     return 0

@@ -10,6 +10,11 @@ Simulated BMSes are registered by address in :data:`DEVICES` (or a registry pass
 the client). ``fault`` on a device: ``absent`` (out of range: connects fail, a live
 link drops), ``silence``, ``garbage``, ``truncated`` (last fragment missing),
 ``bad_checksum``, ``disconnect`` (link drops after the first fragment).
+
+Real quirks on demand: ``fragment`` sets the notification size (20 bytes on many
+adapters, up to the MTU on others), ``preamble`` glues bytes such as ``AT\r\n`` before a
+frame, ``absent_sensors`` reports temperature sensors as not fitted (presence bit clear,
+value -200.0 °C). :class:`RecordedJkBms` replays frames a real BMS sent.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from bleak.exc import BleakError
 
@@ -42,6 +47,23 @@ FRAGMENT = 128  # bytes per notification, as JK modules send them
 FRAGMENT_GAP_S = 0.002
 
 
+class SimulatedBms(Protocol):
+    """What :class:`FakeBleakClient` needs of a BMS behind it."""
+
+    address: str
+    fault: str | None
+    connects: int
+    fragment: int
+    preamble: bytes
+    gap_s: float
+
+    def device_info_frame(self) -> bytes | None: ...
+
+    def settings_frame(self) -> bytes | None: ...
+
+    def cell_info_frame(self) -> bytes | None: ...
+
+
 @dataclass
 class FakeJkBms:
     """One simulated JK-B BMS: battery ``index`` of a pack whose units are ``pack``."""
@@ -58,6 +80,10 @@ class FakeJkBms:
     low_cell: tuple[int, int] | None = None
     fault: str | None = None
     connects: int = 0  # connection attempts seen, for reconnect tests
+    fragment: int = FRAGMENT
+    preamble: bytes = b""
+    gap_s: float = FRAGMENT_GAP_S
+    absent_sensors: tuple[str, ...] = ()
 
     def device_info_frame(self) -> bytes:
         hardware = "11.XW" if self.layout == "32s" else "10.XW"
@@ -70,7 +96,8 @@ class FakeJkBms:
                               serials={i: "" for i in self.pack}, capacity_ah=self.capacity_ah,
                               low_cell=self.low_cell)
         unit = next(u for u in units if u.index == self.index)
-        return self._pad(encode_cell_info(jk_values(unit), unit.cells_mv, LAYOUTS[self.layout]))
+        values = jk_values(unit, absent=self.absent_sensors, layout=self.layout)
+        return self._pad(encode_cell_info(values, unit.cells_mv, LAYOUTS[self.layout]))
 
     def settings_frame(self) -> bytes:
         return self._pad(seal_frame(bytearray(FRAME_LEN), TYPE_SETTINGS))
@@ -79,12 +106,45 @@ class FakeJkBms:
         return frame + bytes(self.frame_len - len(frame))
 
 
-DEVICES: dict[str, FakeJkBms] = {}
+@dataclass
+class RecordedJkBms:
+    """A BMS that answers with frames a real one sent (device info, settings, cell info).
+
+    ``None`` for a frame means the BMS sends nothing for that request. Cell-info frames
+    are played in turn, one per request, starting again after the last.
+    """
+
+    address: str
+    cell_frames: list[bytes]
+    device_info: bytes | None = None
+    settings: bytes | None = None
+    fragment: int = FRAGMENT
+    preamble: bytes = b""
+    gap_s: float = FRAGMENT_GAP_S
+    fault: str | None = None
+    connects: int = 0
+    _next: int = 0
+
+    def device_info_frame(self) -> bytes | None:
+        return self.device_info
+
+    def settings_frame(self) -> bytes | None:
+        return self.settings
+
+    def cell_info_frame(self) -> bytes | None:
+        if not self.cell_frames:
+            return None
+        frame = self.cell_frames[self._next % len(self.cell_frames)]
+        self._next += 1
+        return frame
+
+
+DEVICES: dict[str, SimulatedBms] = {}
 """The simulated BMSes the default :class:`FakeBleakClient` can reach, by address."""
 
 
 def fake_pack(plant: Plant, addresses: Iterable[str], *, layout: str = "32s", cells: int = 16,
-              registry: dict[str, FakeJkBms] | None = None, **kwargs: Any) -> list[FakeJkBms]:
+              registry: dict[str, SimulatedBms] | None = None, **kwargs: Any) -> list[FakeJkBms]:
     """Register one simulated BMS per address, together forming one pack."""
     addresses = list(addresses)
     pack = list(range(1, len(addresses) + 1))
@@ -101,7 +161,7 @@ class FakeBleakClient:
     """What the driver sees of ``bleak.BleakClient``, backed by a :class:`FakeJkBms`."""
 
     def __init__(self, address_or_ble_device: Any, disconnected_callback: Callable[[Any], None] | None = None,
-                 *, timeout: float = 10.0, registry: dict[str, FakeJkBms] | None = None,
+                 *, timeout: float = 10.0, registry: dict[str, SimulatedBms] | None = None,
                  **_kwargs: Any) -> None:
         self.address = str(getattr(address_or_ble_device, "address", address_or_ble_device))
         self._disconnected_callback = disconnected_callback
@@ -115,7 +175,7 @@ class FakeBleakClient:
     def is_connected(self) -> bool:
         return self._connected
 
-    def _device(self) -> FakeJkBms:
+    def _device(self) -> SimulatedBms:
         device = self._registry.get(self.address)
         if device is None:
             raise BleakError(f"Device with address {self.address} was not found.")
@@ -153,11 +213,12 @@ class FakeBleakClient:
             self._drop()
             raise BleakError("Not connected")
         if data[4] == BLE_CMD_DEVICE_INFO:
-            frames = [device.device_info_frame()]
+            replies = [device.device_info_frame()]
         elif data[4] == BLE_CMD_CELL_INFO:
-            frames = [device.settings_frame(), device.cell_info_frame()]
+            replies = [device.settings_frame(), device.cell_info_frame()]
         else:
             return
+        frames = [f for f in replies if f is not None]
         task = asyncio.get_running_loop().create_task(self._deliver(device, frames))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -173,7 +234,7 @@ class FakeBleakClient:
         if not self._connected:
             raise BleakError("Not connected")
 
-    async def _deliver(self, device: FakeJkBms, frames: list[bytes]) -> None:
+    async def _deliver(self, device: SimulatedBms, frames: list[bytes]) -> None:
         fault = device.fault
         if fault == "silence":
             return
@@ -182,11 +243,12 @@ class FakeBleakClient:
                 frame = frame[:CHECKSUM_AT] + bytes([frame[CHECKSUM_AT] ^ 0xFF]) + frame[CHECKSUM_AT + 1:]
             elif fault == "garbage":
                 frame = bytes(self._rng.randrange(256) for _ in frame)
-            fragments = [frame[i:i + FRAGMENT] for i in range(0, len(frame), FRAGMENT)]
+            frame = device.preamble + frame
+            fragments = [frame[i:i + device.fragment] for i in range(0, len(frame), device.fragment)]
             if fault == "truncated":
                 fragments = fragments[:-1]
             for n, fragment in enumerate(fragments):
-                await asyncio.sleep(FRAGMENT_GAP_S)
+                await asyncio.sleep(device.gap_s)
                 if not self._connected or self._callback is None:
                     return
                 self._callback(None, bytearray(fragment))

@@ -4,8 +4,10 @@ The driver opens ``simulator.path`` with pyserial exactly as it would open a USB
 Values come from the plant (see :mod:`adapters.simulators.battery`). ``fault`` injects:
 ``silence`` (no reply), ``garbage`` (random bytes), ``truncated`` (half a reply, no end
 marker), ``bad_checksum`` (a mangled number: the console has no checksum), ``disconnect``
-(half a reply, then the link stays dead until the fault is cleared). ``absent`` units
-print ``Absent``.
+(half a reply, then the link stays dead until the fault is cleared), ``garbled_row`` (a
+real console quirk: in one ``bat 1`` row a status column is left blank and the SOC slides
+under "Temp. State"). ``absent`` units print ``Absent``. ``capacity_ah`` may differ per
+unit (a mixed stack: each unit's ``info N`` states its own).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from adapters.simulators.ptyport import PtyPort, open_pty
 from adapters.simulators.pytes_output import VARIANTS, Variant, render_bat, render_info, render_pwr
 
 PAGER = "Press [Enter] to be continued,other key to exit"
+GARBLED_CELL = 2  # the cell whose `bat 1` row the ``garbled_row`` fault prints wrong
 INVALID = "Invalid command or fail to excute."
 
 
@@ -38,7 +41,8 @@ class PytesSimulator:
 
     def __init__(self, plant: Plant | None = None, *, variant: str = "pytes", batteries: int = 2,
                  cells_per_battery: int = 16, serials: dict[int, str] | None = None,
-                 page_lines: int = 20, absent: Iterable[int] = (), capacity_ah: float = 100.0,
+                 page_lines: int = 20, absent: Iterable[int] = (),
+                 capacity_ah: float | dict[int, float] = 100.0,
                  low_cell: tuple[int, int] | None = None) -> None:
         self.plant = plant or Plant()
         self.variant: Variant = VARIANTS[variant]
@@ -91,11 +95,20 @@ class PytesSimulator:
                  tb: TracebackType | None) -> None:
         self.stop()
 
+    def unit_capacity_ah(self, index: int) -> float:
+        """Unit ``index``'s own capacity (a mixed stack has several)."""
+        if isinstance(self.capacity_ah, dict):
+            return self.capacity_ah.get(index, 100.0)
+        return self.capacity_ah
+
     def present_units(self) -> list[SimUnit]:
         """The units the console reports now (plant values at the plant clock's now)."""
         indexes = [i for i in range(1, self.batteries + 1) if i not in self.absent]
-        return battery_units(self.plant.state(), indexes, self.cells, serials=self.serials,
-                             capacity_ah=self.capacity_ah, low_cell=self.low_cell)
+        units = battery_units(self.plant.state(), indexes, self.cells, serials=self.serials,
+                              low_cell=self.low_cell)
+        for unit in units:
+            unit.capacity_ah = self.unit_capacity_ah(unit.index)
+        return units
 
     # ---- line handling ----------------------------------------------------------------
     def _run(self) -> None:
@@ -155,9 +168,11 @@ class PytesSimulator:
             return body
         units = {u.index: u for u in self.present_units()}
         if name == "bat" and index in units:
-            return render_bat(self.variant, units[index])
+            garbled = (GARBLED_CELL,) if self.fault == "garbled_row" and index == 1 else ()
+            return render_bat(self.variant, units[index], garbled_cells=garbled)
         if name == "info" and index is not None and 1 <= index <= self.batteries:
-            return render_info(self.variant, self.serials[index], self.cells, self.capacity_ah, index)
+            return render_info(self.variant, self.serials[index], self.cells, self.unit_capacity_ah(index),
+                               index)
         return [INVALID, "Usage: " + name + " [n]"]
 
     def _emit_page(self) -> None:
@@ -189,9 +204,16 @@ def main(adapter_type: str, argv: list[str]) -> int:
     parser.add_argument("--batteries", type=int, default=2)
     parser.add_argument("--cells", type=int, default=16)
     parser.add_argument("--absent", type=int, nargs="*", default=[])
+    parser.add_argument("--capacity", type=float, nargs="*", default=[100.0],
+                        help="Ah per unit, from unit 1 (a mixed stack: --capacity 100 50 50)")
+    parser.add_argument("--garbled-row", action="store_true",
+                        help="print one `bat 1` row with a blank status column, as a real console did")
     args = parser.parse_args(argv)
+    capacities = {i + 1: ah for i, ah in enumerate(args.capacity)}
     with PytesSimulator(variant=args.variant, batteries=args.batteries, cells_per_battery=args.cells,
-                        absent=args.absent) as sim:
+                        absent=args.absent, capacity_ah={i: capacities.get(i, args.capacity[-1])
+                                                         for i in range(1, args.batteries + 1)}) as sim:
+        sim.fault = "garbled_row" if args.garbled_row else None
         print(f"pytes console ({args.variant}) on {sim.path}", flush=True)
         run_until_signal()
     return 0

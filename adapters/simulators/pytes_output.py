@@ -78,14 +78,19 @@ def render_pwr(variant: Variant, units: dict[int, SimUnit], ts: datetime, rows: 
     return lines
 
 
-def render_bat(variant: Variant, unit: SimUnit) -> list[str]:
-    """The ``bat N`` table: one row per cell, numbered from 0."""
+def render_bat(variant: Variant, unit: SimUnit, garbled_cells: tuple[int, ...] = ()) -> list[str]:
+    """The ``bat N`` table: one row per cell, numbered from 0.
+
+    Rows of ``garbled_cells`` come out as a real console once printed one: the status under
+    "Temp. State" is missing, so the SOC slides under that header and the status lands where
+    the SOC belongs.
+    """
     header = {name: name for name, _ in variant.bat_columns}
     lines = [_line(variant.bat_columns, header)]
     remaining_mah = round(unit.capacity_ah * 10 * unit.soc)
     for i, mv in enumerate(unit.cells_mv):
         soc = f"{round(unit.soc)}%"
-        lines.append(_line(variant.bat_columns, {
+        values = {
             "Battery": str(i), "Volt": str(mv), "Curr": str(round(unit.current_a * 1000)),
             "Tempr": str(round(unit.cell_temps_c[i] * 1000)), "Base State": _state(unit.current_a),
             "Volt. State": "Normal", "Curr. State": "Normal", "Temp. State": "Normal", "SOC": soc,
@@ -93,7 +98,14 @@ def render_bat(variant: Variant, unit: SimUnit) -> list[str]:
             "Coulomb": (f"{soc.ljust(9)}{remaining_mah} mAH" if variant.name == "pytes"
                         else f"{remaining_mah} mAH"),
             "BAL": "N",
-        }))
+        }
+        if i in garbled_cells:
+            values["Temp. State"] = "    " + soc
+            if variant.name == "pytes":
+                values["Coulomb"] = f"Normal   {remaining_mah} mAH"
+            else:
+                values["SOC"] = "Normal"
+        lines.append(_line(variant.bat_columns, values))
     return lines
 
 

@@ -25,7 +25,7 @@ class DeviceStatusSerializer(serializers.ModelSerializer[DeviceStatus]):
         fields = ["device_type", "device_id", "system_id", "state", "last_seen", "last_error",
                   "last_error_at", "consecutive_failures", "permanent_error", "next_poll_at",
                   "active_adapter_id", "last_duration_ms", "poll_interval_s", "collector", "missed_polls",
-                  "last_missed_at", "last_missed_reason"]
+                  "last_missed_at", "last_missed_reason", "flagged_values", "last_flag"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(

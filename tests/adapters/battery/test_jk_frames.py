@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.battery_checks import screen_units
 from adapters.errors import ImplausibleReading
 from adapters.jkbms.codec import decode_device_info, layout_for_hardware
 from adapters.jkbms.frames import FrameAssembler, ble_command, trigger_ack, trigger_request
 from adapters.jkbms.layouts import LAYOUT_24S, LAYOUT_32S
 from adapters.jkbms.unit import unit_from_cell_info
-from adapters.readings import battery_pack_from_units, battery_plausibility_problems
 from tests.adapters.battery.jk_frame_builder import cell_info_frame, device_info_frame, fragments
 from tests.adapters.battery.support import known
 
@@ -52,12 +52,22 @@ def test_frame_without_cells_is_implausible() -> None:
         unit_from_cell_info(frame, LAYOUT_32S, 1)
 
 
-def test_cell_outside_1_to_5_volts_is_flagged() -> None:
+def test_one_cell_outside_1_to_5_volts_is_unknown_and_flagged_the_rest_kept() -> None:
     frame = cell_info_frame("32s", [3300, 6100, 3301], current_ma=0, soc=50, temp1_dc=250, temp2_dc=250,
                             cycles=1)
     unit, _ = unit_from_cell_info(frame, LAYOUT_32S, 1)
-    problems = battery_plausibility_problems(battery_pack_from_units([unit]))
-    assert problems == ["unit 1 cell 1: 6.1 V outside 1.0-5.0 V"]
+    flags = screen_units([unit])
+    assert flags == ["unit 1 cell 1: 6.1 V outside 1-5 V"]
+    assert [c.voltage for c in unit.cells] == [3.3, None, 3.301]
+    assert unit.soc == 50
+
+
+def test_a_unit_whose_cells_are_mostly_impossible_is_rejected_whole() -> None:
+    frame = cell_info_frame("32s", [3300, 6100, 6200], current_ma=0, soc=50, temp1_dc=250, temp2_dc=250,
+                            cycles=1)
+    unit, _ = unit_from_cell_info(frame, LAYOUT_32S, 1)
+    with pytest.raises(ImplausibleReading, match="2 of 3 cells outside 1-5 V"):
+        screen_units([unit])
 
 
 def test_device_info_gives_serial_vendor_and_layout() -> None:

@@ -122,3 +122,14 @@ def test_close_stops_the_private_event_loop(ble_devices, plant) -> None:
     driver.read()
     driver.close()
     assert set(threading.enumerate()) <= before
+
+
+@pytest.mark.parametrize("layout", ["24s", "32s"])
+def test_an_absent_temperature_sensor_is_unknown_not_minus_200(ble_devices, plant, layout) -> None:
+    fake_pack(plant, ADDRS[:1], layout=layout, absent_sensors=("temp1",))
+    with closing(driver_for(ADDRS[:1])) as driver:
+        pack = driver.read()
+    extra = pack.extra["units"][1]
+    assert pack.units[0].temperature == pytest.approx(25.5)  # temp2 alone (the simulated unit is at 25 °C)
+    assert "temp1" not in extra and extra["absent_temp_sensors"] == ["temp1"]
+    assert pack.flags == []

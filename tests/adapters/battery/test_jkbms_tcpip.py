@@ -10,7 +10,7 @@ from contextlib import closing
 
 import pytest
 
-from adapters.errors import DeviceError, TransportError
+from adapters.errors import ConfigError, DeviceError, TransportError
 from adapters.jkbms_tcpip.bus import BusParser
 from adapters.jkbms_tcpip.driver import JkbmsTcpDriver
 from adapters.simulators.battery import LOW_CELL_DROP_MV
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(30)
 
 def driver_for(port: int, **config: object) -> JkbmsTcpDriver:
     return JkbmsTcpDriver({"host": "127.0.0.1", "port": port, "timeout": 0.5, "request_gap_ms": 10,
-                           "passive_window_ms": 300, **config})
+                           **config})
 
 
 @pytest.mark.parametrize("mode", ["trigger", "registers"])
@@ -65,18 +65,63 @@ def test_requests_keep_the_configured_gap(jk_gateway) -> None:
     assert elapsed >= 0.3  # two gaps between three requests
 
 
-def test_passive_mode_attributes_frames_to_the_polled_address(jk_gateway) -> None:
-    sim = jk_gateway(addresses=[1, 2], low_cell=(2, 3), master_interval_s=0.1)
-    with closing(driver_for(sim.port, mode="passive", addresses=[1, 2], timeout=2.0)) as driver:
+def test_passive_mode_reads_the_slaves_and_the_master_at_address_0(jk_gateway, plant) -> None:
+    sim = jk_gateway(addresses=[1, 2], low_cell=(2, 3), master_interval_s=0.1, master_device_info=True)
+    with closing(driver_for(sim.port, mode="passive", addresses=[1, 2, 0], timeout=2.0)) as driver:
         identity = driver.identify()
         pack = driver.read()
-        assert driver.unattributed_frames >= 1  # the master's own frame has no request
     assert identity.serial_number == sim.serials[1]
-    unit1, unit2 = pack.units
+    assert [u.index for u in pack.units] == [1, 2, 0]
+    unit1, unit2, master = pack.units
     assert unit2.cells[3].voltage == pytest.approx(cell_volts(unit2)[2] - LOW_CELL_DROP_MV / 1000,
                                                    abs=0.01)
-    assert min(cell_volts(unit1)) > 3.2
+    assert min(cell_volts(unit1)) > 3.2 and min(cell_volts(master)) > 3.2
+    assert pack.power == pytest.approx(plant.state().battery_w, abs=1.0)  # master + slaves: the whole pack
     assert sim.requests == []  # a passive listener never talks on the bus
+
+
+def test_passive_bus_without_device_info_still_reads_and_reports_the_identity_unknown(jk_gateway) -> None:
+    sim = jk_gateway(addresses=[2], master_interval_s=0.1)  # a real master never asks for device info
+    with closing(driver_for(sim.port, mode="passive", addresses=[0, 2], timeout=1.0)) as driver:
+        identity = driver.identify()
+        pack = driver.read()
+    assert identity.serial_number == ""
+    assert identity.model == "JK-PB BMS (16 cells, 280 Ah)"
+    assert identity.extra["addresses_on_bus"] == [0, 2]
+    assert [u.index for u in pack.units] == [0, 2] and pack.units[1].serial_number is None
+
+
+def test_passive_mode_never_gives_an_address_that_does_not_answer_the_masters_frame(jk_gateway) -> None:
+    # The master polls 1..15 and sends its own frame right after polling 15, which never answers.
+    sim = jk_gateway(addresses=[1], master_interval_s=0.05)
+    with closing(driver_for(sim.port, mode="passive", addresses=[15], timeout=0.6)) as driver:
+        with pytest.raises(TransportError, match="no frame for address 15"):
+            driver.read()
+
+
+def test_trigger_mode_ignores_the_masters_frame_passing_before_the_reply(jk_gateway) -> None:
+    sim = jk_gateway(addresses=[1], low_cell=(0, 3))  # only the master (address 0) has a low cell
+    sim.fault = "master_frame"
+    with closing(driver_for(sim.port, addresses=[1])) as driver:
+        pack = driver.read()
+    assert min(cell_volts(pack.units[0])) > 3.2
+
+
+def test_address_0_cannot_be_polled_actively() -> None:
+    with pytest.raises(ConfigError, match="address 0 is the bus master"):
+        driver_for(1, mode="trigger", addresses=[0, 1])
+
+
+def test_absent_temperature_sensors_are_unknown_not_minus_200(jk_gateway) -> None:
+    sim = jk_gateway(addresses=[1], absent_sensors=("temp2", "temp4", "temp5"))
+    with closing(driver_for(sim.port)) as driver:
+        pack = driver.read()
+    unit = pack.units[0]
+    extra = pack.extra["units"][1]
+    assert unit.temperature == pytest.approx(24.5)  # temp1 alone (the simulator's unit is at 25 °C)
+    assert extra["absent_temp_sensors"] == ["temp2", "temp4", "temp5"]
+    assert "temp2" not in extra and "temp4" not in extra and extra["temp3"] == pytest.approx(25.0)
+    assert pack.flags == []  # a sensor that is not fitted is no fault
 
 
 @pytest.fixture

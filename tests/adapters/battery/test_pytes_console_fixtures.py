@@ -10,6 +10,7 @@ from adapters.errors import DeviceError
 from adapters.pytes.driver import PytesDriver
 from adapters.pytes.parsing import split_row
 from tests.adapters.battery.support import fixture_bytes
+from tests.adapters.capture_files import console_replies
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -55,7 +56,7 @@ def test_pytes_pwr_and_bat_give_every_column(console_replay) -> None:
     assert pack.power == pytest.approx(53.07 * -5.962 + 53.04 * -6.012, abs=0.1)
     assert pack.soc == pytest.approx(79.0)
     assert pack.temperature == pytest.approx(25.5)
-    assert replay.commands == ["info 1", "pwr", "bat 1", "bat 2"]
+    assert replay.commands == ["info 1", "pwr", "bat 1", "info 2", "bat 2"]
 
 
 def test_pylontech_dialect_with_crlf_and_mos_column(console_replay) -> None:
@@ -104,3 +105,48 @@ def test_invalid_command_reply_is_a_device_error(console_replay) -> None:
 def test_row_values_keep_date_with_time_and_number_with_unit() -> None:
     row = split_row("0   3304  19000  Dischg  Normal  34%   34682 mAH  2024-02-13 23:34:48  -")
     assert row == ["0", "3304", "19000", "Dischg", "Normal", "34%", "34682 mAH", "2024-02-13 23:34:48", "-"]
+
+
+def _pylontech(replay_factory, pwr: bytes, bat1: bytes | None = None):
+    """Recorded `pwr` and `bat N` replies, and the `info N` replies of a real US stack."""
+    infos = {k: v for k, v in console_replies("pylontech_console/US").items() if k.startswith("info")}
+    replies = {"pwr": pwr, **infos, **{f"bat {n}": fixture_bytes(f"pylontech_bat{n}.txt") for n in (1, 2, 3)}}
+    if bat1 is not None:
+        replies["bat 1"] = bat1
+    return replay_factory(replies, prompt=b"pylon>")
+
+
+def test_a_blank_pwr_value_costs_that_value_and_the_sums_that_need_it(console_replay) -> None:
+    pwr = fixture_bytes("pylontech_pwr.txt").replace(b"49882  5182   31900", b"49882         31900")
+    with closing(driver_for(_pylontech(console_replay, pwr).path, batteries=3)) as driver:
+        pack = driver.read()
+    assert [u.current for u in pack.units] == [11.867, None, 5.08]
+    assert pack.units[1].voltage == 49.882 and pack.units[1].temperature == 31.9
+    assert pack.current is None and pack.power is None  # a sum without unit 2 would understate the pack
+    assert pack.voltage == pytest.approx((49.905 + 49.882 + 49.909) / 3, abs=0.001)
+    assert pack.flags == ["`pwr` unit 2: column 'Curr' blank: value unknown"]
+
+
+def test_rows_indented_unlike_their_header_are_still_read_by_column(console_replay) -> None:
+    bat = fixture_bytes("pylontech_bat1.txt")
+    lines = bat.split(b"\r\n")
+    shifted = [b"  " + line if line[:1].isdigit() else line for line in lines]
+    shifted[7] = shifted[7].replace(b"Normal       Normal       39%", b"Normal                    39%")
+    replay = _pylontech(console_replay, fixture_bytes("pylontech_pwr.txt"), b"\r\n".join(shifted))
+    with closing(driver_for(replay.path, batteries=3)) as driver:
+        pack = driver.read()
+    cells = pack.units[0].cells
+    assert len(cells) == 15 and [c.voltage for c in cells[:5]] == [3.331, 3.330, 3.331, 3.330, 3.331]
+    assert (cells[4].volt_st, cells[4].temp_st, cells[4].soc) == ("Normal", None, 39)  # only its blank column
+    assert all(c.temp_st == "Normal" for i, c in enumerate(cells) if i != 4)
+    assert pack.flags == ["`bat 1` cell 4: column 'Temp. State' blank: value unknown"]
+
+
+def test_a_row_whose_number_is_garbled_is_skipped_and_its_cell_left_unknown(console_replay) -> None:
+    bat = fixture_bytes("pylontech_bat1.txt").replace(b"\r\n3        3330", b"\r\n3x       3330")
+    replay = _pylontech(console_replay, fixture_bytes("pylontech_pwr.txt"), bat)
+    with closing(driver_for(replay.path, batteries=3)) as driver:
+        pack = driver.read()
+    cells = pack.units[0].cells
+    assert len(cells) == 15 and cells[3].voltage is None and cells[4].voltage == 3.331
+    assert pack.flags[0].startswith("`bat 1`: row without a readable cell number skipped: '3x")

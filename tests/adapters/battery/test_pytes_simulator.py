@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import closing
 
 import pytest
 
-from adapters.errors import AdapterError, DeviceError, TransportError
+from adapters.errors import AdapterError, TransportError
 from adapters.pytes.driver import PytesDriver
 from adapters.simulators.battery import LOW_CELL_DROP_MV
 from tests.adapters.battery.support import cell_volts, known
@@ -51,14 +52,15 @@ def test_discharging_pack_reports_negative_current(pytes_sim, discharging_plant)
     assert {u.basic_st for u in pack.units} == {"Dischg"}
 
 
-def test_one_pwr_and_one_bat_per_unit_per_read(pytes_sim) -> None:
+def test_one_pwr_and_one_bat_per_unit_per_read_and_each_info_once(pytes_sim) -> None:
     sim = pytes_sim(batteries=3)
     with closing(driver_for(sim.path, batteries=3)) as driver:
         driver.identify()
         driver.read()
         driver.identify()  # cached: no second `info`
         driver.read()
-    assert sim.commands == ["info 1", "pwr", "bat 1", "bat 2", "bat 3", "pwr", "bat 1", "bat 2", "bat 3"]
+    assert sim.commands == ["info 1", "pwr", "bat 1", "info 2", "bat 2", "info 3", "bat 3",
+                            "pwr", "bat 1", "bat 2", "bat 3"]
 
 
 def test_absent_unit_is_skipped_and_counted(pytes_sim) -> None:
@@ -87,21 +89,32 @@ def test_low_cell_shows_in_its_unit_only(pytes_sim) -> None:
     assert min(cell_volts(unit1)) > cell_volts(unit2)[5] + 0.2
 
 
-@pytest.mark.parametrize(("fault", "error"), [
-    ("silence", TransportError), ("garbage", TransportError), ("truncated", TransportError),
-    ("disconnect", TransportError), ("bad_checksum", DeviceError),
-])
-def test_faults_raise_and_never_give_a_reading(pytes_sim, fault, error) -> None:
+@pytest.mark.parametrize("fault", ["silence", "garbage", "truncated", "disconnect"])
+def test_faults_raise_and_never_give_a_reading(pytes_sim, fault) -> None:
     sim = pytes_sim()
     with closing(driver_for(sim.path, timeout=0.3)) as driver:
         driver.read()
         sim.fault = fault
         started = time.monotonic()
-        with pytest.raises(error):
+        with pytest.raises(TransportError):
             driver.read()
         assert time.monotonic() - started < 2.0
         sim.clear_faults()
         assert driver.read().batteries_count == 2  # the driver reopens the port and recovers
+
+
+def test_a_mangled_number_costs_that_value_only_and_is_flagged(pytes_sim, plant) -> None:
+    sim = pytes_sim()
+    with closing(driver_for(sim.path)) as driver:
+        sim.fault = "bad_checksum"  # unit 1's `pwr` voltage prints as "x3070": the console has no checksum
+        pack = driver.read()
+    unit1, unit2 = pack.units
+    assert unit1.voltage is None and unit1.power is None
+    assert unit1.current == pytest.approx(plant.state().battery_w / 2 / sum(cell_volts(unit1)), abs=0.01)
+    assert unit2.voltage == pytest.approx(sum(cell_volts(unit2)), abs=1e-6)
+    assert pack.power is None  # a sum missing one unit's share would understate the pack
+    assert len(pack.flags) == 1
+    assert re.fullmatch(r"`pwr` unit 1: column 'Volt' reads 'x\d+': value unknown", pack.flags[0])
 
 
 def test_silent_port_fails_the_wake_up(pytes_sim) -> None:
@@ -114,3 +127,24 @@ def test_silent_port_fails_the_wake_up(pytes_sim) -> None:
 def test_missing_port_is_a_transport_error() -> None:
     with pytest.raises(AdapterError, match="cannot open"):
         driver_for("/dev/does-not-exist-ttyUSB9").read()
+
+
+@pytest.mark.parametrize("variant", ["pytes", "pylontech"])
+def test_a_garbled_console_row_costs_its_two_unsure_fields_only(pytes_sim, variant) -> None:
+    sim = pytes_sim(variant=variant, batteries=2)
+    sim.fault = "garbled_row"  # `bat 1` cell 2: the status under "Temp. State" is missing
+    with closing(driver_for(sim.path)) as driver:
+        pack = driver.read()
+    garbled = pack.units[0].cells[2]
+    assert garbled.voltage is not None and garbled.volt_st == "Normal"
+    assert garbled.temp_st is None and garbled.soc is None
+    assert len(pack.flags) == 2 and all(f.startswith("`bat 1` cell 2: column ") for f in pack.flags)
+    assert pack.units[0].cells[3].soc is not None and pack.units[1].cells[2].soc is not None
+    assert pack.power is not None and pack.soc is not None
+
+
+def test_a_mixed_stack_gives_each_unit_its_own_capacity(pytes_sim) -> None:
+    sim = pytes_sim(batteries=3, capacity_ah={1: 100.0, 2: 50.0, 3: 50.0})
+    with closing(driver_for(sim.path, batteries=3)) as driver:
+        pack = driver.read()
+    assert [u.capacity_ah for u in pack.units] == [100.0, 50.0, 50.0]

@@ -131,16 +131,39 @@ def test_counter_glitch_is_withheld_not_reported(sim: ModbusSimulator, kind: str
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("battery_soc", 250, "SOC 250"),
     ("battery_voltage", 600.0, "battery voltage 6000"),  # LV register × 0.01 V, read as HV garbage
     ("grid_voltage_l1", 655.0, "grid voltage 655"),
-    ("grid_power", -2_000_000, "grid power -2e"),
 ])
-def test_implausible_values_are_rejected(sim: ModbusSimulator, field: str, value: float,
-                                         message: str) -> None:
+def test_a_reading_whose_voltages_cannot_be_this_device_is_rejected(sim: ModbusSimulator, field: str,
+                                                                    value: float, message: str) -> None:
     sim.overrides[field] = value
     with _driver(sim, "tcp", profile="three-phase-hv") if field == "battery_voltage" \
             else _driver(sim, "tcp") as driver, pytest.raises(ImplausibleReading, match=message):
+        driver.read()
+
+
+@pytest.mark.parametrize(("field", "value", "attribute", "flag"), [
+    ("battery_soc", 250, "soc", "SOC 250 % is outside 0..100 %: value unknown"),
+    # The limit is 10 × the simulator's rated 12 kW.
+    ("grid_power", -2_000_000, "grid_power_w",
+     "grid power -2e+06 W is outside -120000..120000 W: value unknown"),
+])
+def test_one_impossible_value_is_unknown_and_flagged_the_rest_kept(sim: ModbusSimulator, field: str,
+                                                                   value: float, attribute: str, flag: str,
+                                                                   discharging_ts: datetime) -> None:
+    sim.overrides[field] = value
+    with _driver(sim, "tcp") as driver:
+        reading = driver.read()
+    truth = frozen_plant(discharging_ts).state()
+    assert getattr(reading, attribute) is None
+    assert reading.flags == [flag]
+    assert reading.load_power_w == pytest.approx(truth.load_w, abs=0.5)
+    assert reading.batt_power_w == pytest.approx(truth.battery_w, abs=0.5)
+
+
+def test_two_impossible_values_are_no_glitch_and_the_reading_is_rejected(sim: ModbusSimulator) -> None:
+    sim.overrides.update(battery_soc=250, grid_power=-2_000_000)
+    with _driver(sim, "tcp") as driver, pytest.raises(ImplausibleReading, match="too many impossible values"):
         driver.read()
 
 
