@@ -15,6 +15,6 @@ class AggregationConfig(AppConfig):
         from telemetry.signals import samples_written
 
         samples_written.connect(mark_late_samples, dispatch_uid="aggregation.mark_late_samples")
-        from aggregation.diskfull import samples_stored
+        from telemetry.diskfull import samples_stored
 
-        samples_written.connect(samples_stored, dispatch_uid="aggregation.diskfull.samples_stored")
+        samples_written.connect(samples_stored, dispatch_uid="telemetry.diskfull.samples_stored")

@@ -38,7 +38,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Min
 from django.utils import timezone
 
-from aggregation.diskfull import is_disk_full
+from telemetry.diskfull import is_disk_full
 
 log = logging.getLogger(__name__)
 

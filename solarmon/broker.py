@@ -37,7 +37,7 @@ from kombu.transport import filesystem, virtual
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
-from aggregation.diskfull import BROKER, is_disk_full
+from telemetry.diskfull import BROKER, is_disk_full
 
 log = logging.getLogger(__name__)
 

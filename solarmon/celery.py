@@ -22,7 +22,7 @@ from celery import Celery, bootsteps
 from celery.signals import celeryd_init, worker_init
 from kombu.exceptions import KombuError
 
-from aggregation.diskfull import DATABASE, is_disk_full
+from telemetry.diskfull import DATABASE, is_disk_full
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solarmon.settings")
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 class Task(celery.Task):  # type: ignore[type-arg]
     """Every solarmon task. A write that meets a full disk ends the task quietly: the episode
-    is logged once per process (aggregation/diskfull.py), the disk guard runs, and the next
+    is logged once per process (telemetry/diskfull.py), the disk guard runs, and the next
     poll tries again, instead of a traceback for every poll while the disk stays full."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

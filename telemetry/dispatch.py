@@ -9,7 +9,7 @@ never stops the others):
   it turns offline; no other collector takes over its serial port;
 - its previous poll is still queued or running: a missed poll, nothing queued on top of it
   (a slow bus never piles up tasks that wait on its lock); a previous poll that never
-  reported within ``LOST_AFTER_S`` counts as missed and is replaced;
+  reported within ``lost_after_s`` counts as missed and is replaced;
 - slots that passed while no dispatch ran (database or broker stalled) count as missed;
 - otherwise it is due: devices of one owner that share a bus are queued as one ``poll_bus``
   task on the owner's queue, expiring before the next slot.
@@ -47,6 +47,17 @@ Send = Callable[[str, list[str], datetime, float], None]  # (owner, device keys,
 
 def expires_s(interval_s: float) -> float:
     return max(interval_s * EXPIRES_SHARE, 1.0)
+
+
+def lost_after_s(status: DeviceStatus) -> float:
+    """How long a queued or running poll may go without reporting before it counts as lost.
+
+    A poll reports within its queue expiry plus the time a read takes. One that does not has
+    died with its worker, or could not record its outcome (a full disk): waiting for the task
+    time limit would keep the device unpolled for two minutes after the disk has room again.
+    """
+    took_s = (status.last_duration_ms or 0) / 1000
+    return min(LOST_AFTER_S, expires_s(status.poll_interval_s) + 3 * took_s + 15)
 
 
 def group_by_bus(refs: list[DeviceRef]) -> list[list[DeviceRef]]:
@@ -137,7 +148,7 @@ def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners
         round_.unreachable.setdefault((reason, ref.interval_s), []).append(status)
         return
     if status.pending_slot is not None:
-        if (now - status.pending_slot).total_seconds() < LOST_AFTER_S:
+        if (now - status.pending_slot).total_seconds() < lost_after_s(status):
             round_.busy.setdefault(ref.interval_s, []).append(status)
             return
         count_missed([status], now, f"the poll for {status.pending_slot:%H:%M:%S} never reported "

@@ -23,6 +23,7 @@ from django.utils import timezone
 from catalog.models import System
 from telemetry.buses import run_alone
 from telemetry.derive import derive_missed, derive_samples
+from telemetry.diskfull import is_disk_full
 from telemetry.dispatch import POLL_TIME_LIMIT_S, dispatch_due, short_lock_waits
 from telemetry.models import DeviceStatus
 from telemetry.polling import DeviceRef, device_refs, poll_device
@@ -88,6 +89,8 @@ def _poll_one(ref: DeviceRef, slot: datetime) -> bool:
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:  # a bug or a database error must not stop the bus's other devices
+        if is_disk_full(exc):
+            raise  # the task base class reports a full disk once per episode (solarmon/celery.py)
         log.exception("poll of %s %s crashed", ref.kind, ref.device_id)
         try:
             status = DeviceStatus.objects.get(device_type=ref.kind, device_id=ref.device_id)

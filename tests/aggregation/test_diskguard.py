@@ -19,12 +19,12 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test import override_settings
 
-from aggregation.diskfull import DiskFullEpisode, is_disk_full
 from aggregation.diskguard import Volume, guard_disk, level_of, read_record, threshold_bytes
 from aggregation.models import SystemDailySummary
 from aggregation.retention import SAMPLE_MODELS
 from aggregation.storage_status import StorageStatus
 from telemetry import models as t
+from telemetry.diskfull import DiskFullEpisode, is_disk_full
 from tests import factories as f
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -175,7 +175,7 @@ def test_a_full_database_is_recognised_through_django() -> None:
 
 def test_a_full_disk_is_logged_once_per_episode(caplog: pytest.LogCaptureFixture) -> None:
     episode = DiskFullEpisode("database")
-    caplog.set_level(logging.INFO, logger="aggregation.diskfull")
+    caplog.set_level(logging.INFO, logger="telemetry.diskfull")
     for _ in range(30):
         episode.failed(OSError(28, "No space left on device"), "telemetry.tasks.poll_bus")
     episode.succeeded()
