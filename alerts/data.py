@@ -31,21 +31,22 @@ class DeviceData:
     def head(self) -> dict[str, Any] | None:
         """The inverter, meter or pack row of this poll."""
         model, column = _HEAD[DeviceKind(self.device_type)]
-        row: dict[str, Any] | None = model.objects.filter(ts=self.ts, **{column: self.device_id}).values().first()
-        return row
+        rows = model._default_manager.filter(ts=self.ts, **{column: self.device_id})
+        row = rows.values().first()
+        return None if row is None else dict(row)
 
     @cached_property
     def units(self) -> list[dict[str, Any]]:
         """The pack's battery-unit rows of this poll (empty for other devices)."""
         if self.device_type != DeviceKind.BATTERY_PACK:
             return []
-        return list(t.BatteryUnitSample.objects.filter(pack_id=self.device_id, ts=self.ts).values(
-            "battery_id", "voltage", "current", "temperature", "soc"))
+        return [dict(row) for row in t.BatteryUnitSample.objects.filter(
+            pack_id=self.device_id, ts=self.ts).values("battery_id", "voltage", "current", "temperature")]
 
     @cached_property
     def cells(self) -> list[dict[str, Any]]:
         """The pack's cell rows of this poll (empty for other devices)."""
         if self.device_type != DeviceKind.BATTERY_PACK:
             return []
-        return list(t.BatteryCellSample.objects.filter(pack_id=self.device_id, ts=self.ts).values(
-            "cell_ref_id", "voltage", "temperature"))
+        return [dict(row) for row in t.BatteryCellSample.objects.filter(
+            pack_id=self.device_id, ts=self.ts).values("cell_ref_id", "voltage", "temperature")]

@@ -150,8 +150,9 @@ class Alert(models.Model):
 
     def summary(self) -> dict[str, Any]:
         """The fields a notification or the MQTT event carries."""
-        return {"id": self.pk, "rule": self.rule.name, "kind": self.rule.kind, "device_type": self.device_type,
-                "device_id": self.device_id, "system_id": self.system_id, "state": self.state,
+        return {"id": self.pk, "rule": self.rule.name, "kind": self.rule.kind,
+                "device_type": self.device_type, "device_id": self.device_id, "system_id": self.system_id,
+                "state": self.state,
                 "severity": self.severity, "title": self.title,
                 "raised_at": self.raised_at.isoformat(),
                 "cleared_at": self.cleared_at.isoformat() if self.cleared_at else None,

@@ -38,8 +38,8 @@ def watch_start(rule: AlertRule, finding: Finding, since: datetime | None) -> No
     """Remember that a condition began (it waits out the rule's raise delay)."""
     try:
         with transaction.atomic():
-            AlertWatch.objects.create(rule=rule, device_type=finding.subject_type, device_id=finding.subject_id,
-                                      system_id=finding.system_id, since=since)
+            AlertWatch.objects.create(rule=rule, device_type=finding.subject_type,
+                                      device_id=finding.subject_id, system_id=finding.system_id, since=since)
     except IntegrityError:
         pass  # another process started watching the same subject at the same moment
 
@@ -56,7 +56,8 @@ def alert_raise(rule: AlertRule, finding: Finding, at: datetime, watch: AlertWat
                 title=rule.rule_kind.title(label, values, True)[:300])
             if watch is None:
                 AlertWatch.objects.create(rule=rule, device_type=finding.subject_type,
-                                          device_id=finding.subject_id, system_id=finding.system_id, alert=alert)
+                                          device_id=finding.subject_id, system_id=finding.system_id,
+                                          alert=alert)
             else:
                 watch.alert, watch.since = alert, None
                 watch.save(update_fields=["alert", "since"])

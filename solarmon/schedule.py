@@ -46,7 +46,8 @@ def beat_entries() -> list[Entry]:
               expires_s=settings.SOLARMON_ALERT_EVALUATE_PERIOD_S * 0.9,
               description="Raises the alerts no poll can raise: devices that stopped answering, "
               "the data disk filling up."),
-        Entry("alerts: prune history", "alerts.tasks.prune_alert_history", crontab="50 3", expires_s=23 * 3600,
+        Entry("alerts: prune history", "alerts.tasks.prune_alert_history", crontab="50 3",
+              expires_s=23 * 3600,
               description="Deletes alerts cleared more than SOLARMON_ALERT_HISTORY_DAYS ago."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,

@@ -230,7 +230,8 @@ SOLARMON_ALERT_GLITCHES_PER_DAY = env.int("SOLARMON_ALERT_GLITCHES_PER_DAY", def
 SOLARMON_ALERT_DISK_FREE_BELOW_PCT = env.float("SOLARMON_ALERT_DISK_FREE_BELOW_PCT", default=10.0)
 SOLARMON_ALERT_EVALUATE_PERIOD_S = env.float("SOLARMON_ALERT_EVALUATE_PERIOD_S", default=30.0)
 SOLARMON_ALERT_HISTORY_DAYS = env.int("SOLARMON_ALERT_HISTORY_DAYS", default=365)
-for _name in ("SOLARMON_ALERT_OFFLINE_AFTER_S", "SOLARMON_ALERT_EVALUATE_PERIOD_S", "SOLARMON_ALERT_HISTORY_DAYS"):
+for _name in ("SOLARMON_ALERT_OFFLINE_AFTER_S", "SOLARMON_ALERT_EVALUATE_PERIOD_S",
+              "SOLARMON_ALERT_HISTORY_DAYS"):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be above 0, not {globals()[_name]}")
 # E-mail for notification channels: SOLARMON_EMAIL_URL, e.g. smtp+tls://user:password@host:587
@@ -246,7 +247,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("SOLARMON_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # Apprise and urllib3 can quote notification URLs (tokens) in their messages: solarmon
+                # captures Apprise's log and logs it scrubbed (integrations/notifications.py).
+                "apprise": {"level": "WARNING", "handlers": [], "propagate": False},
+                "urllib3": {"level": "WARNING"}},
 }
 
 # The spec's index names (idx_battery_pack_adapters_adapter_id, ...) are longer than the

@@ -36,7 +36,7 @@ from adapters.jkbms.frames import (
 )
 from adapters.jkbms.layouts import FRAME_HEADER_LEN, LAYOUT_32S, REGISTER_INFO_BASE, REGISTER_LIVE_BASE
 from adapters.jkbms_tcpip.bus import BusParser, BusToken
-from adapters.simulators.battery import SimUnit, battery_units, run_until_signal
+from adapters.simulators.battery import LOW_CELL_DROP_MV, SimUnit, battery_units, run_until_signal
 from adapters.simulators.plant import Plant
 
 BUS_GAP_S = 0.005  # quiet time between messages the simulated master puts on the bus
@@ -83,6 +83,7 @@ class JkGatewaySimulator:
         self.absent = set(absent)
         self.capacity_ah = capacity_ah
         self.low_cell = low_cell
+        self.low_cell_drop_mv = LOW_CELL_DROP_MV
         self.master_interval_s = master_interval_s
         self.fault: str | None = None
         self.requests: list[tuple[str, int, int]] = []  # (kind, address, register) received
@@ -140,7 +141,8 @@ class JkGatewaySimulator:
         """The simulated units at the plant's now, by address."""
         present = [a for a in self.addresses if a not in self.absent]
         units = battery_units(self.plant.state(), present, self.cells, serials=self.serials,
-                              capacity_ah=self.capacity_ah, low_cell=self.low_cell)
+                              capacity_ah=self.capacity_ah, low_cell=self.low_cell,
+                              low_cell_drop_mv=self.low_cell_drop_mv)
         return {u.index: u for u in units}
 
     def frame(self, address: int, register: int) -> bytes:

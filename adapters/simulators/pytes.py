@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from adapters.simulators.battery import (
+    LOW_CELL_DROP_MV,
     SimUnit,
     battery_units,
     default_serial,
@@ -50,6 +51,7 @@ class PytesSimulator:
         self.absent = set(absent)
         self.capacity_ah = capacity_ah
         self.low_cell = low_cell
+        self.low_cell_drop_mv = LOW_CELL_DROP_MV
         self.fault: str | None = None
         self.commands: list[str] = []  # every command received, for tests and the demo log
         self._pty: PtyPort | None = None
@@ -95,7 +97,8 @@ class PytesSimulator:
         """The units the console reports now (plant values at the plant clock's now)."""
         indexes = [i for i in range(1, self.batteries + 1) if i not in self.absent]
         return battery_units(self.plant.state(), indexes, self.cells, serials=self.serials,
-                             capacity_ah=self.capacity_ah, low_cell=self.low_cell)
+                             capacity_ah=self.capacity_ah, low_cell=self.low_cell,
+                              low_cell_drop_mv=self.low_cell_drop_mv)
 
     # ---- line handling ----------------------------------------------------------------
     def _run(self) -> None:

@@ -39,5 +39,6 @@ class DiskSpaceLow(RuleKind):
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
-            return f"Disk space low on {subject}: {values.get('free_mb')} MB ({values.get('free_pct')} %) free"
+            free = f"{values.get('free_mb')} MB ({values.get('free_pct')} %)"
+            return f"Disk space low on {subject}: {free} free"
         return f"Disk space back to normal on {subject}"
