@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SEVERITY_RANK = {Severity.WARNING: 0, Severity.CRITICAL: 1}
 _HOSTNAME = re.compile(r"^(localhost|\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+|([a-z0-9-]+\.)+[a-z]{2,})$",
                        re.IGNORECASE)
+_WHY = re.compile(r"error|exception|fail|refused|denied|timed? ?out|status|response", re.IGNORECASE)
 _MIN_SECRET = 4  # shorter URL parts ("json", "80") are not worth hiding and would mangle messages
 
 
@@ -130,10 +131,12 @@ class AppriseSender(Sender):
             raise DeliveryFailed(check_apprise_url(channel.url) or "Apprise refused the URL")
         kind = (apprise.NotifyType.SUCCESS if message.cleared else apprise.NotifyType.FAILURE
                 if message.severity == Severity.CRITICAL else apprise.NotifyType.WARNING)
-        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        # Apprise says why only at debug level ("Connection refused", the HTTP status); its lines
+        # may quote the URL, so they are kept here and scrubbed, never passed to the log.
+        with apprise.LogCapture(level=logging.DEBUG, fmt="%(message)s") as captured:
             sent = sender.notify(title=message.title, body=message.body, notify_type=kind)
         if not sent:
-            said = [line for line in captured.getvalue().splitlines() if line.strip()]
+            said = [line for line in captured.getvalue().splitlines() if _WHY.search(line)]
             raise DeliveryFailed(scrub(" / ".join(said[-3:]) or "the service did not take the message",
                                        channel.url)[:1000])
 
