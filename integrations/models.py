@@ -122,8 +122,8 @@ class NotificationChannel(models.Model):
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=16, choices=ChannelKind.choices, default=ChannelKind.APPRISE)
     url = models.CharField(max_length=2000, blank=True, default="", validators=[_validate_apprise_url],
-                           help_text="Apprise URL, e.g. ntfys://token@ntfy.sh/topic, tgram://bot-token/chat-id, "
-                           "json://host:port/path; stored, never shown back")
+                           help_text="Apprise URL, e.g. ntfys://token@ntfy.sh/topic, "
+                           "tgram://bot-token/chat-id, json://host:port/path; stored, never shown back")
     email_to = models.CharField(max_length=1000, blank=True, default="",
                                 help_text="E-mail recipients, separated by commas")
     enabled = models.BooleanField(default=True)

@@ -30,7 +30,7 @@ from integrations.models import NotificationChannel, NotificationDelivery
 
 log = logging.getLogger(__name__)
 
-SEVERITY_RANK = {Severity.WARNING: 0, Severity.CRITICAL: 1}
+SEVERITY_RANK: dict[str, int] = {Severity.WARNING: 0, Severity.CRITICAL: 1}
 _HOSTNAME = re.compile(r"^(localhost|\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+|([a-z0-9-]+\.)+[a-z]{2,})$",
                        re.IGNORECASE)
 _WHY = re.compile(r"error|exception|fail|refused|denied|timed? ?out|status|response", re.IGNORECASE)
@@ -103,7 +103,8 @@ class Message:
 def message_for(alert: Alert, event: str) -> Message:
     """The notification text of one alert event."""
     cleared = event == AlertEvent.CLEARED
-    lines = [alert.headline(), "", f"Rule: {alert.rule.name}", f"Raised: {alert.raised_at:%Y-%m-%d %H:%M:%S} UTC"]
+    lines = [alert.headline(), "", f"Rule: {alert.rule.name}",
+             f"Raised: {alert.raised_at:%Y-%m-%d %H:%M:%S} UTC"]
     if alert.cleared_at:
         lines.append(f"Cleared: {alert.cleared_at:%Y-%m-%d %H:%M:%S} UTC")
     values = alert.clear_values if cleared and alert.clear_values else alert.values
@@ -186,7 +187,8 @@ def deliver(delivery_id: int, final: bool) -> bool:
     A failure is recorded on the delivery and its channel (scrubbed) and raised again as
     ``DeliveryFailed`` for the task to retry, unless ``final``: then the delivery is marked failed.
     """
-    delivery = NotificationDelivery.objects.select_related("channel", "alert__rule").filter(pk=delivery_id).first()
+    delivery = NotificationDelivery.objects.select_related("channel", "alert__rule").filter(
+        pk=delivery_id).first()
     if delivery is None or delivery.status == DeliveryStatus.SENT:
         return False
     channel, now = delivery.channel, timezone.now()
@@ -208,3 +210,10 @@ def deliver(delivery_id: int, final: bool) -> bool:
     delivery.save(update_fields=["attempts", "status", "sent_at"])
     NotificationChannel.objects.filter(pk=channel.pk).update(last_sent_at=now, last_error="")
     return True
+
+
+def channel_save(channel: NotificationChannel) -> NotificationChannel:
+    """Validate and save a channel (admin and API)."""
+    channel.full_clean()
+    channel.save()
+    return channel

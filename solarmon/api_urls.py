@@ -13,9 +13,11 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
 from aggregation.api import urls as aggregation_api
+from alerts.api import urls as alerts_api
 from catalog.api import urls as catalog_api
 from catalog.api.hierarchy import DeviceStateSource, SystemHierarchyView, no_device_states
 from discovery.api import urls as discovery_api
+from integrations.api import urls as integrations_api
 from telemetry.api import urls as telemetry_api
 
 try:
@@ -28,7 +30,8 @@ except ModuleNotFoundError as exc:
 else:
     device_states = latest_by_device
 
-APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api]
+APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api, alerts_api,
+                              integrations_api]
 
 router = DefaultRouter()
 for app_api in APP_APIS:

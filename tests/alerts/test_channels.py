@@ -72,7 +72,8 @@ def test_a_failing_channel_is_retried_then_shows_its_last_error_without_the_secr
 
 def test_an_email_channel_sends_through_djangos_mail(django_capture_on_commit_callbacks: Any,
                                                      eager_tasks: None, mailoutbox: list[Any]) -> None:
-    NotificationChannel.objects.create(name="owner mail", kind="email", email_to="owner@example.org, b@example.org")
+    NotificationChannel.objects.create(name="owner mail", kind="email",
+                                       email_to="owner@example.org, b@example.org")
     with django_capture_on_commit_callbacks(execute=True):
         _raise()
     assert len(mailoutbox) == 1
@@ -92,5 +93,6 @@ def test_a_channel_for_critical_alerts_ignores_warnings(django_capture_on_commit
 
 def test_an_email_channel_needs_valid_addresses() -> None:
     with pytest.raises(ValidationError) as caught:
-        NotificationChannel(name="typo", kind="email", email_to="owner@example.org, not-an-address").full_clean()
+        NotificationChannel(name="typo", kind="email",
+                            email_to="owner@example.org, not-an-address").full_clean()
     assert "not-an-address" in str(caught.value)

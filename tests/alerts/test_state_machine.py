@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from alerts.evaluation import Decision, decide
@@ -11,13 +12,13 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 HIGH, HYSTERESIS = 50.0, 10.0
 
 
-def run(values: list[float], raise_after_s: float = 3, clear_after_s: float = 3) -> list[tuple[int, str]]:
+def run(values: Sequence[float], raise_after_s: float = 3, clear_after_s: float = 3) -> list[tuple[int, str]]:
     """Feed one value per second through the machine; the (second, event) pairs that happened."""
     active, since, events = False, None, []
     for second, value in enumerate(values):
         bad, clear = above(value, HIGH, HYSTERESIS)
-        d: Decision = decide(active, since, Observation(bad, clear, {"v": value}), T0 + timedelta(seconds=second),
-                             raise_after_s, clear_after_s)
+        d: Decision = decide(active, since, Observation(bad, clear, {"v": value}),
+                             T0 + timedelta(seconds=second), raise_after_s, clear_after_s)
         active, since = d.active, d.since
         if d.event:
             events.append((second, d.event))
@@ -45,7 +46,8 @@ def test_it_clears_once_when_the_value_stays_back_past_the_hysteresis() -> None:
 
 
 def test_zero_delays_raise_and_clear_on_the_first_observation() -> None:
-    assert run([60, 35, 60], raise_after_s=0, clear_after_s=0) == [(0, "raised"), (1, "cleared"), (2, "raised")]
+    events = run([60, 35, 60], raise_after_s=0, clear_after_s=0)
+    assert events == [(0, "raised"), (1, "cleared"), (2, "raised")]
 
 
 def test_the_start_the_data_gives_counts_instead_of_the_first_look() -> None:
