@@ -52,7 +52,8 @@ def meter_poll(at: datetime, volts: float) -> None:
 
 
 def pack_poll(at: datetime, *, soc: float = 60.0, current: float = -5.0,
-              temps: tuple[float, ...] = (20.0,) * 4, cells: tuple[float, ...] = (3.30, 3.31, 3.30, 3.29)) -> None:
+              temps: tuple[float, ...] = (20.0,) * 4,
+              cells: tuple[float, ...] = (3.30, 3.31, 3.30, 3.29)) -> None:
     scope = {"pack_id": "pack1", "battery_array_id": "battery_array1", "system_id": "system"}
     rows: list[Any] = [t.BatteryBankSample(ts=at, soc=soc, current=current, temperature=max(temps), **scope)]
     rows += [t.BatteryCellSample(ts=at, cell_ref_id=f"pack1_b0_c{i}", battery_id="pack1_b0", power=1, cell=i,
