@@ -16,11 +16,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import reduce
-from operator import or_
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from alerts import services
@@ -62,16 +61,47 @@ def decide(active: bool, since: datetime | None, obs: Observation, at: datetime,
     return Decision(True, start)
 
 
+class _RuleCache:
+    """The enabled rules, kept per process while the rules table is unchanged.
+
+    Every poll asks for the rules; one aggregate over the small rules table tells whether they
+    changed (a rule is saved through ``rule_save``, which moves ``updated_at``), so the rows are
+    only read and built again after an edit.
+    """
+
+    stamp: tuple[Any, ...] | None = None
+    rules: list[AlertRule] = []
+
+    def enabled(self) -> list[AlertRule]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*), MAX(updated_at), SUM(id) FROM {AlertRule._meta.db_table}")
+            stamp = tuple(cursor.fetchone() or ())
+        if stamp != self.stamp:
+            self.rules = list(AlertRule.objects.filter(enabled=True))
+            self.stamp = stamp
+        return self.rules
+
+
+_RULES = _RuleCache()
+
+
 def _enabled_rules(trigger: str) -> list[AlertRule]:
-    return [r for r in AlertRule.objects.filter(enabled=True).select_related("system")
-            if trigger in r.rule_kind.triggers]
+    return [r for r in _RULES.enabled() if trigger in r.rule_kind.triggers]
 
 
 def _watches(subjects: Iterable[tuple[str, str]], rules: list[AlertRule]) -> dict[Key, AlertWatch]:
-    wanted = [Q(device_type=t, device_id=i) for t, i in set(subjects)]
+    """The watches of these subjects: one plain query that finds nothing in the common case."""
+    wanted = sorted(set(subjects))
     if not wanted:
         return {}
-    rows = AlertWatch.objects.filter(reduce(or_, wanted), rule__in=rules).select_related("alert")
+    where = " OR ".join(["(device_type = %s AND device_id = %s)"] * len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {AlertWatch._meta.db_table} WHERE {where}",
+                       [v for pair in wanted for v in pair])
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return {}
+    rows = AlertWatch.objects.filter(pk__in=ids, rule__in=rules).select_related("alert")
     return {(w.rule_id, w.device_type, w.device_id): w for w in rows}
 
 
