@@ -170,6 +170,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Alerts' severity appears as "severity" and "min_severity": one name for the enum.
+    "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "alerts.choices.Severity"},
 }
 
 # ---- Celery -----------------------------------------------------------------------

@@ -5,16 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts.choices import SubjectType
 from alerts.models import Alert, AlertRule
 from alerts.services import rule_save
 from solarmon.api.serializers import ServiceModelSerializer
+from telemetry.choices import DeviceKind
+
+
+@extend_schema_field({"type": "string", "pattern": "^(|{})$".format("|".join(DeviceKind.values)),
+                      "description": "Only devices of this kind: {} (empty = every kind the rule "
+                      "applies to)".format(", ".join(DeviceKind.values))})
+class DeviceKindField(serializers.ChoiceField):
+    """The device kind a rule is narrowed to. Its schema is a pattern, not an enum: the same values
+    form other apps' ``device_type`` enums, and a second name for them would be ambiguous."""
+
+
+@extend_schema_field({"type": "string", "pattern": "^({})$".format("|".join(SubjectType.values)),
+                      "description": "What the alert is about: {}".format(", ".join(SubjectType.values))})
+class SubjectTypeField(serializers.CharField):
+    """An alert's subject type; a pattern in the schema for the reason given above."""
 
 
 class AlertRuleSerializer(ServiceModelSerializer):
     """A rule: its kind, limits (in the kind's unit), delays, and which devices it watches."""
 
+    device_kind = DeviceKindField(choices=[("", "Any"), *DeviceKind.choices], required=False,
+                                  allow_blank=True)
     unit = serializers.SerializerMethodField(help_text="Unit of low, high and hysteresis")
 
     class Meta:
@@ -37,6 +56,7 @@ class AlertRuleSerializer(ServiceModelSerializer):
 class AlertSerializer(serializers.ModelSerializer):
     """An alert: active while its condition holds, cleared once it ended; acknowledged by a user."""
 
+    device_type = SubjectTypeField(read_only=True)
     rule_name = serializers.CharField(source="rule.name", read_only=True, help_text="The rule's name")
     kind = serializers.CharField(source="rule.kind", read_only=True, help_text="The rule's kind")
     system_id = serializers.CharField(source="system.pk", read_only=True, allow_null=True, default=None,
@@ -53,8 +73,6 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
         extra_kwargs: dict[str, Any] = {
             "rule": {"help_text": "The rule that raised it (its id)"},
-            "device_type": {"help_text": "What the alert is about: inverter, battery_pack, meter, system, "
-                            "host"},
             "device_id": {"help_text": "The device's (or system's, or host's) id"},
             "state": {"help_text": "active while the condition holds, cleared once it ended"},
             "severity": {"help_text": "warning or critical"},
