@@ -15,7 +15,7 @@ from solarmon.api.serializers import ServiceModelSerializer
 from telemetry.choices import DeviceKind
 
 
-@extend_schema_field({"type": "string", "pattern": "^(|{})$".format("|".join(DeviceKind.values)),
+@extend_schema_field({"type": "string", "pattern": "^({})$".format("|".join(DeviceKind.values)),
                       "description": "Only devices of this kind: {} (empty = every kind the rule "
                       "applies to)".format(", ".join(DeviceKind.values))})
 class DeviceKindField(serializers.ChoiceField):
