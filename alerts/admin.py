@@ -31,6 +31,9 @@ class AlertRuleAdmin(admin.ModelAdmin):
                                           "kinds_explained")}),
     )
 
+    def save_model(self, request: HttpRequest, obj: AlertRule, form: Any, change: bool) -> None:
+        services.rule_save(obj)
+
     @admin.display(description="Kinds")
     def kinds_explained(self, obj: AlertRule | None) -> str:
         return format_html_join("", "<p><b>{}</b> ({}): {}</p>", (

@@ -93,10 +93,19 @@ def alert_acknowledge(alert: Alert, user: AbstractBaseUser | AnonymousUser) -> A
     return alert
 
 
+@transaction.atomic
 def rule_save(rule: AlertRule) -> AlertRule:
-    """Validate and save a rule (admin and API)."""
+    """Validate and save a rule (admin and API). Disabling a rule clears its active alerts: the
+    owner no longer wants to hear of that condition, so it must not stay on the banner."""
     rule.full_clean()
     rule.save()
+    if not rule.enabled:
+        now = timezone.now()
+        for watch in AlertWatch.objects.filter(rule=rule).select_related("alert"):
+            if watch.alert_id is not None:
+                alert_clear(watch, {"reason": "rule disabled"}, now)
+            else:
+                watch.delete()
     return rule
 
 

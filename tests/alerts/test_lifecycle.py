@@ -19,6 +19,7 @@ from alerts.services import (
     alert_raise,
     ensure_default_rules,
     prune_alert_history,
+    rule_save,
 )
 from alerts.signals import alert_changed
 from tests import factories as f
@@ -99,3 +100,14 @@ def test_default_rules_come_back_only_when_missing_and_keep_the_owners_changes()
     spread.refresh_from_db()
     assert (spread.high, spread.enabled) == (80.0, False)
     assert ensure_default_rules() == []
+
+
+def test_disabling_a_rule_clears_its_active_alerts() -> None:
+    f.system("system")
+    alert = _raise()
+    rule = alert.rule
+    rule.enabled = False
+    rule_save(rule)
+    alert.refresh_from_db()
+    assert alert.state == "cleared" and alert.clear_values == {"reason": "rule disabled"}
+    assert not AlertWatch.objects.exists()
