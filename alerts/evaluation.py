@@ -13,17 +13,20 @@ periodically (``evaluate_periodic``: offline devices, disk space) and after each
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts import services
-from alerts.choices import Trigger
+from alerts.choices import SubjectType, Trigger
 from alerts.data import DeviceData
 from alerts.kinds.base import Finding, Observation, RollupData
 from alerts.models import AlertRule, AlertWatch
@@ -66,42 +69,40 @@ class _RuleCache:
 
     Every poll asks for the rules; one aggregate over the small rules table tells whether they
     changed (a rule is saved through ``rule_save``, which moves ``updated_at``), so the rows are
-    only read and built again after an edit.
+    only read and built again after an edit. The same statement counts the watches of the
+    polled subjects, so a poll with nothing in progress makes one round trip before its data.
     """
 
     stamp: tuple[Any, ...] | None = None
     rules: list[AlertRule] = []
 
-    def enabled(self) -> list[AlertRule]:
+    def enabled(self, subjects: Sequence[tuple[str, str]] = ()) -> tuple[list[AlertRule], int]:
+        """The enabled rules, and how many watches the given subjects have."""
+        where = " OR ".join(["(device_type = %s AND device_id = %s)"] * len(subjects)) or "1 = 0"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*), MAX(updated_at), SUM(id) FROM {AlertRule._meta.db_table}")
-            stamp = tuple(cursor.fetchone() or ())
-        if stamp != self.stamp:
+            cursor.execute(f"SELECT COUNT(*), MAX(updated_at), SUM(id), (SELECT COUNT(*) FROM "
+                           f"{AlertWatch._meta.db_table} WHERE {where}) FROM {AlertRule._meta.db_table}",
+                           [v for pair in subjects for v in pair])
+            *stamp, watched = cursor.fetchone() or (0, None, None, 0)
+        if tuple(stamp) != self.stamp:
             self.rules = list(AlertRule.objects.filter(enabled=True))
-            self.stamp = stamp
-        return self.rules
+            self.stamp = tuple(stamp)
+        return self.rules, watched
 
 
 _RULES = _RuleCache()
 
 
 def _enabled_rules(trigger: str) -> list[AlertRule]:
-    return [r for r in _RULES.enabled() if trigger in r.rule_kind.triggers]
+    return [r for r in _RULES.enabled()[0] if trigger in r.rule_kind.triggers]
 
 
 def _watches(subjects: Iterable[tuple[str, str]], rules: list[AlertRule]) -> dict[Key, AlertWatch]:
-    """The watches of these subjects: one plain query that finds nothing in the common case."""
-    wanted = sorted(set(subjects))
+    """The watches of these subjects (with their active alerts)."""
+    wanted = [Q(device_type=t, device_id=i) for t, i in sorted(set(subjects))]
     if not wanted:
         return {}
-    where = " OR ".join(["(device_type = %s AND device_id = %s)"] * len(wanted))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {AlertWatch._meta.db_table} WHERE {where}",
-                       [v for pair in wanted for v in pair])
-        ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
-        return {}
-    rows = AlertWatch.objects.filter(pk__in=ids, rule__in=rules).select_related("alert")
+    rows = AlertWatch.objects.filter(reduce(or_, wanted), rule__in=rules).select_related("alert")
     return {(w.rule_id, w.device_type, w.device_id): w for w in rows}
 
 
@@ -125,8 +126,10 @@ def apply(rule: AlertRule, finding: Finding, watch: AlertWatch | None, at: datet
     return decision.event
 
 
-def _apply_all(pairs: list[tuple[AlertRule, Finding]], at: datetime) -> int:
-    watches = _watches(((f.subject_type, f.subject_id) for _, f in pairs), [r for r, _ in pairs])
+def _apply_all(pairs: list[tuple[AlertRule, Finding]], at: datetime, look: bool = True) -> int:
+    """Step each (rule, finding); ``look=False`` when it is known that none has a watch."""
+    subjects = ((f.subject_type, f.subject_id) for _, f in pairs)
+    watches = _watches(subjects, [r for r, _ in pairs]) if look else {}
     changes = 0
     for rule, finding in pairs:
         watch = watches.get((rule.pk, finding.subject_type, finding.subject_id))
@@ -136,7 +139,10 @@ def _apply_all(pairs: list[tuple[AlertRule, Finding]], at: datetime) -> int:
 
 def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime) -> int:
     """Evaluate the rules that watch this device on the rows its poll at ``ts`` wrote."""
-    rules = [r for r in _enabled_rules(Trigger.POLL) if r.applies_to(device_type, device_id, system_id)]
+    subjects = [(device_type, device_id), (SubjectType.SYSTEM.value, system_id)]
+    enabled, watched = _RULES.enabled(subjects)
+    rules = [r for r in enabled if Trigger.POLL in r.rule_kind.triggers
+             and r.applies_to(device_type, device_id, system_id)]
     if not rules:
         return 0
     data = DeviceData(device_type, device_id, system_id, ts)
@@ -147,7 +153,7 @@ def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime
         if observation is not None:
             subject_type, subject_id = kind.subject(device_type, device_id, system_id)
             pairs.append((rule, Finding(subject_type, subject_id, system_id, observation)))
-    return _apply_all(pairs, ts)
+    return _apply_all(pairs, ts, look=watched > 0)
 
 
 def evaluate_periodic(now: datetime | None = None) -> int:
