@@ -2,7 +2,14 @@
 
 A new kind is one small class in a module of this package, decorated with ``@register``, and
 listed in ``_MODULES``. Rules name their kind by this string, so adding a kind needs no
-migration (the field's choices are read from here).
+migration (the field's choices are read from here); a default rule for it is one entry in
+``alerts.defaults``, created on the next migrate.
+
+Each kind says when it looks (``triggers``) and implements the matching method: ``observe`` for
+a poll's rows, ``scan`` for the periodic look over all its subjects, ``observe_rollup`` for a
+rollup's counts. A subject need not be a device: ``host`` (disk space) and ``collector`` are
+subject types, so "a collector is down" is a periodic kind whose ``scan`` yields one finding per
+collector from its last heartbeat, with ``clears_unseen`` so a removed collector clears.
 """
 
 from __future__ import annotations
