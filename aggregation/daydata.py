@@ -28,7 +28,7 @@ class DayData:
         self.hours = {kind: self._by_hour(aggs) for kind, aggs in self.slots.items()}
         self.days = {kind: {dev: merge(hours.values()) for dev, hours in by_dev.items()}
                      for kind, by_dev in self.hours.items()}
-        _log_glitches(self.days)
+        self.glitches = _log_glitches(self.days)
 
     def _read(self, table: sql.Table, devices: list[sql.Device]) -> SlotAggs:
         gap = max((d.max_gap_s for d in devices), default=sources.MAX_GAP_LIMIT_S)
@@ -51,11 +51,14 @@ class DayData:
                 for slot in self.day.slots]
 
 
-def _log_glitches(days: dict[str, dict[str, Agg]]) -> None:
+def _log_glitches(days: dict[str, dict[str, Agg]]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}  # (device type, id) → glitches: aggregation.signals
     for kind, by_dev in days.items():
         for dev, agg in by_dev.items():
-            glitches = sum(v for k, v in agg.items() if k.startswith("gl_") and v)
+            glitches = counts[{"inv": "inverter", "pack": "battery_pack"}.get(kind, kind), dev] = sum(
+                v for k, v in agg.items() if k.startswith("gl_") and v)
             rebases = sum(v for k, v in agg.items() if k.startswith("rb_") and v)
             if glitches or rebases:
                 log.warning("%s %s: %d counter glitches discarded, %d counter resets/jumps", kind, dev,
                             glitches, rebases)
+    return counts

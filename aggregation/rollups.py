@@ -22,6 +22,7 @@ from aggregation import models as m
 from aggregation.buckets import local_day
 from aggregation.daydata import DayData
 from aggregation.levels import build_rows
+from aggregation.signals import rollup_written
 from aggregation.topology import Topology
 from catalog import models as catalog
 
@@ -35,7 +36,10 @@ def rollup_day(system_id: str, day: date) -> Counter[str]:
     system = catalog.System.objects.get(pk=system_id)
     topo = Topology.load(system)
     data = DayData(topo, local_day(day, ZoneInfo(system.timezone)))
-    return write_rows(system, day, build_rows(topo, data))
+    written = write_rows(system, day, build_rows(topo, data))
+    transaction.on_commit(lambda: rollup_written.send(sender=DayData, system_id=system_id, day=day,
+                                                      glitches=data.glitches))
+    return written
 
 
 def _upsert(model: type[models.Model], rows: list[Fields], now: datetime) -> None:

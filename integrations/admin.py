@@ -1,4 +1,5 @@
-"""The MQTT settings page. The password field is write-only: left empty, it keeps the stored one."""
+"""The MQTT settings page and notification channels. Secrets (the MQTT password, channel URLs)
+are write-only: left empty, a field keeps the stored value."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from integrations.models import MqttClientStatus, MqttPackOption, MqttSettings
+from integrations.models import (
+    MqttClientStatus,
+    MqttPackOption,
+    MqttSettings,
+    NotificationChannel,
+    NotificationDelivery,
+)
 
 
 class MqttSettingsForm(forms.ModelForm):
@@ -69,3 +76,47 @@ class MqttPackOptionAdmin(admin.ModelAdmin):
     list_display = ("pack", "publish_cells")
     list_select_related = ("pack",)
     autocomplete_fields = ()
+
+
+class NotificationChannelForm(forms.ModelForm):
+    """Never renders the stored URL (it holds tokens); an empty field keeps it."""
+
+    url = forms.CharField(required=False, max_length=2000, widget=forms.PasswordInput(render_value=False),
+                          help_text="Apprise URL, e.g. ntfys://token@ntfy.sh/topic, "
+                          "tgram://bot-token/chat-id, pover://user@token, gotify://host/token, "
+                          "json://host:port/path. Leave empty to keep the stored one.")
+
+    class Meta:
+        model = NotificationChannel
+        fields = ["name", "kind", "url", "email_to", "enabled", "min_severity", "send_cleared"]
+
+    def clean_url(self) -> str:
+        given: str = self.cleaned_data.get("url") or ""
+        return given or (self.instance.url if self.instance.pk else "")
+
+
+class DeliveryInline(admin.TabularInline):
+    model = NotificationDelivery
+    fields = ("alert", "event", "status", "attempts", "last_error", "created_at", "sent_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-created_at",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("alert")[:20]
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    """Where alerts go, with the last delivery's error; the URL itself is never shown."""
+
+    form = NotificationChannelForm
+    list_display = ("name", "kind", "url_display", "email_to", "enabled", "min_severity", "last_sent_at",
+                    "last_error_at", "last_error")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name",)
+    readonly_fields = ("url_display", "last_sent_at", "last_error", "last_error_at")
+    fields = ("name", "kind", "url", "url_display", "email_to", "enabled", "min_severity", "send_cleared",
+              "last_sent_at", "last_error", "last_error_at")

@@ -6,6 +6,8 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
+    """Connects notification channels to ``alerts.signals.alert_changed``."""
+
     name = "integrations"
     verbose_name = "Integrations"
 
@@ -13,8 +15,10 @@ class IntegrationsConfig(AppConfig):
         from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
         from django.db.models.signals import post_save
 
+        from alerts.signals import alert_changed
         from integrations import receivers
         from integrations.mqtt import runtime
+        from integrations.notifications import queue_deliveries
         from telemetry.models import DeviceStatus
         from telemetry.signals import samples_written
 
@@ -25,3 +29,4 @@ class IntegrationsConfig(AppConfig):
         worker_ready.connect(runtime.on_worker_ready, weak=False)
         worker_process_init.connect(runtime.on_worker_process_init, weak=False)
         worker_shutdown.connect(runtime.on_worker_shutdown, weak=False)
+        alert_changed.connect(queue_deliveries, dispatch_uid="integrations.queue_deliveries")

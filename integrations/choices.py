@@ -22,3 +22,14 @@ class Availability(models.TextChoices):
 
     ONLINE = "online", "Online"
     OFFLINE = "offline", "Offline"
+class ChannelKind(models.TextChoices):
+    """How a notification channel delivers."""
+
+    APPRISE = "apprise", "Push or webhook (an Apprise URL: ntfy, Telegram, Pushover, Gotify, json://…)"
+    EMAIL = "email", "E-mail (through SOLARMON_EMAIL_URL)"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending: queued or retrying"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed: gave up after the last retry"

@@ -2,6 +2,8 @@
 
 ``MqttSettings`` is one row: where the MQTT publisher connects and how it names topics. The
 publisher, its API and the ``SOLARMON_MQTT_URL`` override are built on top of it.
+``NotificationChannel`` rows say where alerts are sent; ``NotificationDelivery`` rows track each
+message until it is sent.
 """
 
 from __future__ import annotations
@@ -9,8 +11,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
+
+from alerts.choices import AlertEvent, Severity
+from alerts.models import Alert
+from integrations.choices import ChannelKind, DeliveryStatus
 
 SINGLETON_ID = 1
 CELLS_AUTO_LIMIT = 32
@@ -166,3 +173,87 @@ class EnergyMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} = {self.value}"
+def _validate_apprise_url(value: str) -> None:
+    from integrations.notifications import check_apprise_url
+
+    problem = check_apprise_url(value)
+    if problem:
+        raise ValidationError(problem)
+
+
+class NotificationChannel(models.Model):
+    """Where alerts are sent: an Apprise URL (push services, webhooks) or e-mail addresses.
+
+    The URL usually carries a token or password, so it is write-only: the admin and the API show
+    only ``url_display`` (scheme and host), and delivery errors are scrubbed of its parts before
+    they are stored or logged.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices, default=ChannelKind.APPRISE)
+    url = models.CharField(max_length=2000, blank=True, default="", validators=[_validate_apprise_url],
+                           help_text="Apprise URL, e.g. ntfys://token@ntfy.sh/topic, "
+                           "tgram://bot-token/chat-id, json://host:port/path; stored, never shown back")
+    email_to = models.CharField(max_length=1000, blank=True, default="",
+                                help_text="E-mail recipients, separated by commas")
+    enabled = models.BooleanField(default=True)
+    min_severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING,
+                                    help_text="Send alerts of this severity and above")
+    send_cleared = models.BooleanField(default=True, help_text="Also say when an alert clears")
+    last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, default="", editable=False,
+                                  help_text="Why the last delivery failed (secrets removed)")
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "notification_channels"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url_display(self) -> str:
+        """The URL with everything that may be secret left out."""
+        from integrations.notifications import redact_url
+
+        return redact_url(self.url) if self.url else ""
+
+    def recipients(self) -> list[str]:
+        return [a.strip() for a in self.email_to.split(",") if a.strip()]
+
+    def clean(self) -> None:
+        if self.kind == ChannelKind.APPRISE and not self.url:
+            raise ValidationError({"url": "an Apprise channel needs a URL"})
+        if self.kind == ChannelKind.EMAIL:
+            if not self.recipients():
+                raise ValidationError({"email_to": "an e-mail channel needs at least one address"})
+            for address in self.recipients():
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    raise ValidationError({"email_to": f"{address!r} is not an e-mail address"}) from None
+
+
+class NotificationDelivery(models.Model):
+    """One message of one alert event to one channel: sent once, retried with backoff until then."""
+
+    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=16, choices=AlertEvent.choices)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "notification_deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["channel", "alert", "event"],
+                                               name="uq_delivery_channel_alert_event")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.event} → {self.channel_id} ({self.status})"

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
 from aggregation.api import urls as aggregation_api
+from alerts.api import urls as alerts_api
 from catalog.api import urls as catalog_api
 from catalog.api.hierarchy import DeviceStateSource, SystemHierarchyView, no_device_states
 from discovery.api import urls as discovery_api
@@ -29,7 +30,8 @@ except ModuleNotFoundError as exc:
 else:
     device_states = latest_by_device
 
-APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api, integrations_api]
+APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api, alerts_api,
+                              integrations_api]
 
 router = DefaultRouter()
 for app_api in APP_APIS:

@@ -48,6 +48,14 @@ def beat_entries() -> list[Entry]:
         Entry("storage: disk guard", "aggregation.tasks.guard_disk", every_s=guard, expires_s=guard * 0.9,
               description="Checks the free space of the data disk; below the threshold, prunes the "
               "oldest raw samples early (SOLARMON_DISK_MIN_FREE_PCT / _MB)."),
+        Entry("alerts: evaluate offline devices and disk space", "alerts.tasks.evaluate_alerts",
+              every_s=settings.SOLARMON_ALERT_EVALUATE_PERIOD_S,
+              expires_s=settings.SOLARMON_ALERT_EVALUATE_PERIOD_S * 0.9,
+              description="Raises the alerts no poll can raise: devices that stopped answering, "
+              "the data disk filling up."),
+        Entry("alerts: prune history", "alerts.tasks.prune_alert_history", crontab="50 3",
+              expires_s=23 * 3600,
+              description="Deletes alerts cleared more than SOLARMON_ALERT_HISTORY_DAYS ago."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,
               description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "discovery",
     "aggregation",
     "integrations",
+    "alerts",
     "solarmon",
 ]
 
@@ -171,6 +172,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Alerts' severity appears as "severity" and "min_severity": one name for the enum.
+    "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "alerts.choices.Severity"},
 }
 
 # ---- Celery -----------------------------------------------------------------------
@@ -277,13 +280,44 @@ if SOLARMON_DISK_GUARD_PERIOD_S < 1:
     raise ImproperlyConfigured(f"SOLARMON_DISK_GUARD_PERIOD_S must be >= 1 s, not "
                                f"{SOLARMON_DISK_GUARD_PERIOD_S}")
 
+# ---- alerts (README "Alerts"): the default rules' limits and delays, evaluation, history ----
+SOLARMON_ALERT_OFFLINE_AFTER_S = env.int("SOLARMON_ALERT_OFFLINE_AFTER_S", default=600)
+SOLARMON_ALERT_RAISE_AFTER_S = env.int("SOLARMON_ALERT_RAISE_AFTER_S", default=60)
+SOLARMON_ALERT_CLEAR_AFTER_S = env.int("SOLARMON_ALERT_CLEAR_AFTER_S", default=120)
+SOLARMON_ALERT_CELL_SPREAD_MV = env.float("SOLARMON_ALERT_CELL_SPREAD_MV", default=50.0)
+SOLARMON_ALERT_CELL_MIN_V = env.float("SOLARMON_ALERT_CELL_MIN_V", default=2.9)
+SOLARMON_ALERT_CELL_MAX_V = env.float("SOLARMON_ALERT_CELL_MAX_V", default=3.6)
+SOLARMON_ALERT_TEMP_MIN_C = env.float("SOLARMON_ALERT_TEMP_MIN_C", default=-20.0)
+SOLARMON_ALERT_TEMP_MAX_C = env.float("SOLARMON_ALERT_TEMP_MAX_C", default=50.0)
+SOLARMON_ALERT_CHARGE_TEMP_MIN_C = env.float("SOLARMON_ALERT_CHARGE_TEMP_MIN_C", default=0.0)
+SOLARMON_ALERT_SOC_BELOW_PCT = env.float("SOLARMON_ALERT_SOC_BELOW_PCT", default=20.0)
+SOLARMON_ALERT_GRID_LOST_BELOW_V = env.float("SOLARMON_ALERT_GRID_LOST_BELOW_V", default=100.0)
+SOLARMON_ALERT_GLITCHES_PER_DAY = env.int("SOLARMON_ALERT_GLITCHES_PER_DAY", default=10)
+SOLARMON_ALERT_DISK_FREE_BELOW_PCT = env.float("SOLARMON_ALERT_DISK_FREE_BELOW_PCT", default=10.0)
+SOLARMON_ALERT_EVALUATE_PERIOD_S = env.float("SOLARMON_ALERT_EVALUATE_PERIOD_S", default=30.0)
+SOLARMON_ALERT_HISTORY_DAYS = env.int("SOLARMON_ALERT_HISTORY_DAYS", default=365)
+for _name in ("SOLARMON_ALERT_OFFLINE_AFTER_S", "SOLARMON_ALERT_EVALUATE_PERIOD_S",
+              "SOLARMON_ALERT_HISTORY_DAYS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be above 0, not {globals()[_name]}")
+# E-mail for notification channels: SOLARMON_EMAIL_URL, e.g. smtp+tls://user:password@host:587
+# (django-environ's syntax). Without it, e-mail goes to localhost:25.
+vars().update(env.email_url("SOLARMON_EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("SOLARMON_EMAIL_FROM", default="solarmon@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("SOLARMON_EMAIL_TIMEOUT_S", default=20)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("SOLARMON_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # Apprise and urllib3 can quote notification URLs (tokens) in their messages: solarmon
+                # captures Apprise's log and logs it scrubbed (integrations/notifications.py).
+                "apprise": {"level": "WARNING", "handlers": [], "propagate": False},
+                "urllib3": {"level": "WARNING"}},
 }
 
 # The spec's index names (idx_battery_pack_adapters_adapter_id, ...) are longer than the

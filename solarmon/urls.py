@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from aggregation.admin_views import storage_admin
 from solarmon import views
+from solarmon.dashboard import alerts as alerts_page
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("history.csv", views.history_csv, name="history-csv"),
     path("battery/", views.battery, name="battery"),
     path("discovery/", views.discovery, name="discovery"),
+    path("alerts/", alerts_page.alerts, name="alerts"),
     # Browsers ask for /favicon.ico on every page, the admin's too.
     path("favicon.ico", RedirectView.as_view(url=static("solarmon/icon.svg"), permanent=True)),
     path("admin/storage/", admin.site.admin_view(storage_admin), name="admin-storage"),

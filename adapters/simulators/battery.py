@@ -3,7 +3,9 @@
 The pack's power is the plant's battery power (+ = charging) split evenly across the
 units; each unit's current is its share divided by its own voltage, so the sum of the
 units' V·I is the plant's battery power. Cell voltages follow SOC around a nominal
-LFP voltage with a small fixed spread; one cell can be made low on purpose.
+LFP voltage with a small fixed spread; one cell can be made low on purpose, by
+``low_cell_drop_mv`` (a simulator attribute: changing it at run time drives that cell away from
+its neighbours, or back).
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ class SimUnit:
         return self.voltage_v * self.current_a
 
 
-def cell_voltages_mv(soc: float, cells: int, low_cell: int | None = None) -> list[int]:
+def cell_voltages_mv(soc: float, cells: int, low_cell: int | None = None,
+                     drop_mv: int = LOW_CELL_DROP_MV) -> list[int]:
     """Cell voltages (mV): 3.20-3.40 V with SOC, a ±4 mV fixed spread, one cell optionally low."""
     nominal = 3200 + 2.0 * soc
     volts = [round(nominal + ((i * 7) % 9 - 4)) for i in range(cells)]
     if low_cell is not None and 0 <= low_cell < cells:
-        volts[low_cell] -= LOW_CELL_DROP_MV
+        volts[low_cell] -= drop_mv
     return volts
 
 
@@ -56,13 +59,13 @@ def default_serial(prefix: str, index: int) -> str:
 
 def battery_units(state: PlantState, indexes: list[int], cells: int, *, serials: dict[int, str],
                   capacity_ah: float = 100.0, low_cell: tuple[int, int] | None = None,
-                  cycles: int = 123) -> list[SimUnit]:
+                  cycles: int = 123, low_cell_drop_mv: int = LOW_CELL_DROP_MV) -> list[SimUnit]:
     """The simulated units at ``state``. ``low_cell`` is (unit index, cell index) to pull low."""
     share_w = state.battery_w / max(1, len(indexes))
     units = []
     for n, index in enumerate(indexes):
         low = low_cell[1] if low_cell and low_cell[0] == index else None
-        mv = cell_voltages_mv(state.soc, cells, low)
+        mv = cell_voltages_mv(state.soc, cells, low, low_cell_drop_mv)
         voltage = sum(mv) / 1000
         temp = 25.0 + 0.5 * n
         units.append(SimUnit(

@@ -50,7 +50,7 @@ from adapters.jkbms.layouts import (
 )
 from adapters.jkbms_tcpip.attribution import MASTER_ADDRESS
 from adapters.jkbms_tcpip.bus import BusParser, BusToken
-from adapters.simulators.battery import SimUnit, battery_units, run_until_signal
+from adapters.simulators.battery import LOW_CELL_DROP_MV, SimUnit, battery_units, run_until_signal
 from adapters.simulators.plant import Plant
 
 BUS_GAP_S = 0.005  # quiet time between messages the simulated master puts on the bus
@@ -108,6 +108,7 @@ class JkGatewaySimulator:
         self.absent = set(absent)
         self.capacity_ah = capacity_ah
         self.low_cell = low_cell
+        self.low_cell_drop_mv = LOW_CELL_DROP_MV
         self.master_interval_s = master_interval_s
         self.master_device_info = master_device_info
         self.absent_sensors = tuple(absent_sensors)
@@ -172,7 +173,8 @@ class JkGatewaySimulator:
         """The simulated units at the plant's now, by address."""
         present = [a for a in self.unit_addresses if a not in self.absent]
         units = battery_units(self.plant.state(), present, self.cells, serials=self.serials,
-                              capacity_ah=self.capacity_ah, low_cell=self.low_cell)
+                              capacity_ah=self.capacity_ah, low_cell=self.low_cell,
+                              low_cell_drop_mv=self.low_cell_drop_mv)
         return {u.index: u for u in units}
 
     def frame(self, address: int, register: int) -> bytes:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from adapters.simulators.battery import (
+    LOW_CELL_DROP_MV,
     SimUnit,
     battery_units,
     default_serial,
@@ -54,6 +55,7 @@ class PytesSimulator:
         self.absent = set(absent)
         self.capacity_ah = capacity_ah
         self.low_cell = low_cell
+        self.low_cell_drop_mv = LOW_CELL_DROP_MV
         self.fault: str | None = None
         self.commands: list[str] = []  # every command received, for tests and the demo log
         self._pty: PtyPort | None = None
@@ -105,7 +107,7 @@ class PytesSimulator:
         """The units the console reports now (plant values at the plant clock's now)."""
         indexes = [i for i in range(1, self.batteries + 1) if i not in self.absent]
         units = battery_units(self.plant.state(), indexes, self.cells, serials=self.serials,
-                              low_cell=self.low_cell)
+                              low_cell=self.low_cell, low_cell_drop_mv=self.low_cell_drop_mv)
         for unit in units:
             unit.capacity_ah = self.unit_capacity_ah(unit.index)
         return units

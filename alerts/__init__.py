@@ -1,0 +1,1 @@
+"""Alerts: rules, alert states (raised, cleared, acknowledged) and their evaluation."""

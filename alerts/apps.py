@@ -1,0 +1,29 @@
+"""Alerts app: evaluation hooks on telemetry's and aggregation's signals, default rules on migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _default_rules(sender: AppConfig, **kwargs: Any) -> None:
+    from alerts.services import ensure_default_rules
+
+    ensure_default_rules()
+
+
+class AlertsConfig(AppConfig):
+    """Connects the poll and rollup receivers and creates the default rules after migrate."""
+
+    name = "alerts"
+
+    def ready(self) -> None:
+        from aggregation.signals import rollup_written
+        from alerts.receivers import evaluate_after_poll, evaluate_after_rollup
+        from telemetry.signals import samples_written
+
+        samples_written.connect(evaluate_after_poll, dispatch_uid="alerts.evaluate_after_poll")
+        rollup_written.connect(evaluate_after_rollup, dispatch_uid="alerts.evaluate_after_rollup")
+        post_migrate.connect(_default_rules, sender=self)
