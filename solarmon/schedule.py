@@ -41,6 +41,8 @@ def beat_entries() -> list[Entry]:
               "system, and days touched by late samples."),
         Entry("rollup: closed days", "aggregation.tasks.rollup_closed_days", crontab="15 *", expires_s=3300,
               description="Finishes yesterday for systems whose local midnight has just passed."),
+        Entry("health: worker heartbeat", "solarmon.tasks.worker_heartbeat", every_s=30, expires_s=25,
+              description="Shows on /api/health/ that a worker takes tasks from the queue."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,
               description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "

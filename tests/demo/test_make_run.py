@@ -42,7 +42,7 @@ def test_demo_serves_live_simulated_data_and_stops_on_sigint(tmp_path: Path) -> 
     _manage(env, "migrate", "--noinput", "-v", "0")
     assert "password:" in _manage(env, "create_admin")
     assert "An admin login exists" in _manage(env, "create_admin")  # the password is shown once
-    token = _manage(env, "drf_create_token", "admin").split()[2]
+    token = _manage(env, "create_token", "admin").split()[2]
     demo = subprocess.Popen([sys.executable, "manage.py", "demo"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
