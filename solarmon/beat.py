@@ -93,15 +93,26 @@ class BeatLock:
             self._pg = None
 
 
+# Celery builds the scheduler more than once in one beat process (for the banner, then to
+# run), so the lock belongs to the process, not to a scheduler instance.
+_PROCESS_LOCK = BeatLock()
+
+
+def hold_beat_lock() -> BeatLock:
+    """This process's beat lock, taken on first call; :class:`BeatAlreadyRunning` if another has it."""
+    if not _PROCESS_LOCK.held():
+        if not _PROCESS_LOCK.acquire():
+            log.error("another beat is running (it holds the beat lock): this one exits")
+            raise BeatAlreadyRunning(1)
+        log.info("beat lock taken: this is the one beat")
+    return _PROCESS_LOCK
+
+
 class SingleBeatScheduler(DatabaseScheduler):
     """django-celery-beat's scheduler, run by at most one beat process at a time."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.lock = BeatLock()
-        if not self.lock.acquire():
-            log.error("another beat is running (it holds the beat lock): this one exits")
-            raise BeatAlreadyRunning(1)
-        log.info("beat lock taken: this is the one beat")
+        self.lock = hold_beat_lock()
         self._last_heartbeat = 0.0
         super().__init__(*args, **kwargs)
 
@@ -120,6 +131,3 @@ class SingleBeatScheduler(DatabaseScheduler):
         result: float = super().tick(*args, **kwargs)
         return min(result, HEARTBEAT_EVERY_S)
 
-    def close(self) -> None:
-        super().close()
-        self.lock.release()
