@@ -242,6 +242,8 @@ SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", defau
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
 SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
+# "Test connection" in the admin and the API: the longest it may take, waiting for the bus included.
+SOLARMON_TEST_CONNECTION_TIMEOUT_S = env.float("SOLARMON_TEST_CONNECTION_TIMEOUT_S", default=20.0)
 
 LOGGING = {
     "version": 1,
