@@ -16,6 +16,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 
 from catalog.models import Adapter, AdapterType
 from catalog.ports import PortChoice, port_choices
@@ -93,7 +94,8 @@ def field_for(key: str, prop: Mapping[str, Any], *, required: bool, initial: Any
     attrs = {"data-config-key": key}
     if transports:
         attrs["data-transports"] = " ".join(transports)
-    common: dict[str, Any] = {"label": label_for(key, prop), "help_text": prop.get("description", ""),
+    # The admin renders help texts as HTML: the schema's text is escaped first.
+    common: dict[str, Any] = {"label": label_for(key, prop), "help_text": escape(prop.get("description", "")),
                               "required": required, "initial": initial}
     kind = prop.get("type")
     if "enum" in prop:

@@ -42,7 +42,8 @@ def local_ports(by_id_dir: str = BY_ID_DIR) -> list[PortChoice]:
         path = by_id.get(os.path.realpath(info.device), info.device)
         usb = " ".join(part for part in (info.manufacturer, info.product) if part)
         ids = f"{info.vid:04x}:{info.pid:04x}" if info.vid is not None and info.pid is not None else ""
-        details = ", ".join(part for part in (usb or info.description or "", ids, info.device) if part)
+        description = "" if info.description in (None, "", "n/a") else info.description
+        details = ", ".join(part for part in (usb or description, ids, info.device) if part)
         choices.append(PortChoice(path, details, "this machine"))
     return sorted(choices, key=lambda c: c.path)
 
