@@ -221,7 +221,7 @@ class AdapterForm(forms.ModelForm):
             errors.error_dict.pop("config_json", None)
             if not errors.error_dict:
                 return
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]
 
     def config_for_test(self) -> tuple[dict[str, Any], dict[str, list[str]]]:
         """The config the form holds, and the problems of its connection fields (by field name)."""

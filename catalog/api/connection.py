@@ -40,8 +40,8 @@ class ConnectionTestResultSerializer(serializers.Serializer):
 
 class SerialPortSerializer(serializers.Serializer):
     path = serializers.CharField(help_text="The path to put in serial_port (by-id where there is one)")
-    label = serializers.CharField(help_text="USB vendor and model, or what discovery found there")
-    source = serializers.CharField(help_text="'this machine' or 'discovery'")
+    description = serializers.CharField(help_text="USB vendor and model, or what discovery found there")
+    found_by = serializers.CharField(help_text="'this machine' or 'discovery'")
 
 
 class StaffOnly(BasePermission):
@@ -77,4 +77,5 @@ PORTS_SCHEMA = extend_schema(responses={200: SerialPortSerializer(many=True)},
 
 
 def serial_ports_response() -> Response:
-    return Response(SerialPortSerializer([asdict(p) for p in port_choices()], many=True).data)
+    ports = [{"path": p.path, "description": p.label, "found_by": p.source} for p in port_choices()]
+    return Response(SerialPortSerializer(ports, many=True).data)

@@ -32,7 +32,8 @@ def test_inverter_list_shows_state_last_seen_and_last_error(staff_client: Client
     _status("inverter", "inv_bad", last_seen=now - timedelta(minutes=30), consecutive_failures=7,
             last_error="powdrive at rtu /dev/ttyUSB0 unit 1: no reply within 2.0 s")
     page = staff_client.get("/admin/catalog/inverter/").content.decode()
-    rows = {inv: page[page.index(f">{inv}<"):].split("</tr>", 1)[0] for inv in ("inv_ok", "inv_bad", "inv_new")}
+    rows = {inv: page[page.index(f">{inv}<"):].split("</tr>", 1)[0]
+            for inv in ("inv_ok", "inv_bad", "inv_new")}
     assert "online" in rows["inv_ok"] and "ago" in rows["inv_ok"]
     assert "offline" in rows["inv_bad"] and "no reply within 2.0 s" in rows["inv_bad"]
     assert "unknown" in rows["inv_new"] and "never" in rows["inv_new"]
@@ -59,8 +60,8 @@ def test_poll_now_makes_the_selected_devices_due(staff_client: Client) -> None:
     meter = f.meter("grid1", f.system())
     later = timezone.now() + timedelta(minutes=5)
     _status("meter", meter.pk, next_poll_at=later, consecutive_failures=4)
-    response = staff_client.post("/admin/catalog/meter/", {"action": "poll_now", "_selected_action": [meter.pk]},
-                                 follow=True)
+    response = staff_client.post("/admin/catalog/meter/",
+                                 {"action": "poll_now", "_selected_action": [meter.pk]}, follow=True)
     assert "1 of 1 devices will be polled" in response.content.decode()
     assert DeviceStatus.objects.get(device_id="grid1").next_poll_at <= timezone.now()
 
