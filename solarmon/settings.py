@@ -284,6 +284,10 @@ if SOLARMON_BEHIND_PROXY:
     SECURE_HSTS_SECONDS = env.int("SOLARMON_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SOLARMON_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SOLARMON_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole domain to HTTPS for browsers everywhere: the domain
+        # owner's decision (SOLARMON_HSTS_PRELOAD), not a default to warn about.
+        SILENCED_SYSTEM_CHECKS = ["models.E034", "security.W021"]
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
