@@ -186,11 +186,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar): the docs work
-    # offline and make no request off the box.
+    # Swagger UI from our own static files (drf-spectacular-sidecar): the docs work offline and
+    # make no request off the box. (ReDoc is not offered: its bundle always loads a logo from
+    # its vendor's CDN.)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     # No validator badge: Swagger UI would send the schema to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
