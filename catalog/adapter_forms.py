@@ -195,7 +195,10 @@ class AdapterForm(forms.ModelForm):
         return config_from(cleaned, names, self.instance.config_json or {})
 
     def _check_config(self, cleaned: dict[str, Any]) -> dict[str, Any]:
-        as_json = bool(cleaned.get("edit_json"))
+        # The JSON is used when asked for, or when no connection field was sent at all (a
+        # script posting config_json alone).
+        posted = any(name in self.data for name in self.config_field_names)
+        as_json = bool(cleaned.get("edit_json")) or not posted
         config = cleaned.get("config_json") if as_json else self._config_from_fields(cleaned)
         if config is None:
             config = {}
