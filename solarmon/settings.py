@@ -106,6 +106,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'solarmon.sqlite3'}"),
 }
+# Each web thread keeps its database connection between requests: opening one (with SQLite's
+# PRAGMAs, or PostgreSQL's TCP and auth round trips) costs as much as answering a request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("SOLARMON_DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 SOLARMON_SQLITE_TIMEOUT = env.int("SOLARMON_SQLITE_TIMEOUT", default=30)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the busy timeout makes a
