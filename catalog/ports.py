@@ -43,7 +43,8 @@ def local_ports(by_id_dir: str = BY_ID_DIR) -> list[PortChoice]:
         usb = " ".join(part for part in (info.manufacturer, info.product) if part)
         ids = f"{info.vid:04x}:{info.pid:04x}" if info.vid is not None and info.pid is not None else ""
         description = "" if info.description in (None, "", "n/a") else info.description
-        details = ", ".join(part for part in (usb or description, ids, info.device) if part)
+        kernel = info.device if path != info.device else ""  # the ttyUSB name behind a by-id link
+        details = ", ".join(part for part in (usb or description, ids, kernel) if part) or "serial port"
         choices.append(PortChoice(path, details, "this machine"))
     return sorted(choices, key=lambda c: c.path)
 
