@@ -13,8 +13,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAdminUser
-from rest_framework.request import Request
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from catalog.ports import port_choices
@@ -44,11 +43,6 @@ class SerialPortSerializer(serializers.Serializer):
     found_by = serializers.CharField(help_text="'this machine' or 'discovery'")
 
 
-class StaffOnly(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return IsAdminUser().has_permission(request, view)
-
-
 def _config_problem_response(adapter_type: str, config: dict[str, Any]) -> Response | None:
     problems = adapter_config_problems(adapter_type, config)
     if not problems:
@@ -70,6 +64,8 @@ TEST_SCHEMA = extend_schema(
     request=ConnectionTestRequestSerializer, responses={200: ConnectionTestResultSerializer},
     description="Read the device once (identify, then one reading) without storing anything. "
     "400 names the config keys at fault; 200 with ok=false carries the one-line device error.")
+# A connection test talks to devices: staff only (DRF's IsAdminUser checks is_staff).
+STAFF_ONLY = [IsAdminUser]
 PORTS_SCHEMA = extend_schema(responses={200: SerialPortSerializer(many=True)},
                              description="Serial ports to offer for serial_port: this machine's "
                              "(by /dev/serial/by-id name, with USB vendor and model) and those "

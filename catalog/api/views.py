@@ -115,7 +115,7 @@ class AdapterTypeViewSet(ApiReadOnlyViewSet):
     http_method_names = ["get", "post", "options"]
 
     @connection.TEST_SCHEMA
-    @action(detail=True, methods=["post"], url_path="test", permission_classes=[connection.StaffOnly],
+    @action(detail=True, methods=["post"], url_path="test", permission_classes=connection.STAFF_ONLY,
             filter_backends=[], pagination_class=None)
     def test(self, request: Request, adapter_type: str) -> Response:
         """Test a connection with a config that is not saved yet."""
@@ -142,7 +142,7 @@ class AdapterViewSet(ApiModelViewSet):
     lookup_url_kwarg = "adapter_id"
 
     @connection.TEST_SCHEMA
-    @action(detail=True, methods=["post"], url_path="test", permission_classes=[connection.StaffOnly],
+    @action(detail=True, methods=["post"], url_path="test", permission_classes=connection.STAFF_ONLY,
             filter_backends=[], pagination_class=None)
     def test(self, request: Request, adapter_id: str) -> Response:
         """Test this adapter's connection (its stored config, with any ``config`` keys sent overriding)."""

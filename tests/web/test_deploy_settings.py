@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     # (The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for this process; a deployment never has it.)
-    environ = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    # SQLite in the temporary data directory, whatever database the test run uses.
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "CELERY_BROKER_URL")}
     environ.update({"SOLARMON_DATA_DIR": str(tmp_path), "SECRET_KEY": "k3y-" + "x9Q" * 20,
                     "ALLOWED_HOSTS": "solar.example.org", **env})
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True,
