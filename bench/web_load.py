@@ -107,6 +107,24 @@ def _client(port: int, token: str, stop_at: float, results: dict[str, list[float
     conn.close()
 
 
+def _web_cpu_s(port: int) -> float:
+    """CPU seconds used so far by the gunicorn processes serving ``port`` (master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if b"solarmon.wsgi" not in cmdline or f"127.0.0.1:{port}".encode() not in cmdline:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
 def _client_group(port: int, tokens: list[str], offsets: list[int], seconds: float
                   ) -> tuple[dict[str, list[float]], list[str], list[float]]:
     """Some of the clients, as threads of one process; returns their latencies, errors and ages."""
@@ -148,6 +166,7 @@ def main() -> int:
         _wait_until_live(port, tokens[0], demo)
         time.sleep(args.seconds)  # a quiet window to compare polling with
         quiet_start = time.time() - args.seconds
+        cpu_before = _web_cpu_s(port)
         load_start = time.time()
         # Clients in several processes: in one, the GIL would queue the clients themselves and
         # count that as server latency.
@@ -156,6 +175,7 @@ def main() -> int:
             parts = pool.starmap(_client_group, [(port, [tokens[i] for i in g], g, args.seconds)
                                                  for g in groups if g])
         load_end = time.time()
+        web_cpu_s = _web_cpu_s(port) - cpu_before
         results: dict[str, list[float]] = {path: [] for path in ENDPOINTS}
         errors: list[str] = []
         ages: list[float] = []
@@ -180,6 +200,11 @@ def main() -> int:
                   f"{_pct(values, 99):>8.0f} {max(values):>8.0f}")
     print(f"throughput: {len(every) / args.seconds:.0f} requests/s; errors: {len(errors)}"
           + (f" (first: {errors[0]})" if errors else ""))
+    if every:
+        per_request_ms = web_cpu_s * 1000 / len(every)
+        print(f"web server CPU: {per_request_ms:.1f} ms per request (gunicorn processes' own CPU time), "
+              f"so at most {1000 / per_request_ms * (os.cpu_count() or 1):.0f} requests/s on "
+              f"{os.cpu_count()} idle cores; load average during the run: {os.getloadavg()[0]:.1f}")
     print(f"polling: {quiet} inverter samples in the quiet {args.seconds:.0f} s, {loaded} under load "
           f"({loaded / quiet:.0%} of quiet); oldest live reading served: {max(ages, default=0):.1f} s")
     p95 = _pct(every, 95) if every else float("inf")
