@@ -25,17 +25,18 @@ MAX_PAUSE_S = 30.0
 STABLE_AFTER_S = 60.0
 
 
+try:
+    # Looked up once here: the child calls it between fork and exec, where nothing that may
+    # take a lock (an import, a dlopen) is safe while other threads run.
+    _PRCTL: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: stopping relies on the signals sent on exit
+    _PRCTL = None
+
+
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
     """Ask Linux to send ``sig`` to this process when its parent exits."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
-    except (OSError, AttributeError):  # not Linux: stopping relies on the signals sent on exit
-        pass
-
-
-def _child_setup() -> None:
-    os.setsid()
-    die_with_parent()
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, sig)
 
 
 @dataclass
@@ -65,7 +66,8 @@ class Supervisor:
         self._start(part)
 
     def _start(self, part: Part) -> None:
-        part.proc = subprocess.Popen(part.argv, env=self.env, cwd=self.cwd, preexec_fn=_child_setup)
+        part.proc = subprocess.Popen(part.argv, env=self.env, cwd=self.cwd, start_new_session=True,
+                                     preexec_fn=die_with_parent)
         part.started_at, part.restart_at = time.monotonic(), None
 
     def check(self) -> None:
