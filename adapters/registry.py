@@ -75,12 +75,58 @@ _TRANSPORT_RULES: list[dict[str, Any]] = [
 ]
 
 
+# Labels of config keys, the same in every type that has the key; a property's own "title" or
+# "description" wins. Annotations only: validation ignores them.
+_LABELS: dict[str, tuple[str, str]] = {
+    "type": ("Adapter type", ""),
+    "timeout": ("Timeout (s)", ""),
+    "poll_interval_s": ("Poll interval (s)", ""),
+    "transport": ("Transport", ""),
+    "stopbits": ("Stop bits", "Usually 1"),
+    "bytesize": ("Data bits", "Usually 8"),
+    "port": ("TCP port", "502 for Modbus TCP; the gateway's port for RS485-to-TCP gateways"),
+    "gap_bridge": ("Bridge gaps of (registers)", ""),
+    "max_block": ("Registers per request", ""),
+    "profile": ("Register profile", ""),
+    "pv_power_scale": ("PV power scale", ""),
+    "hv_energy_scale": ("HV energy scale", ""),
+    "rated_power_w": ("Rated power (W)", "Nameplate power; bounds plausible energy jumps"),
+    "battery_power_sign": ("Battery power sign", ""),
+    "grid_power_sign": ("Grid power sign", ""),
+    "batteries": ("Battery units", "How many battery units (modules) the pack has"),
+    "cells_per_battery": ("Cells per battery unit", "Cells in series in each unit, e.g. 16 for a 48 V "
+                          "LFP unit"),
+    "capacity_ah": ("Capacity (Ah)", "Rated capacity of one battery unit"),
+    "addresses": ("BMS addresses", "RS485 addresses of the BMSes on the gateway's bus (1-15), "
+                  "one per battery unit; empty = 1 to the number of units"),
+    "mode": ("Gateway mode", ""),
+    "request_gap_ms": ("Pause between requests (ms)", "Silence the BMSes need between two requests"),
+    "passive_window_ms": ("Listening window (ms)", "How long to listen to a master's polling in "
+                          "passive mode"),
+    "bt_addresses": ("Bluetooth addresses", "One MAC address (AA:BB:CC:DD:EE:FF) per battery unit"),
+    "layout": ("Frame layout", "24s for JK-B hardware before version 11, 32s from 11 on; auto chooses by "
+               "the hardware version the BMS reports"),
+    "reconnect_backoff_s": ("Reconnect pause (s)", "First pause before reconnecting after a dropped link; "
+                            "it doubles on each failure"),
+    "model": ("Meter model", "WEM3080: single phase; WEM3080T: three phase"),
+}
+
+
+def _labelled(props: dict[str, Any]) -> dict[str, Any]:
+    labelled = {}
+    for key, prop in props.items():
+        title, description = _LABELS.get(key, ("", ""))
+        labelled[key] = {**({"title": title} if title else {}),
+                         **({"description": description} if description else {}), **prop}
+    return labelled
+
+
 def _schema(props: dict[str, Any], required: list[str], rules: list[dict[str, Any]] | None = None
             ) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
-        "properties": {**_COMMON_PROPS, **props},
+        "properties": _labelled({**_COMMON_PROPS, **props}),
         "required": required,
         "additionalProperties": False,
     }

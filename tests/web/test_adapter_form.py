@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from adapters.registry import ADAPTER_TYPES
 from catalog import models as m
 from catalog.adapter_forms import config_fields
 from catalog.ports import PortChoice
@@ -134,3 +135,15 @@ def test_test_connection_is_for_staff_only(client: Client, powdrive_sim: tuple[A
     client.force_login(User.objects.create_user("owner"))
     response = client.post(TEST, _form(config__port=str(powdrive_sim[1])))
     assert response.status_code == 302  # to the admin's login
+
+
+@pytest.mark.parametrize("adapter_type", sorted(ADAPTER_TYPES))
+def test_every_connection_field_of_every_type_has_a_title_and_help(adapter_type: str) -> None:
+    row = m.AdapterType.objects.get(pk=adapter_type)
+    properties = row.config_schema["properties"]
+    fields = config_fields(row.config_schema, row.default_config)
+    assert fields
+    for name, field in fields.items():
+        key = name.removeprefix("config__")
+        assert properties[key].get("title") == field.label, f"{adapter_type} {key} has no title"
+        assert field.help_text, f"{adapter_type} {key} has no help text"
