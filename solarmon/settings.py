@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "telemetry",
     "discovery",
     "aggregation",
+    "integrations",
     "solarmon",
 ]
 

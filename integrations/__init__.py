@@ -1,0 +1,1 @@
+"""What leaves the box: MQTT publishing with Home Assistant discovery, notification channels."""
