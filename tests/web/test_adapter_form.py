@@ -141,7 +141,7 @@ def test_test_connection_is_for_staff_only(client: Client, powdrive_sim: tuple[A
 def test_every_connection_field_of_every_type_has_a_title_and_help(adapter_type: str) -> None:
     row = m.AdapterType.objects.get(pk=adapter_type)
     properties = row.config_schema["properties"]
-    fields = config_fields(row.config_schema, row.default_config)
+    fields = config_fields(row.config_schema, row.default_config or {})
     assert fields
     for name, field in fields.items():
         key = name.removeprefix("config__")
