@@ -37,6 +37,7 @@ def test_a_burst_of_wrong_passwords_locks_the_login_with_a_clear_message(
                          REMOTE_ADDR="192.0.2.10")
     assert locked.status_code == 429  # even the right password is refused now
     assert b"Too many failed logins" in locked.content
+    assert b"opens again after 1:00:00" in locked.content and b"axes_reset_username" in locked.content
     lockout_lines = [r.getMessage() for r in caplog.records if "locking out" in r.getMessage().lower()]
     assert lockout_lines and "installer" in lockout_lines[0] and "192.0.2.10" in lockout_lines[0]
 
