@@ -22,6 +22,8 @@ run: venv
 	$(PY) -m solarmon.devkey >/dev/null
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py create_admin
+	# The demo supervises web (gunicorn), worker and beat, restarting each on its own, and
+	# stops them all when it is stopped or when make itself goes (solarmon/supervise.py).
 	$(PY) manage.py demo
 
 lint: venv

@@ -23,18 +23,29 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"
 
+# "title" and "description" label the admin's form fields; they do not change validation.
 _SERIAL_PROPS: dict[str, Any] = {
-    "serial_port": {"type": "string", "minLength": 1, "description": "Serial device path, "
-                    "preferably /dev/serial/by-id/..."},
-    "baudrate": {"type": "integer", "enum": [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]},
-    "parity": {"type": "string", "enum": ["N", "E", "O"]},
-    "stopbits": {"type": "integer", "enum": [1, 2]},
-    "bytesize": {"type": "integer", "enum": [7, 8]},
+    "serial_port": {"type": "string", "minLength": 1, "title": "Serial port",
+                    "description": "Serial device path, preferably /dev/serial/by-id/... (that name "
+                    "follows the USB adapter; ttyUSB numbers change between boots)"},
+    "baudrate": {"type": "integer", "enum": [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200],
+                 "title": "Baud rate", "description": "Line speed, as set on the device"},
+    "parity": {"type": "string", "enum": ["N", "E", "O"], "title": "Parity",
+               "description": "N: none, E: even, O: odd"},
+    "stopbits": {"type": "integer", "enum": [1, 2], "title": "Stop bits"},
+    "bytesize": {"type": "integer", "enum": [7, 8], "title": "Data bits"},
 }
 _NET_PROPS: dict[str, Any] = {
-    "host": {"type": "string", "minLength": 1, "description": "Host name or IP address"},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "host": {"type": "string", "minLength": 1, "title": "Host", "description": "Host name or IP address"},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "title": "TCP port"},
 }
+
+
+def _only_for(props: dict[str, Any], *transports: str) -> dict[str, Any]:
+    """``props`` annotated with the transports that use them (``x-transports``), so a form
+    shows a field only for those. An annotation: validation ignores it."""
+    return {key: {**prop, "x-transports": list(transports)} for key, prop in props.items()}
+
 _COMMON_PROPS: dict[str, Any] = {
     "type": {"type": "string", "description": "Adapter type; must match the adapter's type"},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 60,
@@ -46,13 +57,14 @@ _MODBUS_PROPS: dict[str, Any] = {
     "transport": {"type": "string", "enum": ["rtu", "tcp", "rtu_over_tcp"],
                   "description": "rtu: serial RS485; tcp: Modbus TCP; rtu_over_tcp: RTU frames "
                   "through a transparent TCP gateway"},
-    "unit_id": {"type": "integer", "minimum": 0, "maximum": 247},
+    "unit_id": {"type": "integer", "minimum": 0, "maximum": 247, "title": "Modbus unit id",
+                "description": "The device's Modbus address (slave id), usually 1"},
     "gap_bridge": {"type": "integer", "minimum": 0, "maximum": 64,
                    "description": "Read across holes of up to this many registers"},
     "max_block": {"type": "integer", "minimum": 1, "maximum": 125,
                   "description": "Largest number of registers in one request"},
-    **_SERIAL_PROPS,
-    **_NET_PROPS,
+    **_only_for(_SERIAL_PROPS, "rtu"),
+    **_only_for(_NET_PROPS, "tcp", "rtu_over_tcp"),
 }
 # A serial transport needs a port; a network transport needs a host.
 _TRANSPORT_RULES: list[dict[str, Any]] = [
@@ -63,12 +75,58 @@ _TRANSPORT_RULES: list[dict[str, Any]] = [
 ]
 
 
+# Labels of config keys, the same in every type that has the key; a property's own "title" or
+# "description" wins. Annotations only: validation ignores them.
+_LABELS: dict[str, tuple[str, str]] = {
+    "type": ("Adapter type", ""),
+    "timeout": ("Timeout (s)", ""),
+    "poll_interval_s": ("Poll interval (s)", ""),
+    "transport": ("Transport", ""),
+    "stopbits": ("Stop bits", "Usually 1"),
+    "bytesize": ("Data bits", "Usually 8"),
+    "port": ("TCP port", "502 for Modbus TCP; the gateway's port for RS485-to-TCP gateways"),
+    "gap_bridge": ("Bridge gaps of (registers)", ""),
+    "max_block": ("Registers per request", ""),
+    "profile": ("Register profile", ""),
+    "pv_power_scale": ("PV power scale", ""),
+    "hv_energy_scale": ("HV energy scale", ""),
+    "rated_power_w": ("Rated power (W)", "Nameplate power; bounds plausible energy jumps"),
+    "battery_power_sign": ("Battery power sign", ""),
+    "grid_power_sign": ("Grid power sign", ""),
+    "batteries": ("Battery units", "How many battery units (modules) the pack has"),
+    "cells_per_battery": ("Cells per battery unit", "Cells in series in each unit, e.g. 16 for a 48 V "
+                          "LFP unit"),
+    "capacity_ah": ("Capacity (Ah)", "Rated capacity of one battery unit"),
+    "addresses": ("BMS addresses", "RS485 addresses of the BMSes on the gateway's bus (1-15), "
+                  "one per battery unit; empty = 1 to the number of units"),
+    "mode": ("Gateway mode", ""),
+    "request_gap_ms": ("Pause between requests (ms)", "Silence the BMSes need between two requests"),
+    "passive_window_ms": ("Listening window (ms)", "How long to listen to a master's polling in "
+                          "passive mode"),
+    "bt_addresses": ("Bluetooth addresses", "One MAC address (AA:BB:CC:DD:EE:FF) per battery unit"),
+    "layout": ("Frame layout", "24s for JK-B hardware before version 11, 32s from 11 on; auto chooses by "
+               "the hardware version the BMS reports"),
+    "reconnect_backoff_s": ("Reconnect pause (s)", "First pause before reconnecting after a dropped link; "
+                            "it doubles on each failure"),
+    "model": ("Meter model", "WEM3080: single phase; WEM3080T: three phase"),
+}
+
+
+def _labelled(props: dict[str, Any]) -> dict[str, Any]:
+    labelled = {}
+    for key, prop in props.items():
+        title, description = _LABELS.get(key, ("", ""))
+        labelled[key] = {**({"title": title} if title else {}),
+                         **({"description": description} if description else {}), **prop}
+    return labelled
+
+
 def _schema(props: dict[str, Any], required: list[str], rules: list[dict[str, Any]] | None = None
             ) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
-        "properties": {**_COMMON_PROPS, **props},
+        "properties": _labelled({**_COMMON_PROPS, **props}),
         "required": required,
         "additionalProperties": False,
     }
@@ -120,7 +178,8 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
                                     "in 10 W (single-phase 16 kW units, some three-phase units)"},
                  "hv_energy_scale": {"type": "number", "enum": [0.1, 1],
                                      "description": "kWh per count of the HV energy counters"},
-                 "rated_power_w": {"type": "number", "minimum": 0}},
+                 "rated_power_w": {"type": "number", "minimum": 0, "title": "Rated power (W)",
+                                   "description": "Nameplate power; bounds plausible energy jumps"}},
                 ["transport"], _TRANSPORT_RULES),
             default_config={"transport": "rtu", "baudrate": 9600, "parity": "N", "stopbits": 1,
                             "bytesize": 8, "unit_id": 1, "timeout": 2.0, "port": 502,

@@ -407,6 +407,8 @@ class Battery(Created):
 
     class Meta:
         db_table = "batteries"
+        verbose_name = "battery"
+        verbose_name_plural = "batteries"
         ordering = ["pack", "battery_index"]
         constraints = [models.UniqueConstraint(fields=["pack", "battery_index"],
                                                name="uq_battery_index_in_pack")]

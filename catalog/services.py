@@ -8,6 +8,7 @@ step, all in one transaction.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
@@ -66,6 +67,26 @@ def _ensure_named_collector(obj: models.Model) -> None:
         save_entity(Collector(name=obj.collector_id))
     except ValidationError as exc:
         raise ValidationError({"collector": [f"{obj.collector_id!r}: {m}" for m in exc.messages]}) from None
+
+
+def adapter_config_problems(adapter_type: str, config: object) -> dict[str, list[str]]:
+    """The schema problems of an adapter config, by the config key they concern.
+
+    The rule is ``adapters.registry.validate_config``, the same one ``Adapter.clean`` applies
+    on every save; this only sorts its messages by field for forms. A problem not tied to
+    one key (a config that is not an object) is under ``""``.
+    """
+    from adapters.registry import validate_config
+
+    by_key: dict[str, list[str]] = {}
+    for problem in validate_config(adapter_type, config):
+        where, _, message = problem.partition(": ")
+        key = re.split(r"[.\[]", where, maxsplit=1)[0]
+        key = "" if key.startswith("(") else key
+        if message.endswith("is a required property"):
+            message = "This field is required here."
+        by_key.setdefault(key, []).append(message if key and where == key else problem)
+    return by_key
 
 
 def _propagate_ancestors(obj: models.Model) -> None:

@@ -56,6 +56,8 @@ def beat_entries() -> list[Entry]:
         Entry("alerts: prune history", "alerts.tasks.prune_alert_history", crontab="50 3",
               expires_s=23 * 3600,
               description="Deletes alerts cleared more than SOLARMON_ALERT_HISTORY_DAYS ago."),
+        Entry("health: worker heartbeat", "solarmon.tasks.worker_heartbeat", every_s=30, expires_s=25,
+              description="Shows on /api/health/ that a worker takes tasks from the queue."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,
               description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "

@@ -22,7 +22,16 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DATA_DIR = Path(env.str("SOLARMON_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+# The data directory holds password hashes, token digests and the secret key: only the
+# account solarmon runs as may read it. Files this process creates get 0600 (the umask), and
+# a directory or files left readable by an older version are tightened at start-up.
+os.umask(0o077)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    DATA_DIR.chmod(0o700)
+    for _entry in DATA_DIR.iterdir():
+        if _entry.is_file() and not _entry.is_symlink() and _entry.stat().st_mode & 0o077:
+            _entry.chmod(0o600)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -50,9 +59,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "django_celery_beat",
     "catalog",
     "telemetry",
@@ -72,6 +83,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "solarmon.urls"
@@ -96,13 +110,18 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'solarmon.sqlite3'}"),
 }
+# Each web thread keeps its database connection between requests: opening one (with SQLite's
+# PRAGMAs, or PostgreSQL's TCP and auth round trips) costs as much as answering a request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("SOLARMON_DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+SOLARMON_SQLITE_TIMEOUT = env.int("SOLARMON_SQLITE_TIMEOUT", default=30)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the busy timeout makes a
     # writer wait for the lock instead of failing; IMMEDIATE transactions take the
     # write lock up front so two writers never deadlock on an upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
-            "timeout": env.int("SOLARMON_SQLITE_TIMEOUT", default=30),
+            "timeout": SOLARMON_SQLITE_TIMEOUT,
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
             "PRAGMA foreign_keys=ON;",
@@ -139,8 +158,9 @@ STORAGES = {
 # `make run` works offline with DEBUG off.
 WHITENOISE_USE_FINDERS = True
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -152,7 +172,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("SOLARMON_MAX_REQUEST_BYTES", default=2 * 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Tokens are stored as SHA-512 digests (django-rest-knox): the database never holds
+        # a usable token. `manage.py create_token USER` prints a new one once.
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["solarmon.permissions.StaffWriteAuthenticatedRead"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -174,6 +196,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Alerts' severity appears as "severity" and "min_severity": one name for the enum.
     "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "alerts.choices.Severity"},
+    # Swagger UI from our own static files (drf-spectacular-sidecar): the docs work offline and
+    # make no request off the box. (ReDoc is not offered: its bundle always loads a logo from
+    # its vendor's CDN.)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: Swagger UI would send the schema to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+}
+REST_KNOX = {
+    "TOKEN_TTL": None,  # tokens for scripts and integrations last until deleted
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 
 # ---- Celery -----------------------------------------------------------------------
@@ -199,7 +233,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler behind a lock, so exactly one beat runs (solarmon/beat.py).
+CELERY_BEAT_SCHEDULER = "solarmon.beat:SingleBeatScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -306,21 +341,99 @@ vars().update(env.email_url("SOLARMON_EMAIL_URL", default="smtp://localhost:25")
 DEFAULT_FROM_EMAIL = env.str("SOLARMON_EMAIL_FROM", default="solarmon@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("SOLARMON_EMAIL_TIMEOUT_S", default=20)
+# "Test connection" in the admin and the API: the longest it may take, waiting for the bus included.
+SOLARMON_TEST_CONNECTION_TIMEOUT_S = env.float("SOLARMON_TEST_CONNECTION_TIMEOUT_S", default=20.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Logs go to stdout: the terminal under `make run`, the journal under systemd.
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "stream": "ext://sys.stdout"}},
     "root": {"handlers": ["console"], "level": env.str("SOLARMON_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"},
                 # Apprise and urllib3 can quote notification URLs (tokens) in their messages: solarmon
                 # captures Apprise's log and logs it scrubbed (integrations/notifications.py).
                 "apprise": {"level": "WARNING", "handlers": [], "propagate": False},
-                "urllib3": {"level": "WARNING"}},
+                "urllib3": {"level": "WARNING"},
+                # Failed logins and lockouts are warnings; successful logins are not logged.
+                "axes": {"level": "WARNING"}},
 }
 
 # The spec's index names (idx_battery_pack_adapters_adapter_id, ...) are longer than the
 # 30 characters Django allows for Oracle's sake. solarmon supports SQLite and PostgreSQL
 # only, whose limits (none / 63) fit them, so the spec's names are kept.
 SILENCED_SYSTEM_CHECKS = ["models.E034"]
+
+# ---- web server, proxy and HTTPS (docs/deploy.md) ------------------------------------------
+# gunicorn serves `make run` and the systemd unit. A Raspberry Pi 4 has 4 cores and 1-8 GB:
+# two worker processes of four threads each keep memory near 150 MB and the database's
+# single writer uncontended, while slow clients never block the rest.
+SOLARMON_BIND = env.str("SOLARMON_BIND", default="127.0.0.1")
+SOLARMON_WEB_WORKERS = env.int("SOLARMON_WEB_WORKERS", default=2)
+SOLARMON_WEB_THREADS = env.int("SOLARMON_WEB_THREADS", default=4)
+# Behind a reverse proxy that terminates HTTPS (deploy/nginx.conf): trust its
+# X-Forwarded-Proto, send cookies over HTTPS only, and ask browsers to stay on HTTPS (HSTS).
+SOLARMON_BEHIND_PROXY = env.bool("SOLARMON_BEHIND_PROXY", default=False)
+if SOLARMON_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = env.bool("SOLARMON_USE_X_FORWARDED_HOST", default=False)
+    SECURE_SSL_REDIRECT = env.bool("SOLARMON_SSL_REDIRECT", default=True)
+    # The health check stays reachable over plain HTTP for local monitoring.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SOLARMON_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SOLARMON_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SOLARMON_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole domain to HTTPS for browsers everywhere: the domain
+        # owner's decision (SOLARMON_HSTS_PRELOAD), not a default to warn about.
+        SILENCED_SYSTEM_CHECKS = ["models.E034", "security.W021"]
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# ---- Content-Security-Policy on every response (django-csp) --------------------------------
+# Scripts only from our own static files; no page loads anything from another host. Inline
+# styles are allowed because the admin and Swagger UI set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# ---- logins: read-only owners, staff installers; lockout after repeated failures -----------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out user+address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures are counted per user name and address together, so a neighbour guessing at one
+# account neither locks out its owner elsewhere nor other accounts. `manage.py axes_reset`
+# (or axes_reset_username / axes_reset_ip) unlocks.
+AXES_FAILURE_LIMIT = env.int("SOLARMON_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("SOLARMON_LOGIN_LOCKOUT_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The log names the user and address of each lockout: the installer needs them to unlock.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+AXES_VERBOSE = False  # no start-up banner; failures and lockouts are still logged (WARNING)
+# Behind the proxy the client's address is the one the proxy appended to X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "solarmon.security.client_ip"
+
+# ---- health (/api/health/) ------------------------------------------------------------------
+# A worker or beat whose heartbeat is older than this is reported failing.
+SOLARMON_HEARTBEAT_MAX_AGE_S = env.float("SOLARMON_HEARTBEAT_MAX_AGE_S", default=120.0)
+SOLARMON_HEALTH_MIN_FREE_MB = env.int("SOLARMON_HEALTH_MIN_FREE_MB", default=200)

@@ -16,41 +16,9 @@ from rest_framework import serializers
 from catalog import models as m
 from catalog.choices import CollectorState
 from catalog.collectors import collector_state
+from catalog.help_texts import FIELD_HELP
 from catalog.services import save_entity
 from solarmon.api.serializers import ServiceModelSerializer
-
-# Descriptions for fields whose model field has no help text, by API field name.
-FIELD_HELP = {
-    "name": "Display name",
-    "description": "Free text",
-    "system_id": "The system (installation) this row belongs to",
-    "array_id": "The inverter array",
-    "battery_array_id": "The battery array",
-    "pack_id": "The battery pack",
-    "battery_id": "The battery unit",
-    "adapter_id": "The adapter that reads this device; empty = not read yet",
-    "adapter_type": "Adapter type (see /api/adapter-types/)",
-    "inverter_array_id": "The inverter array the battery array feeds",
-    "model": "Device model, as reported or typed in",
-    "serial_number": "Device serial number; identifies the device across port renames",
-    "vendor": "Manufacturer",
-    "phase_type": "Grid connection: single or three phase, or detect",
-    "type": "What the meter measures: grid exchange, consumption or production",
-    "enabled": "Disabled adapters are not polled",
-    "device_category": "inverter, battery or meter",
-    "device_type": "What kind of device the adapter reads (set when a device links the adapter)",
-    "nominal_kwh": "Usable capacity in kWh",
-    "max_charge_kw": "Charge power limit in kW",
-    "max_discharge_kw": "Discharge power limit in kW",
-    "nominal_voltage": "Nominal cell voltage in V",
-    "attached_since": "When the attachment started (UTC, ISO 8601)",
-    "supported_transports": "Transports this type can use (rtu, tcp, rtu_over_tcp, serial, ble)",
-    "default_config": "Config values used where an adapter's config_json leaves them out",
-    "version": "Version of this type's config schema",
-    "created_at": "When the row was created (UTC)",
-    "updated_at": "When the row was last changed (UTC)",
-    "id": "Row number",
-}
 
 
 class CatalogSerializer(ServiceModelSerializer):

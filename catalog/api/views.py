@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
 from catalog import models as m
-from catalog.api import filters, serializers
+from catalog.api import connection, filters, serializers
 from solarmon.api.viewsets import ApiModelViewSet, ApiReadOnlyViewSet
 
 
@@ -96,7 +100,11 @@ class MeterViewSet(ApiModelViewSet):
 
 
 class AdapterTypeViewSet(ApiReadOnlyViewSet):
-    """Supported adapter types with their config JSON Schema and defaults. Read-only."""
+    """Supported adapter types with their config JSON Schema and defaults. Read-only.
+
+    The schema's ``title`` and ``description`` label a form's fields, ``x-transports`` says
+    which transports use a field: the admin's adapter form is built from exactly this.
+    """
 
     queryset = m.AdapterType.objects.all()
     serializer_class = serializers.AdapterTypeSerializer
@@ -104,6 +112,23 @@ class AdapterTypeViewSet(ApiReadOnlyViewSet):
     search_fields = ["adapter_type", "name", "description"]
     ordering_fields = ["adapter_type", "device_category", "name"]
     lookup_url_kwarg = "adapter_type"
+    http_method_names = ["get", "post", "options"]
+
+    @connection.TEST_SCHEMA
+    @action(detail=True, methods=["post"], url_path="test", permission_classes=connection.STAFF_ONLY,
+            filter_backends=[], pagination_class=None)
+    def test(self, request: Request, adapter_type: str) -> Response:
+        """Test a connection with a config that is not saved yet."""
+        body = connection.ConnectionTestRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return connection.run_test(self.get_object().adapter_type, dict(body.validated_data["config"]))
+
+    @connection.PORTS_SCHEMA
+    @action(detail=False, methods=["get"], url_path="serial-ports", filter_backends=[],
+            pagination_class=None)
+    def serial_ports(self, request: Request) -> Response:
+        """Serial ports to offer for an adapter's serial_port."""
+        return connection.serial_ports_response()
 
 
 class AdapterViewSet(ApiModelViewSet):
@@ -115,6 +140,17 @@ class AdapterViewSet(ApiModelViewSet):
     search_fields = ["adapter_id", "name", "device_id"]
     ordering_fields = ["adapter_id", "adapter_type", "device_category", "device_id", "priority", "created_at"]
     lookup_url_kwarg = "adapter_id"
+
+    @connection.TEST_SCHEMA
+    @action(detail=True, methods=["post"], url_path="test", permission_classes=connection.STAFF_ONLY,
+            filter_backends=[], pagination_class=None)
+    def test(self, request: Request, adapter_id: str) -> Response:
+        """Test this adapter's connection (its stored config, with any ``config`` keys sent overriding)."""
+        body = connection.ConnectionTestRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        adapter = self.get_object()
+        config = {**(adapter.config_json or {}), **body.validated_data["config"]}
+        return connection.run_test(adapter.adapter_type_id, config)
 
 
 class BatteryPackAdapterViewSet(ApiModelViewSet):

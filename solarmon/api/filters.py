@@ -34,6 +34,9 @@ class ApiOrderingFilter(OrderingFilter):
         return parameters
 
 
+MAX_SEARCH_LENGTH = 200
+
+
 class ApiSearchFilter(SearchFilter):
     """``?search=words``: rows whose ``search_fields`` contain every word (case-insensitive).
 
@@ -41,6 +44,11 @@ class ApiSearchFilter(SearchFilter):
     """
 
     def get_search_terms(self, request: Request) -> list[str]:
+        text = request.query_params.get(self.search_param, "")
+        if len(text) > MAX_SEARCH_LENGTH:
+            # Longer patterns only cost time (SQLite refuses LIKE patterns past 50,000 bytes).
+            raise ValidationError({self.search_param: [
+                f"at most {MAX_SEARCH_LENGTH} characters (got {len(text)})"]})
         try:
             terms: list[str] = super().get_search_terms(request)
         except ValidationError as exc:

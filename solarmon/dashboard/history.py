@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import BadRequest
 from django.db import models
 from django.db.models import Sum
 from django.http import Http404, QueryDict
@@ -113,11 +114,20 @@ class HistoryQuery:
                           "period": self.period, "day": day.isoformat(), "month": month.strftime("%Y-%m")})
 
 
-def _parse_date(text: str, default: date) -> date:
+# Days the history can show: wide enough for any installation, narrow enough that the page's
+# previous/next links and local-time arithmetic never leave the calendar.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def _parse_date(text: str, default: date, name: str) -> date:
+    """``text`` as a date, ``default`` when unreadable; a date outside the calendar is a 400."""
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         return default
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise BadRequest(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, not {text}")
+    return value
 
 
 def parse_query(system: catalog.System, params: QueryDict) -> HistoryQuery:
@@ -130,8 +140,8 @@ def parse_query(system: catalog.System, params: QueryDict) -> HistoryQuery:
         device_id = system.pk
     elif not LEVELS[level].device._default_manager.filter(pk=device_id, system=system).exists():
         raise Http404(f"no {level} {device_id!r} in system {system.pk!r}")
-    day = _parse_date(params.get("day", ""), today)
-    month = _parse_date(params.get("month", "") + "-01", today.replace(day=1)).replace(day=1)
+    day = _parse_date(params.get("day", ""), today, "day")
+    month = _parse_date(params.get("month", "") + "-01", today.replace(day=1), "month").replace(day=1)
     period = "month" if params.get("period") == "month" else "day"
     return HistoryQuery(system, level, device_id, period, day, month)
 

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 # One query per catalog table the tree shows, counted from the response's shape.
 CATALOG_TABLES = ["arrays", "inverters", "meters", "battery_arrays", "battery_packs",
                   "battery_pack_adapters", "batteries", "battery_array_attachments"]
-# Token lookup, then the system row.
-REQUEST_QUERIES = 2
+# Token lookup, its user (django-rest-knox), then the system row.
+REQUEST_QUERIES = 3
 # telemetry.selectors.latest_by_device: statuses, then per device kind (inverter, pack, meter)
 # the newest timestamp of each device and those rows.
 TELEMETRY_QUERIES = 1 + 3 * 2

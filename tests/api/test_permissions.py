@@ -14,6 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from solarmon.api_urls import router
+from solarmon.health import BEAT, WORKER, beat
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
@@ -102,6 +103,8 @@ def test_other_api_pages_need_a_login(anon_api: APIClient, reader_api: APIClient
 
 
 def test_the_health_check_answers_anonymous_users(client: Client) -> None:
+    beat(WORKER)
+    beat(BEAT)
     response = client.get("/api/health/")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"

@@ -16,7 +16,7 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -37,7 +37,7 @@ CATALOG_PATHS = r"^/api/({})/(\{{[a-z_]+\}}/)?(hierarchy/)?$".format(
 
 @pytest.fixture
 def token_header(staff_user: Any) -> dict[str, str]:
-    return {"Authorization": f"Token {Token.objects.create(user=staff_user).key}"}
+    return {"Authorization": f"Token {AuthToken.objects.create(user=staff_user)[1]}"}
 
 
 @pytest.fixture

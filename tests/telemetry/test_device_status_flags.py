@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from adapters.simulators.plant import Plant
@@ -59,8 +59,8 @@ def test_device_status_api_shows_the_count_and_the_last_flag(garbled_console: Py
     (ref,) = device_refs()
     poll_device(ref)
     client = APIClient()
-    token = Token.objects.create(user=User.objects.create_user("reader"))
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = AuthToken.objects.create(user=User.objects.create_user("reader"))[1]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     (row,) = client.get("/api/device-status/").json()["results"]
     assert row["flagged_values"] == 2
     assert row["last_flag"].startswith("`bat 1` cell 2: column ")

@@ -3,7 +3,8 @@
 On an empty database it imports ``examples/config.yaml`` (unless ``SOLARMON_CONFIG`` names a
 real configuration file, which wins) and runs simulators for it on loopback. Against a real
 installation (``SOLARMON_SIMULATE=0``, or a database that the demo did not create) it starts
-only the worker and the web server. Ctrl-C or SIGTERM stops every process cleanly.
+only the worker, beat and the web server (gunicorn). Each part is restarted on its own when it
+exits (solarmon.supervise); Ctrl-C or SIGTERM stops every process cleanly.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,7 +29,9 @@ from aggregation.rollups import rollup_day
 from catalog import models as catalog
 from discovery.tasks import queue_startup_discovery
 from solarmon.demo import DemoPlants, DemoRig, seed_history
+from solarmon.management.commands.serve import gunicorn_argv
 from solarmon.schedule import install_beat_schedule
+from solarmon.supervise import Supervisor, die_with_parent
 
 EXAMPLE = Path(settings.BASE_DIR) / "examples" / "config.yaml"
 
@@ -39,13 +41,15 @@ def _marker() -> Path:
 
 
 class Command(BaseCommand):
-    help = "Run simulators (for a demo installation), the Celery worker with beat, and the web server."
+    help = "Run simulators (for a demo installation), the Celery worker, beat, and the web server."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-web", action="store_true", help="do not start the web server")
         parser.add_argument("--no-worker", action="store_true", help="do not start the Celery worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Stopping `make run` (its parent) stops the demo, which stops every part.
+        die_with_parent()
         if problem := full_disk_problem():
             raise CommandError(problem)
         self.seed_history = False
@@ -61,8 +65,8 @@ class Command(BaseCommand):
             env["SOLARMON_SIMULATE_BLE"] = "1"
             env["SOLARMON_DEMO_ORIGIN"] = origin.isoformat()
         install_beat_schedule()
-        children = self._start_children(env, options)
-        if "worker" in children:
+        supervisor = self._start_parts(env, options)
+        if "worker" in supervisor.parts:
             # Look for USB devices now rather than at the first beat period.
             queue_startup_discovery()
         if self.seed_history:
@@ -77,12 +81,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _on_signal)
         try:
             while not stop["now"]:
-                for name, proc in children.items():
-                    if proc.poll() is not None:
-                        raise CommandError(f"the {name} exited with status {proc.returncode}")
+                supervisor.check()
                 time.sleep(0.5)
         finally:
-            self._stop_children(children)
+            supervisor.stop()
             if rig is not None:
                 rig.stop()
             self.stdout.write("solarmon stopped")
@@ -124,34 +126,23 @@ class Command(BaseCommand):
         rollup_day(system.pk, now.astimezone(ZoneInfo(system.timezone)).date())
         self.stdout.write(f"  {rows} sample rows since local midnight, rolled up")
 
-    def _start_children(self, env: dict[str, str], options: dict[str, Any]
-                        ) -> dict[str, subprocess.Popen[bytes]]:
-        children: dict[str, subprocess.Popen[bytes]] = {}
+    def _start_parts(self, env: dict[str, str], options: dict[str, Any]) -> Supervisor:
+        """Worker, beat and web server, each supervised on its own (solarmon.supervise)."""
+        supervisor = Supervisor(env, str(settings.BASE_DIR), lambda line: self.stdout.write(line))
         python = sys.executable
         if not options["no_worker"]:
-            children["worker"] = subprocess.Popen(
-                # Threads, not processes: one process keeps each serial port open once and
-                # shares it between polls (a port is opened exclusively, so two processes
-                # could not both hold it). Every driver bounds its own time.
-                [python, "-m", "celery", "-A", "solarmon", "worker", "--beat", "--loglevel", "INFO",
-                 "--pool", "threads", "--concurrency", str(os.environ.get("SOLARMON_WORKERS", "4")),
-                 "--without-gossip", "--without-mingle"], env=env)
+            # Threads, not processes: one process keeps each serial port open once and
+            # shares it between polls (a port is opened exclusively, so two processes
+            # could not both hold it). Every driver bounds its own time.
+            supervisor.add("worker", [
+                python, "-m", "celery", "-A", "solarmon", "worker", "--loglevel", "INFO",
+                "--pool", "threads", "--concurrency", str(os.environ.get("SOLARMON_WORKERS", "4")),
+                "--without-gossip", "--without-mingle"])
+            # Beat on its own: a second beat refuses to start (solarmon.beat), so a restart
+            # never leaves two dispatching.
+            supervisor.add("beat", [python, "-m", "celery", "-A", "solarmon", "beat", "--loglevel", "INFO"])
         if not options["no_web"]:
-            bind = os.environ.get("SOLARMON_BIND", "127.0.0.1")
-            self.stdout.write(f"solarmon: http://{bind}:{settings.SOLARMON_PORT}/  "
+            self.stdout.write(f"solarmon: http://{settings.SOLARMON_BIND}:{settings.SOLARMON_PORT}/  "
                               "(configuration: /admin/, API: /api/)")
-            children["web server"] = subprocess.Popen(
-                [python, "manage.py", "runserver", f"{bind}:{settings.SOLARMON_PORT}", "--noreload"],
-                env=env, cwd=settings.BASE_DIR)
-        return children
-
-    def _stop_children(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
-        for proc in children.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 15
-        for proc in children.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            supervisor.add("web server", gunicorn_argv(settings.SOLARMON_BIND, settings.SOLARMON_PORT))
+        return supervisor

@@ -169,7 +169,7 @@
     if (error instanceof S.HttpError && (error.status === 401 || error.status === 403)) {
       const next = encodeURIComponent(location.pathname + location.search);
       updated.replaceChildren("Your session has ended: ",
-        S.el("a", { href: "/admin/login/?next=" + next }, ["log in again"]), ".");
+        S.el("a", { href: "/login/?next=" + next }, ["log in again"]), ".");
     } else {
       updated.textContent = "Cannot reach the server (" + error.message + "); retrying. Values below may be old.";
     }
