@@ -19,7 +19,7 @@ from typing import Any
 import celery
 from amqp import ChannelError
 from celery import Celery, bootsteps
-from celery.signals import celeryd_init, worker_init
+from celery.signals import beat_embedded_init, celeryd_init, worker_init
 from kombu.exceptions import KombuError
 
 from telemetry.diskfull import DATABASE, is_disk_full
@@ -181,6 +181,17 @@ class CollectorStep(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(CollectorStep)
+
+
+@beat_embedded_init.connect
+def _fresh_connections_in_embedded_beat(**kwargs: Any) -> None:
+    """A worker's ``--beat`` is a process forked from the worker: any database connection the
+    worker had opened is a copy here. SQLite must never use a connection across fork() (its
+    locks belong to the other process: "locking protocol" errors, or worse), and with
+    persistent connections the copy would be reused for a minute, so beat starts with its own."""
+    from django.db import connections
+
+    connections.close_all()
 
 
 @worker_init.connect
