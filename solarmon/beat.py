@@ -19,7 +19,7 @@ import time
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from solarmon.health import BEAT, beat
@@ -27,6 +27,7 @@ from solarmon.health import BEAT, beat
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 15.0
+RETRY_S = 1.0
 LOCK_NAME = "solarmon-beat"
 
 
@@ -128,6 +129,13 @@ class SingleBeatScheduler(DatabaseScheduler):
                 self._last_heartbeat = now
             except Exception:  # the schedule must go on while the database is busy
                 log.exception("could not write the beat heartbeat")
-        result: float = super().tick(*args, **kwargs)
+        try:
+            result: float = super().tick(*args, **kwargs)
+        except DatabaseError as exc:
+            # A busy or briefly unavailable database (SQLite under heavy write contention says
+            # "locking protocol") must not end beat: nothing would be dispatched any more.
+            log.warning("beat could not read its schedule, trying again in %.0f s: %s", RETRY_S, exc)
+            close_old_connections()
+            return RETRY_S
         return min(result, HEARTBEAT_EVERY_S)
 
