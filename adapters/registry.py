@@ -54,6 +54,13 @@ _MODBUS_PROPS: dict[str, Any] = {
     **_SERIAL_PROPS,
     **_NET_PROPS,
 }
+# Battery packs: how often their unit and cell rows are stored (telemetry.ingest).
+_CELL_PROPS: dict[str, Any] = {
+    "cell_interval_s": {"type": "integer", "minimum": 0, "maximum": 3600,
+                        "description": "Seconds between stored unit and cell rows; each row keeps the "
+                        "interval's lowest and highest cell reading. 0 = a row per reading. Default: "
+                        "SOLARMON_CELL_INTERVAL_S"},
+}
 # A serial transport needs a port; a network transport needs a host.
 _TRANSPORT_RULES: list[dict[str, Any]] = [
     {"if": {"properties": {"transport": {"const": "rtu"}}, "required": ["transport"]},
@@ -158,7 +165,7 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
             description="Pytes / Pylontech low-voltage battery packs through the console serial port.",
             supported_transports=("serial",),
             config_schema=_schema(
-                {**_SERIAL_PROPS,
+                {**_SERIAL_PROPS, **_CELL_PROPS,
                  "batteries": {"type": "integer", "minimum": 1, "maximum": 16},
                  "cells_per_battery": {"type": "integer", "minimum": 1, "maximum": 32},
                  "capacity_ah": {"type": "number", "exclusiveMinimum": 0}},
@@ -176,7 +183,7 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
             description="JK-PB BMS packs on RS485 behind a transparent RS485-to-TCP gateway.",
             supported_transports=("tcpip",),
             config_schema=_schema(
-                {**_NET_PROPS,
+                {**_NET_PROPS, **_CELL_PROPS,
                  "mode": {"type": "string", "enum": ["trigger", "registers", "passive"],
                           "description": "trigger: FC16 frame triggers; registers: FC03 reads at "
                           "0x1200; passive: listen to a master's polling"},
@@ -201,7 +208,8 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
             description="JK-B BMS over Bluetooth Low Energy; each address is one battery of the pack.",
             supported_transports=("ble",),
             config_schema=_schema(
-                {"bt_addresses": {"type": "array", "minItems": 1, "uniqueItems": True,
+                {**_CELL_PROPS,
+                 "bt_addresses": {"type": "array", "minItems": 1, "uniqueItems": True,
                                   "items": {"type": "string",
                                             "pattern": "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"}},
                  "layout": {"type": "string", "enum": ["auto", "24s", "32s"]},

@@ -1,10 +1,10 @@
 """What the rollups read: the sample tables as data (flows, counters, statistics) and each
 device's limits (plausible power, longest gap bridged).
 
-Settings (optional, all with defaults):
-``SOLARMON_ROLLUP_GAP_INTERVALS`` (3): gaps longer than this many poll intervals are not bridged;
-``SOLARMON_ROLLUP_MAX_POWER_W`` (30000): plausible power of an inverter without ``rated_power_w``;
-``SOLARMON_ROLLUP_METER_MAX_POWER_W`` (100000): plausible power through a meter.
+Settings (solarmon/settings.py, README): ``SOLARMON_ROLLUP_GAP_INTERVALS`` (3): gaps longer than
+this many poll intervals are not bridged; ``SOLARMON_ROLLUP_MAX_POWER_W`` (30000): plausible
+power of an inverter without ``rated_power_w``; ``SOLARMON_ROLLUP_METER_MAX_POWER_W`` (100000):
+plausible power through a meter.
 """
 
 from __future__ import annotations
@@ -76,15 +76,15 @@ PACK = Table(
 
 
 def gap_intervals() -> float:
-    return float(getattr(settings, "SOLARMON_ROLLUP_GAP_INTERVALS", 3))
+    return float(settings.SOLARMON_ROLLUP_GAP_INTERVALS)
 
 
 def default_cap_w() -> float:
-    return float(getattr(settings, "SOLARMON_ROLLUP_MAX_POWER_W", 30000))
+    return float(settings.SOLARMON_ROLLUP_MAX_POWER_W)
 
 
 def meter_cap_w() -> float:
-    return float(getattr(settings, "SOLARMON_ROLLUP_METER_MAX_POWER_W", 100000))
+    return float(settings.SOLARMON_ROLLUP_METER_MAX_POWER_W)
 
 
 def max_gap(interval_s: float) -> float:

@@ -23,7 +23,7 @@ from telemetry.api.serializers import (
     SeriesSerializer,
 )
 from telemetry.choices import DeviceKind
-from telemetry.selectors import latest_by_device
+from telemetry.selectors import latest_by_device, latest_system_sample
 from telemetry.series import SERIES, series
 from telemetry.status import STALE_AFTER_INTERVALS
 
@@ -79,7 +79,7 @@ class LiveSystemView(ApiView):
         now = timezone.now()
         intervals = t.DeviceStatus.objects.filter(system=system).values_list("poll_interval_s", flat=True)
         interval = max(intervals, default=10.0)
-        latest = t.SystemSample.objects.filter(system=system).order_by("-ts").first()
+        latest = latest_system_sample(system.pk, now)
         arrays = []
         if latest is not None:
             for row in t.ArraySample.objects.filter(system=system, ts=latest.ts).order_by("array_id"):
