@@ -76,8 +76,7 @@ def _sum_level(data: DayData, children: list[HourRows], meters: list[str]) -> Ho
 
 def _day_powers(data: DayData, members: list[str], meters: list[str]) -> Fields:
     """Peaks and averages of a sum of inverters; grid peaks from the meters when they have samples."""
-    inv = [("inv", i) for i in members]
-    slots = data.slot_members(inv)
+    slots = data.quarter_members([("inv", i) for i in members])
     pv_max, _ = peak_of_sums(slots, "p_pv")
     load_max, _ = peak_of_sums(slots, "p_load")
     metered = [mt for mt in meters if mt in data.days["meter"]]

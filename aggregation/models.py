@@ -14,7 +14,18 @@ from django.db import models
 from django.db.models.functions import Now
 
 from aggregation.choices import GridSource, Source
+from aggregation.tier_models import (
+    TIER_MODELS,
+    ArrayTier,
+    CellTier,
+    InverterTier,
+    MeterTier,
+    PackTier,
+    SystemTier,
+)
 from catalog import models as catalog
+
+__all__ = ["TIER_MODELS", "ArrayTier", "CellTier", "InverterTier", "MeterTier", "PackTier", "SystemTier"]
 
 
 class Rollup(models.Model):
@@ -253,6 +264,10 @@ class BatteryBankHourly(HourBucket):
     avg_current_a = models.FloatField(null=True)
     avg_temperature_c = models.FloatField(null=True)
     sample_count = models.IntegerField(null=True, default=0, db_default=0)
+    # added: the band of the pack's cells (lowest and highest cell voltage, mean over cells)
+    min_cell_voltage_v = models.FloatField(null=True)
+    max_cell_voltage_v = models.FloatField(null=True)
+    avg_cell_voltage_v = models.FloatField(null=True)
 
     class Meta:
         db_table = "battery_bank_hourly"
@@ -287,6 +302,10 @@ class BatteryBankDaily(Rollup):
     avg_current_a = models.FloatField(null=True)
     cycles = models.FloatField(null=True)
     sample_count = models.IntegerField(null=True, default=0, db_default=0)
+    # added: the band of the pack's cells (lowest and highest cell voltage, mean over cells)
+    min_cell_voltage_v = models.FloatField(null=True)
+    max_cell_voltage_v = models.FloatField(null=True)
+    avg_cell_voltage_v = models.FloatField(null=True)
 
     class Meta:
         db_table = "battery_bank_daily"

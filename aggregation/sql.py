@@ -1,10 +1,10 @@
-"""The SQL path: per-device, per-quarter-hour energy and statistics, computed in the database.
+"""The SQL path: per-device, per-5-minute-slot energy and statistics, computed in the database.
 
 One query per sample table and local day, in one pass over the rows. Every sample is first given
 its predecessor's time, counters and powers (PostgreSQL: one window over each device's rows;
 SQLite: a numbered copy of the rows joined to row number + 1, see :func:`_rows`). A few plain
 expressions then book the interval since it (a counter delta, else the trapezoid of power split
-at the zero crossing), and a GROUP BY sums the result into UTC quarter-hour slots. Apart from the
+at the zero crossing), and a GROUP BY sums the result into UTC 5-minute slots. Apart from the
 pairing, the same SQL runs on SQLite and PostgreSQL; only the epoch expression differs.
 
 The rules of :mod:`aggregation.accounting` that need more than the previous sample (isolated
@@ -14,9 +14,10 @@ then recomputed from the raw rows with the reference functions themselves
 (:mod:`aggregation.repair`). Everywhere else the previous reading is the last good one and its
 delta is plausible, so the one-window result is the reference's.
 
-A sample's interval can start in the slot before its own (it is then the first sample of its
-slot). Such rows are grouped apart (``x = 1``, one row per group) and split in proportion to time
-here, which keeps the per-row SQL free of splitting arithmetic.
+A sample's interval can start in a slot before its own (it is then the first sample of its slot;
+a gap of up to 450 s can span two slot boundaries). Such rows are grouped apart (``x = 1``, one row
+per group) and split in proportion to time here, which keeps the per-row SQL free of splitting
+arithmetic.
 
 Keys of the result per (device, slot): ``n`` (samples), ``cov`` (covered seconds), ``e_<flow>``
 (kWh), ``nc_<flow>``/``ni_<flow>`` (counter/integrated segments), ``gl_<flow>`` (glitches
@@ -283,7 +284,7 @@ def _empty(table: Table) -> Row:
 
 def assemble(table: Table, groups: list[Row]) -> dict[tuple[str, int], Row]:
     """Per (device, slot) aggregates from the grouped rows, splitting each slot's first interval
-    between the slot and the one before in proportion to time."""
+    over the slots it spans (its own and the one or two before) in proportion to time."""
     out: dict[tuple[str, int], Row] = {}
 
     def slot(dev: str, s: int) -> Row:
@@ -298,14 +299,18 @@ def assemble(table: Table, groups: list[Row]) -> dict[tuple[str, int], Row]:
             _add(table, own, g, 1.0, counted=True)
             own["cov"] += g["cov"] or 0.0
             continue
-        # One row whose interval (t - cov, t] crosses the slot's start.
-        t, boundary = g["tx"], s * SLOT_S
+        # One row whose interval (tp, t] starts before the slot: each slot it overlaps gets its
+        # share of the energy and of the covered time.
+        t = g["tx"]
         tp = t - g["cov"]
-        share = (t - boundary) / (t - tp)
-        _add(table, own, g, share, counted=t > boundary)
-        _add(table, slot(dev, s - 1), g, 1.0 - share, counted=True)
-        own["cov"] += t - boundary
-        out[(dev, s - 1)]["cov"] += boundary - tp
+        first = int(tp // SLOT_S)
+        for k in range(first, s + 1):
+            lo, hi = max(tp, k * SLOT_S), min(t, (k + 1) * SLOT_S)
+            if hi <= lo and k != s:
+                continue
+            into = own if k == s else slot(dev, k)
+            _add(table, into, g, (hi - lo) / (t - tp), counted=k != s or t > s * SLOT_S)
+            into["cov"] += max(hi - lo, 0.0)
     return out
 
 

@@ -4,6 +4,7 @@ which grid connection, which packs back which array, and each device's limits.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from aggregation import sources
 from aggregation.sql import Device
@@ -36,6 +37,10 @@ class Topology:
         return cls(system, inverters, list(catalog.InverterArray.objects.filter(system=system)), meters,
                    packs, attached, sources.inverter_limits(inverters), sources.meter_limits(meters),
                    sources.pack_limits(packs))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.system.timezone)
 
     def members(self, array_id: str) -> list[str]:
         return [i.pk for i in self.inverters if i.array_id == array_id]

@@ -215,7 +215,7 @@ SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0
 
 # ---- storage: retention, tiers and rollups (docs/energy.md "Storage") -------------------
 # Raw samples are kept this many days, then only as 5-minute tiers and hourly/daily rollups.
-SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
+SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=14)
 # 5-minute tiers per device (0 = forever) and per cell (0 = forever).
 SOLARMON_TIER_RETENTION_DAYS = env.int("SOLARMON_TIER_RETENTION_DAYS", default=0)
 SOLARMON_CELL_TIER_RETENTION_DAYS = env.int("SOLARMON_CELL_TIER_RETENTION_DAYS", default=365)
