@@ -110,3 +110,24 @@ def log_glitches(slots: dict[str, SlotAggs]) -> None:
 
 def _total(aggs: Iterable[Agg], prefix: str) -> int:
     return sum(v for agg in aggs for k, v in agg.items() if k.startswith(prefix) and v)
+
+
+class TierDaySummary:
+    """A day's per-device aggregates and inverter quarter hours, aggregated from its tiers in SQL.
+
+    What daily rows need (:class:`aggregation.levels.DaySummary`) at a cost that does not grow
+    with the hour of the day: a few grouped queries instead of reading every slot.
+    """
+
+    def __init__(self, topo: Topology, day: Day) -> None:
+        self.day = day
+        devices = {"inv": [i.pk for i in topo.inverters], "meter": [m.pk for m in topo.meters],
+                   "pack": [p.pk for p in topo.packs]}
+        self.days = {kind: tiers.day_aggregates(tiers.ENERGY_TIERS[kind], devices[kind], day.start_utc,
+                                                day.end_utc) for kind in KINDS}
+        self._quarters = tiers.quarter_aggregates(devices["inv"], day.start_utc, day.end_utc)
+        self._count = -(-len(day.slots) // QUARTER_SLOTS)
+
+    def quarter_members(self, members: list[tuple[str, str]]) -> list[list[Agg]]:
+        return [[a for _, dev in members if (a := self._quarters.get((dev, q))) is not None]
+                for q in range(self._count)]

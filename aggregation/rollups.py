@@ -41,7 +41,7 @@ def rollup_day(system_id: str, day: date) -> Counter[str]:
     system = catalog.System.objects.get(pk=system_id)
     topo = Topology.load(system)
     bounds = local_day(day, ZoneInfo(system.timezone))
-    written = tiers.replace_stat_tiers(topo, bounds.start_utc, bounds.end_utc)
+    written, _ = tiers.replace_stat_tiers(topo, bounds.start_utc, bounds.end_utc)
     slots = raw_slots(topo, bounds.start_utc, bounds.end_utc)
     written += write_energy_tiers(topo, slots, bounds.start_utc, bounds.end_utc)
     written += write_rows(system, day, build_rows(topo, DayData(bounds, slots)))
@@ -60,17 +60,26 @@ def write_energy_tiers(topo: Topology, slots: dict[str, SlotAggs], start: dateti
     return written
 
 
-@transaction.atomic
-def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model], list[Fields]]
-               ) -> Counter[str]:
-    """Upsert the day's rows and delete the day's rows this run did not write."""
-    now = timezone.now()
+def upsert_rows(rows: dict[type[models.Model], list[Fields]], now: datetime | None = None) -> Counter[str]:
+    """Insert or update rollup rows on their keys; rows written per table."""
+    now = now or timezone.now()
     written: Counter[str] = Counter()
     for model, field_rows in rows.items():
         if field_rows:
             # created_at keeps its database default: the time the row first appeared.
             upsert(model, field_rows, skip=("created_at",), overrides={"updated_at": now})
+            written[model._meta.db_table] += len(field_rows)
+    return written
+
+
+@transaction.atomic
+def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model], list[Fields]]
+               ) -> Counter[str]:
+    """Upsert the day's rows and delete the day's rows this run did not write."""
+    now = timezone.now()
+    written = upsert_rows(rows, now)
+    for model in rows:
         date_field = "day" if model is m.MeterDaily else "date"
         model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).delete()
-        written[model._meta.db_table] += len(field_rows)
+        written[model._meta.db_table] += 0
     return written

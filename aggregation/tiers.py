@@ -204,10 +204,13 @@ CELL_EXTREMES = {  # a cell row keeps the extremes of its detail interval (telem
 
 
 def replace_stat_tier(spec: StatTierSpec, filter_column: str, ids: list[str], start: datetime,
-                      end: datetime) -> int:
-    """Regroup the rows of [start, end) whose ``filter_column`` is one of ``ids``; returns rows written."""
+                      end: datetime) -> tuple[int, int]:
+    """Regroup the rows of [start, end) whose ``filter_column`` is one of ``ids``.
+
+    Returns (tier rows written, samples read).
+    """
     if not ids:
-        return 0
+        return 0, 0
     targets, exprs = _stats_sql(spec.stats)
     if spec.model is tm.CellTier:
         targets, exprs = list(CELL_EXTREMES), list(CELL_EXTREMES.values())
@@ -223,7 +226,11 @@ def replace_stat_tier(spec: StatTierSpec, filter_column: str, ids: list[str], st
             f"INSERT INTO {spec.table} ({', '.join(cols)}) "
             f"SELECT {', '.join(keys)}, COUNT(*), {', '.join(exprs)} "
             f"FROM {spec.source_table} WHERE {where} GROUP BY {', '.join(keys)}", params)
-        return max(cursor.rowcount, 0)
+        cursor.execute(f"SELECT COUNT(*), SUM(sample_count) FROM {spec.table} "
+                       f"WHERE {_tier_filter(spec, filter_column)} IN ({_in(ids)}) "
+                       "AND ts >= %s AND ts < %s", params)
+        rows, samples = cursor.fetchone()
+    return int(rows or 0), int(samples or 0)
 
 
 def _tier_filter(spec: StatTierSpec, filter_column: str) -> str:
@@ -233,16 +240,22 @@ def _tier_filter(spec: StatTierSpec, filter_column: str) -> str:
     raise ValueError(f"{spec.table} has no column {filter_column}")
 
 
-def replace_stat_tiers(topo: Topology, start: datetime, end: datetime) -> Counter[str]:
-    """The array, system and cell tiers of one system over [start, end)."""
+def replace_stat_tiers(topo: Topology, start: datetime, end: datetime) -> tuple[Counter[str], Counter[str]]:
+    """The array, system and cell tiers of one system over [start, end).
+
+    Returns the tier rows written and the samples read, per table.
+    """
     written: Counter[str] = Counter()
+    read: Counter[str] = Counter()
     arrays = [a.pk for a in topo.arrays]
     packs = [p.pk for p in topo.packs]
     for kind, column, ids in (("array", "array_id", arrays), ("system", "system_id", [topo.system.pk]),
                               ("cell", "pack_id", packs)):
         spec = STAT_TIERS[kind]
-        written[spec.table] += replace_stat_tier(spec, column, ids, start, end)
-    return written
+        rows, samples = replace_stat_tier(spec, column, ids, start, end)
+        written[spec.table] += rows
+        read[spec.source_table] += samples
+    return written, read
 
 
 def cell_spread(packs: list[str], start: datetime, end: datetime) -> SlotAggs:
@@ -258,3 +271,68 @@ def cell_spread(packs: list[str], start: datetime, end: datetime) -> SlotAggs:
         found = cursor.fetchall()
     return {(pack, _slot(ts)): {"min_cellv": low, "max_cellv": high, "sum_cellv": total, "cnt_cellv": count}
             for pack, ts, low, high, total, count in found}
+
+
+# ---- a day's figures from its tiers, aggregated in SQL -----------------------------------
+def _epoch(column: str = "ts") -> str:
+    if connection.vendor == "postgresql":
+        return f"date_part('epoch', {column})"
+    return f"unixepoch({column})"
+
+
+def _aggregate_columns(spec: EnergyTierSpec) -> tuple[list[str], list[str]]:
+    """(Agg keys, SQL aggregates) that merge tier rows exactly as :func:`aggregation.stats.merge` would."""
+    first = next(iter(spec.energies))
+    keys = ["n", "cov", f"nc_{first}", f"ni_{first}"]
+    exprs = ["SUM(sample_count)", "SUM(covered_s)",
+             "MAX(CASE WHEN source IN ('counter', 'mixed') THEN 1 ELSE 0 END)",
+             "MAX(CASE WHEN source IN ('integrated', 'mixed') THEN 1 ELSE 0 END)"]
+    for flow, column in spec.energies.items():
+        keys.append(f"e_{flow}")
+        exprs.append(f"SUM({column})")
+    for alias, prefix in spec.stats.items():
+        keys += [f"sum_{alias}", f"cnt_{alias}", f"min_{alias}", f"max_{alias}"]
+        exprs += [f"SUM({prefix}_avg * {prefix}_n)", f"SUM({prefix}_n)", f"MIN({prefix}_min)",
+                  f"MAX({prefix}_max)"]
+    return keys, exprs
+
+
+def day_aggregates(spec: EnergyTierSpec, devices: list[str], start: datetime, end: datetime
+                   ) -> dict[str, Agg]:
+    """Each device's aggregate of [start, end), merged from its tier rows in the database."""
+    if not devices:
+        return {}
+    keys, exprs = _aggregate_columns(spec)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {spec.device}, {', '.join(exprs)} FROM {spec.table} "
+                       f"WHERE {spec.device} IN ({_in(devices)}) AND ts >= %s AND ts < %s "
+                       f"GROUP BY {spec.device}",
+                       [*devices, *_bounds(start, end)])
+        found = cursor.fetchall()
+    return {row[0]: {k: v for k, v in zip(keys, row[1:], strict=True) if v is not None} for row in found}
+
+
+QUARTER_S = SLOT_S * 3
+
+
+def quarter_aggregates(devices: list[str], start: datetime, end: datetime) -> dict[tuple[str, int], Agg]:
+    """Inverter powers per (inverter, quarter hour counted from ``start``), for the peaks of sums."""
+    if not devices:
+        return {}
+    spec = ENERGY_TIERS["inv"]
+    names = ("p_pv", "p_load", "p_grid")
+    exprs = [f"SUM({spec.stats[n]}_avg * {spec.stats[n]}_n), SUM({spec.stats[n]}_n)" for n in names]
+    quarter = f"CAST(({_epoch()} - %s) / {QUARTER_S} AS INTEGER)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT inverter_id, {quarter} AS q, {', '.join(exprs)} FROM {spec.table} "
+                       f"WHERE inverter_id IN ({_in(devices)}) AND ts >= %s AND ts < %s "
+                       "GROUP BY inverter_id, q",
+                       [start.timestamp(), *devices, *_bounds(start, end)])
+        found = cursor.fetchall()
+    out: dict[tuple[str, int], Agg] = {}
+    for dev, q, *values in found:
+        agg: Agg = {}
+        for i, name in enumerate(names):
+            agg[f"sum_{name}"], agg[f"cnt_{name}"] = values[2 * i], values[2 * i + 1]
+        out[(dev, int(q))] = agg
+    return out

@@ -35,16 +35,14 @@ def beat_entries() -> list[Entry]:
         Entry("discovery: scan serial ports", "discovery.tasks.run_discovery", every_s=discovery,
               expires_s=discovery * 0.9,
               description="Verifies known devices, rebinds moved ones, configures new ones."),
-        # Every quarter hour (from 5 past), so today's totals on the dashboard stay current.
+        # Every quarter hour (from 5 past): each run reads only what arrived since the last one.
         Entry("rollup: recent hours", "aggregation.tasks.rollup_recent", crontab="5,20,35,50 *",
-              expires_s=840, description="Re-rolls the previous and current hour's days of every "
-              "system, and days touched by late samples."),
-        Entry("rollup: closed days", "aggregation.tasks.rollup_closed_days", crontab="15 *", expires_s=3300,
-              description="Finishes yesterday for systems whose local midnight has just passed."),
+              expires_s=840, description="Rolls up the samples that arrived since the last run (5-minute "
+              "tiers, then the touched hours and days), and the slots around late samples."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,
-              description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "
-              "are rolled up."),
+              description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose tiers and "
+              "rollups hold them, and tiers past their retention."),
     ]
 
 

@@ -1,4 +1,5 @@
-"""The 5-minute tiers, and the cell band of the pack rollups.
+"""The 5-minute tiers, the cell band of the pack rollups, and the state of incremental rollups
+(a watermark per device, the range of late samples of a dirty day).
 
 The tier tables are created WITHOUT ROWID on SQLite: their primary key (ts, device) is the
 whole natural key, and a rowid table would store it twice (once in the table, once in the key's
@@ -67,6 +68,32 @@ class Migration(migrations.Migration):
             model_name='batterybankhourly',
             name='min_cell_voltage_v',
             field=models.FloatField(null=True),
+        ),
+        migrations.AddField(
+            model_name='dirtyday',
+            name='first_ts',
+            field=models.DateTimeField(help_text='Earliest late sample (empty: the whole day)', null=True),
+        ),
+        migrations.AddField(
+            model_name='dirtyday',
+            name='last_ts',
+            field=models.DateTimeField(help_text='Latest late sample (empty: the whole day)', null=True),
+        ),
+        migrations.CreateModel(
+            name='RollupWatermark',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('device_type', models.CharField(choices=[('inverter', 'Inverter'), ('battery_pack', 'Battery pack'), ('meter', 'Meter')], max_length=16)),
+                ('device_id', models.CharField(max_length=64)),
+                ('closed_until', models.DateTimeField(help_text='UTC end of the last closed slot')),
+                ('max_gap_s', models.FloatField(default=0.0)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('system', models.ForeignKey(db_column='system_id', on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.system')),
+            ],
+            options={
+                'db_table': 'rollup_watermarks',
+                'constraints': [models.UniqueConstraint(fields=('device_type', 'device_id'), name='uq_rollup_watermark')],
+            },
         ),
         migrations.SeparateDatabaseAndState(state_operations=[
             migrations.CreateModel(
