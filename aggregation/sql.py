@@ -71,13 +71,21 @@ class Table:
         return sorted({f.power for f in self.flows})
 
 
+NEVER = 1e18  # an epoch no sample reaches
+
 @dataclass(frozen=True)
 class Device:
-    """Per-device limits: plausible power (W) and the longest gap bridged (s)."""
+    """Per-device limits: plausible power (W) and the longest gap bridged (s).
+
+    ``book_before`` (epoch seconds) books nothing for samples from then on: they are still read,
+    as the neighbours that decide how earlier samples are booked (today's live figures leave
+    out each device's newest sample, whose own booking waits for its successor).
+    """
 
     device_id: str
     cap_w: float
     max_gap_s: float
+    book_before: float = NEVER
 
 
 def num(expr: str) -> str:
@@ -183,28 +191,34 @@ def _per_row(table: Table, devices: list[Device], default_gap: float, default_ca
     counter delta when there is one, else the trapezoid; NULL when nothing is booked.
     """
     gap, gap_params = _limit(devices, "max_gap_s", default_gap)
+    cut, cut_params = _limit(devices, "book_before", NEVER)
     cap, cap_params = _limit(devices, "cap_w", default_cap)
     # The interval since the predecessor, NULL when there is none within the gap: every energy
-    # below is then NULL, so nothing is booked across a gap.
+    # below is then NULL, so nothing is booked across a gap. ``dt`` is also NULL from a device's
+    # booking cut on (see Device), while ``dt_all`` and the counter steps ``d_<c>`` still show
+    # the bad steps those samples make, so that the samples before them are booked right.
     within = f"t - t_1 <= {gap}"
-    inner = [f"CASE WHEN {within} THEN t - t_1 END AS dt", f"FLOOR(t / {SLOT_S}.0) AS s"]
+    inner = [f"CASE WHEN {within} THEN t - t_1 END AS dt_all",
+             f"CASE WHEN {within} AND t < {cut} THEN t - t_1 END AS dt", f"FLOOR(t / {SLOT_S}.0) AS s"]
     inner += [f"CASE WHEN {within} THEN {c} - {c}_1 END AS d_{c}" for c in table.counters]
     cols = ["dev", "t", "t_1", "dt", "CAST(s AS INTEGER) AS s",
             f"CASE WHEN t_1 < s * {SLOT_S}.0 AND dt IS NOT NULL THEN 1 ELSE 0 END AS x"]
-    cols += [f"d_{c}" for c in table.counters]
+    # The booked counter steps (k_<c>): those of samples before the cut.
+    cols += [f"CASE WHEN dt IS NOT NULL THEN d_{c} END AS k_{c}" for c in table.counters]
     cols += list(table.stats)
     for f in table.flows:
         energy = _positive_part(_signed(f"{f.power}_1", f.sign), _signed(f.power, f.sign), "dt")
         if f.counter:
-            energy = f"COALESCE(d_{f.counter}, {energy})"
+            energy = f"COALESCE(CASE WHEN dt IS NOT NULL THEN d_{f.counter} END, {energy})"
         cols.append(f"{energy} AS e_{f.name}")
-    bad = [f"d_{c} < {-NOISE_KWH!r} OR d_{c} > {cap} / 3600000.0 * dt + {table.resolution_kwh!r}"
+    bad = [f"d_{c} < {-NOISE_KWH!r} OR d_{c} > {cap} / 3600000.0 * dt_all + {table.resolution_kwh!r}"
            for c in table.counters]
     cols.append(f"CASE WHEN {' OR '.join(bad)} THEN t END AS bad" if bad else "NULL AS bad")
-    # Placeholders in text order: the cap (once per counter, in the columns), then the gap (once
-    # for dt and once per counter, in the inner query). When devices differ, each is a CASE with
-    # parameters, repeated per use.
-    params = cap_params * len(table.counters) + gap_params * (1 + len(table.counters))
+    # Placeholders in text order: the cap (once per counter, in the columns), then in the inner
+    # query the gap (dt_all), the gap and the cut (dt), and the gap once per counter. When devices
+    # differ, each is a CASE with parameters, repeated per use.
+    params = (cap_params * len(table.counters) + gap_params + gap_params + cut_params
+              + gap_params * len(table.counters))
     sql = f"SELECT {', '.join(cols)} FROM (SELECT w.*, {', '.join(inner)} FROM w {fence()}) i {fence()}"
     return sql, params
 
@@ -216,7 +230,7 @@ def _grouped(table: Table) -> str:
     for f in table.flows:
         # Integrated segments = booked ones - counter ones.
         if f.counter:
-            cols.append(f"COUNT(d_{f.counter}) AS nc_{f.name}")
+            cols.append(f"COUNT(k_{f.counter}) AS nc_{f.name}")
         cols += [f"SUM(e_{f.name}) AS e_{f.name}", f"COUNT(e_{f.name}) AS ne_{f.name}"]
     for alias, aggs in table.stats.items():
         cols += [f"{AGGREGATES[a]}({alias}) AS {a}_{alias}" for a in aggs]

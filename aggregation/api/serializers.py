@@ -26,3 +26,27 @@ def rollup_serializer(model: type[models.Model]) -> type[serializers.ModelSerial
              for f in model._meta.concrete_fields if f.name != "pk"]
     meta: Any = type("Meta", (), {"model": model, "fields": names, "read_only_fields": names})
     return type(f"{model.__name__}Serializer", (serializers.ModelSerializer,), {**declared, "Meta": meta})
+
+
+class TodayEnergySerializer(serializers.Serializer[Any]):
+    """Today's energy of a system or device, live to its last poll but one."""
+
+    kind = serializers.CharField(help_text="system, array, inverter, pack or meter")
+    device_id = serializers.CharField(help_text="Id of the system or device")
+    date = serializers.DateField(help_text="The system's local date")
+    as_of = serializers.DateTimeField(help_text="When the figures were read (UTC)")
+    hours = serializers.IntegerField(help_text="Closed hours summed from the hourly rollups")
+    live_s = serializers.FloatField(help_text="Seconds at the end computed from raw samples on read")
+    pv = serializers.FloatField(allow_null=True, help_text="PV energy, kWh")
+    load = serializers.FloatField(allow_null=True, help_text="Load energy, kWh")
+    charge = serializers.FloatField(allow_null=True, help_text="Battery charge energy, kWh")
+    discharge = serializers.FloatField(allow_null=True, help_text="Battery discharge energy, kWh")
+    export = serializers.FloatField(allow_null=True, help_text="Grid export, kWh")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # "import" is a Python keyword and "source" a Field attribute: declared here instead.
+        fields["import"] = serializers.FloatField(allow_null=True, help_text="Grid import, kWh")
+        fields["source"] = serializers.CharField(
+            allow_null=True, help_text="rollups, live, rollups+live, or null: nothing today")
+        return fields

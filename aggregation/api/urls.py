@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import BaseRouter
 
-from aggregation.api.views import VIEWSETS
+from aggregation.api.views import VIEWSETS, TodayEnergyView
 
 
 def register(router: BaseRouter) -> None:
     """Register the rollup viewsets on the API router."""
     for prefix, viewset in VIEWSETS:
         router.register(prefix, viewset, basename=prefix.replace("/", "-"))
+
+
+urlpatterns = [
+    path("energy/today/<str:kind>/<str:device_id>/", TodayEnergyView.as_view(), name="energy-today"),
+]
