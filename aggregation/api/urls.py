@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import BaseRouter
 
-from aggregation.api.views import VIEWSETS, TodayEnergyView
+from aggregation.api.views import VIEWSETS, SeriesView, TodayEnergyView
 
 
 def register(router: BaseRouter) -> None:
@@ -16,4 +16,5 @@ def register(router: BaseRouter) -> None:
 
 urlpatterns = [
     path("energy/today/<str:kind>/<str:device_id>/", TodayEnergyView.as_view(), name="energy-today"),
+    path("series/<str:kind>/<str:device_id>/", SeriesView.as_view(), name="series"),
 ]
