@@ -316,9 +316,19 @@ class YearSimulation:
 
 
 def start(database_url: str, data_dir: str, *, first_day: date, jobs: bool = True,
-          env: dict[str, str] | None = None) -> YearSimulation:
-    """A migrated database with the demo catalog, ready to simulate from ``first_day`` local midnight."""
-    setup_django(database_url, data_dir, env=env)
+          env: dict[str, str] | None = None, migrate_to: list[tuple[str, str]] | None = None
+          ) -> YearSimulation:
+    """A migrated database with the demo catalog, ready to simulate from ``first_day`` local midnight.
+
+    ``migrate_to`` stops the migrations there (an older schema, for the layout before a change).
+    """
+    setup_django(database_url, data_dir, env=env, migrate=migrate_to is None)
+    if migrate_to is not None:
+        from django.core.management import call_command
+
+        for app, name in migrate_to:
+            call_command("migrate", app, name, verbosity=0)
+        call_command("migrate", "catalog", verbosity=0)
     load_demo_catalog()
     from catalog.models import System
 
@@ -379,3 +389,89 @@ def row_counts(tables: list[str]) -> dict[str, int]:
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             out[table] = int(cursor.fetchone()[0])
     return out
+
+
+
+# ---- time compression: whole days repeated --------------------------------------------------
+# Columns holding a time, per table kind: shifted by whole days when days are repeated.
+DATETIME_COLUMNS = ("ts", "start_utc")
+DATE_COLUMNS = ("date", "day")
+
+
+def _shifted(column: str, days: int) -> str:
+    from django.db import connection
+
+    quoted = connection.ops.quote_name(column)
+    postgres = connection.vendor == "postgresql"
+    if column in DATETIME_COLUMNS:
+        return f"{quoted} + INTERVAL '{days} days'" if postgres else f"datetime({quoted}, '{days:+d} days')"
+    if column in DATE_COLUMNS:
+        return f"{quoted} + {days}" if postgres else f"date({quoted}, '{days:+d} days')"
+    if column == "day_of_year":
+        return (f"CAST(EXTRACT(DOY FROM date + {days}) AS INTEGER)" if postgres
+                else f"CAST(strftime('%j', date(date, '{days:+d} days')) AS INTEGER)")
+    if column == "year":
+        return (f"CAST(EXTRACT(YEAR FROM date + {days}) AS INTEGER)" if postgres
+                else f"CAST(strftime('%Y', date(date, '{days:+d} days')) AS INTEGER)")
+    return quoted
+
+
+def columns_of(table: str) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return [c.name for c in connection.introspection.get_table_description(cursor, table)]
+
+
+def repeat_days(tables: list[str], source_start: datetime, source_days: int, shifts: list[int]) -> int:
+    """Copy the rows of ``source_days`` days from ``source_start`` forward by each of ``shifts`` days.
+
+    Tiers and rollups repeat exactly as the source days were written by the rollup path, their
+    times, local dates and days of the year moved on. Returns the rows written.
+    """
+    from django.db import connection, transaction
+
+    from catalog.models import System
+
+    written = 0
+    source_end = source_start + timedelta(days=source_days)
+    adapt = connection.ops.adapt_datetimefield_value
+    tz = ZoneInfo(System.objects.get().timezone)  # rollup dates are the system's local dates
+    for shift in shifts:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table in tables:
+                columns = columns_of(table)
+                time = next((c for c in ("ts", "start_utc", "date", "day") if c in columns), None)
+                if time is None:
+                    continue
+                bounds: list[Any] = ([adapt(source_start), adapt(source_end)] if time in DATETIME_COLUMNS
+                          else [source_start.astimezone(tz).date(), source_end.astimezone(tz).date()])
+                quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+                select = ", ".join(_shifted(c, shift) for c in columns)
+                cursor.execute(f"INSERT INTO {table} ({quoted}) SELECT {select} FROM {table} "
+                               f"WHERE {time} >= %s AND {time} < %s ORDER BY {time}", bounds)
+                written += max(cursor.rowcount, 0)
+    return written
+
+
+RAW_TABLES = ["energy_samples", "meter_samples", "battery_bank_samples", "battery_unit_samples",
+              "battery_cell_samples", "array_samples", "system_samples"]
+TIER_TABLES = ["energy_samples_5min", "meter_samples_5min", "battery_bank_samples_5min", "array_samples_5min",
+               "system_samples_5min", "battery_cell_samples_5min"]
+ROLLUP_TABLES = ["hourly_energy", "array_hourly_energy", "system_hourly_energy", "meter_hourly_energy",
+                 "battery_bank_hourly", "daily_summary", "array_daily_summary", "system_daily_summary",
+                 "meter_daily", "battery_bank_daily"]
+
+
+def move_days(tables: list[str], source_start: datetime, days: int, shift: int) -> int:
+    """Move the rows of ``days`` days from ``source_start`` forward by ``shift`` days, in place."""
+    from django.db import connection, transaction
+
+    adapt = connection.ops.adapt_datetimefield_value
+    moved = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"UPDATE {table} SET ts = {_shifted('ts', shift)} WHERE ts >= %s AND ts < %s",
+                           [adapt(source_start), adapt(source_start + timedelta(days=days))])
+            moved += max(cursor.rowcount, 0)
+    return moved
