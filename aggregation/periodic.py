@@ -87,9 +87,8 @@ def watermarks(topo: Topology) -> dict[tuple[str, str], datetime]:
             for w in m.RollupWatermark.objects.filter(system=topo.system)}
 
 
-def first_open(topo: Topology, now: datetime) -> datetime:
+def first_open(topo: Topology, now: datetime, marks: dict[tuple[str, str], datetime]) -> datetime:
     """Where the next run starts: the earliest watermark, or the midnight before yesterday's."""
-    marks = watermarks(topo)
     fallback = local_midnight(local_date(now, topo.tz) - timedelta(days=1), topo.tz)
     starts = [marks.get((kind, dev), fallback) for kind, dev, _ in devices(topo)]
     return min(starts, default=fallback)
@@ -143,18 +142,20 @@ def roll_day(topo: Topology, day: Day, start: datetime, end: datetime, *, daily:
     return written
 
 
-def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport, *, daily: bool | None = None
-               ) -> None:
+def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport, *,
+               daily: bool | None = None,
+               fresh: bool = False) -> None:
     """Close the slots of [start, end): raw samples → tiers → the touched hours and the days' rows.
 
-    Both ends are taken to whole slots (a tier row stands for a whole slot).
+    Both ends are taken to whole slots (a tier row stands for a whole slot). ``fresh``: slots
+    closed for the first time, with no tier rows to replace.
     """
     start, end = slot_start(slot_of(start)), slot_start(slot_of(end))
     if start >= end:
         return
-    written, read = tiers.replace_stat_tiers(topo, start, end)
+    written, read = tiers.replace_stat_tiers(topo, start, end, fresh=fresh)
     slots = raw_slots(topo, start, end)
-    written += write_energy_tiers(topo, slots, start, end)
+    written += write_energy_tiers(topo, slots, start, end, fresh=fresh)
     for kind, aggs in slots.items():
         read[RAW_TABLE[kind]] += sum(int(a.get("n") or 0) for a in aggs.values())
     report.read += read
@@ -172,19 +173,20 @@ def _save_watermarks(topo: Topology, closed: datetime) -> None:
         update_fields=["system", "closed_until", "max_gap_s", "updated_at"])
 
 
-def roll_forward(topo: Topology, now: datetime, report: RunReport) -> None:
+def roll_forward(topo: Topology, now: datetime, report: RunReport, marks: dict[tuple[str, str], datetime]
+                 ) -> None:
     """Close every slot of the system that is due at ``now``."""
     closed = closing_point(topo, now)
-    start = first_open(topo, now)
+    start = first_open(topo, now, marks)
     for lo, hi in _days(start, closed, topo):
         with transaction.atomic():
-            roll_range(topo, lo, hi, report)
+            roll_range(topo, lo, hi, report, fresh=True)
             _save_watermarks(topo, hi)
 
 
-def process_dirty(topo: Topology, now: datetime, report: RunReport) -> None:
+def process_dirty(topo: Topology, report: RunReport, marks: dict[tuple[str, str], datetime]) -> None:
     """Roll up again the slots around the late samples of every dirty day of the system."""
-    closed = min(watermarks(topo).values(), default=None)
+    closed = min(marks.values(), default=None)
     reach = timedelta(seconds=2 * max((g for _, _, g in devices(topo)), default=0.0) + SLOT_S)
     for mark in m.DirtyDay.objects.filter(system=topo.system).order_by("date"):
         began = timezone.now()
@@ -207,8 +209,9 @@ def rollup_recent(now: datetime | None = None) -> RunReport:
     report = RunReport()
     for system in catalog.System.objects.order_by("pk"):
         topo = Topology.current(system)
-        process_dirty(topo, now, report)
-        roll_forward(topo, now, report)
+        marks = watermarks(topo)
+        process_dirty(topo, report, marks)
+        roll_forward(topo, now, report, marks)
         report.systems += 1
     report.seconds = time.perf_counter() - began
     return report

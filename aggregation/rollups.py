@@ -48,15 +48,15 @@ def rollup_day(system_id: str, day: date) -> Counter[str]:
     return written
 
 
-def write_energy_tiers(topo: Topology, slots: dict[str, SlotAggs], start: datetime, end: datetime
-                       ) -> Counter[str]:
-    """Replace the inverter, meter and pack tiers of [start, end) by ``slots``."""
+def write_energy_tiers(topo: Topology, slots: dict[str, SlotAggs], start: datetime, end: datetime, *,
+                       fresh: bool = False) -> Counter[str]:
+    """Replace the inverter, meter and pack tiers of [start, end) by ``slots`` (``fresh``: none there yet)."""
     devices = {"inv": [i.pk for i in topo.inverters], "meter": [mt.pk for mt in topo.meters],
                "pack": [p.pk for p in topo.packs]}
     written: Counter[str] = Counter()
     for kind, spec in tiers.ENERGY_TIERS.items():
         written[spec.table] += tiers.replace_energy_tiers(spec, topo.system.pk, devices[kind], start, end,
-                                                          slots.get(kind, {}))
+                                                          slots.get(kind, {}), fresh=fresh)
     return written
 
 

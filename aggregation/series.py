@@ -1,8 +1,9 @@
 """Series of one device, array or system over any range, from the right source for the range.
 
 Short ranges that the raw window still holds read raw samples (``SOLARMON_SERIES_RAW_MAX_HOURS``,
-36 h by default); ranges up to ``SOLARMON_SERIES_TIER_MAX_DAYS`` (10 days) read the 5-minute
-tiers; longer ones the hourly rollups. Whatever the source, at most ``points`` (≤ 1000) buckets
+6 h by default); ranges up to ``SOLARMON_SERIES_TIER_MAX_DAYS`` (10 days) read the 5-minute tiers,
+and their last minutes (after the last closed slot) the raw samples; longer ones the hourly
+rollups. Whatever the source, at most ``points`` (≤ 1000) buckets
 come back, every bucket of the range in order (an empty one has ``samples`` 0 and null values, so
 gaps are explicit), each with the average of every quantity and, where the source keeps them,
 its minimum and maximum (the band a chart draws). Times are UTC; ``timezone`` is the system's,
@@ -27,7 +28,17 @@ from django.db import connection
 
 from aggregation.buckets import from_db
 from catalog import models as catalog
-from telemetry.series import MAX_POINTS, RAW, RAW_CELL_BAND, Column, Source, bucket_rows, points_of, step_for
+from telemetry.series import (
+    MAX_POINTS,
+    RAW,
+    RAW_CELL_BAND,
+    Buckets,
+    Column,
+    Source,
+    bucket_rows,
+    points_of,
+    step_for,
+)
 
 OWNERS: dict[str, type[Any]] = {"inverter": catalog.Inverter, "meter": catalog.Meter,
                                 "battery_pack": catalog.BatteryPack, "array": catalog.InverterArray,
@@ -131,9 +142,36 @@ def _local_dates(start: datetime, end: datetime, tz: str) -> tuple[date, date]:
     return start.astimezone(zone).date(), end.astimezone(zone).date()
 
 
+def _closed_until(kind: str, device_id: str) -> datetime | None:
+    """How far the tiers of the device's system are written (the earliest watermark), if at all."""
+    from aggregation.models import RollupWatermark
+
+    owner = OWNERS[kind]._default_manager.filter(pk=device_id)
+    system_id = device_id if kind == "system" else owner.values_list("system_id", flat=True).first()
+    marks = RollupWatermark.objects.filter(system_id=system_id).values_list("closed_until", flat=True)
+    return min(marks, default=None)
+
+
+def _raw_buckets(kind: str, device_id: str, start: datetime, end: datetime, step: int, names: list[str]
+                 ) -> Buckets:
+    """Buckets from the raw samples (a pack's cell band from its cell rows)."""
+    own = [n for n in names if n in RAW[kind].columns]
+    buckets = bucket_rows(RAW[kind], device_id, start, end, step, own)
+    if "cell_voltage" in names:
+        for index, band in bucket_rows(RAW_CELL_BAND, device_id, start, end, step, ["cell_voltage"]).items():
+            point = buckets.setdefault(index, {"samples": 0, "avg": {}, "min": {}, "max": {}})
+            for part in ("avg", "min", "max"):
+                point[part].update(band[part])
+    return buckets
+
+
 def series(kind: str, device_id: str, start: datetime, end: datetime, points: int,
            fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """At most ``points`` buckets of the quantities ``fields`` (default: all of the kind) of one series."""
+    """At most ``points`` buckets of the quantities ``fields`` (default: all of the kind) of one series.
+
+    From the tiers, the buckets after the last closed slot (the last minutes) come from the raw
+    samples, so a "last 24 hours" chart reaches now.
+    """
     points = min(max(points, 1), MAX_POINTS)
     names = [n for n in (fields or QUANTITIES[kind]) if n in QUANTITIES[kind]]
     tz = _timezone(kind, device_id)
@@ -142,14 +180,18 @@ def series(kind: str, device_id: str, start: datetime, end: datetime, points: in
     step = step_for(start, end, points, table.grain_s)
     while _buckets(start, end, step) > points:  # the grid is aligned to the epoch, not to ``start``
         step += table.grain_s
-    params: tuple[Any, ...] = _local_dates(start, end, tz) if source == "hourly" else ()
-    own = [n for n in names if n in table.columns]
-    buckets = bucket_rows(table, device_id, start, end, step, own, params)
-    if source == "raw" and "cell_voltage" in names:
-        for index, band in bucket_rows(RAW_CELL_BAND, device_id, start, end, step, ["cell_voltage"]).items():
-            point = buckets.setdefault(index, {"samples": 0, "avg": {}, "min": {}, "max": {}})
-            for part in ("avg", "min", "max"):
-                point[part].update(band[part])
+    if source == "raw":
+        buckets = _raw_buckets(kind, device_id, start, end, step, names)
+    else:
+        params: tuple[Any, ...] = _local_dates(start, end, tz) if source == "hourly" else ()
+        split = end
+        closed = _closed_until(kind, device_id) if source == "tiers" else None
+        if closed is not None and start < closed < end:
+            split = datetime.fromtimestamp(int(closed.timestamp()) // step * step, UTC)
+        own = [n for n in names if n in table.columns]
+        buckets = bucket_rows(table, device_id, start, split, step, own, params)
+        if split < end:
+            buckets.update(_raw_buckets(kind, device_id, max(start, split), end, step, names))
     out = points_of(buckets, start, end, step, names)
     return {"kind": kind, "device_id": device_id, "start": start, "end": end, "step_s": step,
             "source": source, "timezone": tz, "columns": names, "points": out}

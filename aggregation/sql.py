@@ -141,7 +141,7 @@ def _limit(devices: list[Device], attr: str, default: float) -> tuple[str, list[
 
 
 def _base(table: Table, devices: int) -> str:
-    """The device's rows in the range, newest first: the order of the (device, ts DESC) indexes."""
+    """The devices' rows in the range, through the (ts, device) primary key."""
     cols = [f"{table.device} AS dev", "ts", f"{epoch_sql()} AS t"]
     cols += [f"{num(expr)} AS {alias}" for alias, expr in table.columns.items()]
     marks = ", ".join(["%s"] * devices)
@@ -156,7 +156,7 @@ def _lagged(table: Table) -> list[str]:
 def _rows(table: Table, devices: int) -> str:
     """Stage 1: each row with its predecessor's time, counters and powers (``<name>_1``).
 
-    PostgreSQL: one window, newest first as the index is ordered (no sort), so the predecessor in
+    PostgreSQL: one window over each device's rows, newest first, so the predecessor in
     time is the next row; one LEAD of an array of the values costs less than a LEAD per value.
     SQLite evaluates window functions slowly; there the rows are first copied, numbered in that
     order, into a temporary table (:func:`_numbered`) and each row is joined to its predecessor by
@@ -168,18 +168,26 @@ def _rows(table: Table, devices: int) -> str:
         return (f"SELECT q.*, {prev} FROM (SELECT r.*, LEAD(ARRAY[{', '.join(lagged)}]) OVER win AS prev "
                 f"FROM ({_base(table, devices)}) r WINDOW win AS (PARTITION BY dev ORDER BY ts DESC)) q")
     prev = ", ".join(f"b.{c} AS {c}_1" for c in lagged)
-    return f"SELECT r.*, {prev} FROM {NUMBERED} r LEFT JOIN {NUMBERED} b ON b.rn = r.rn + 1 AND b.dev = r.dev"
+    numbered = numbered_table(table)
+    return f"SELECT r.*, {prev} FROM {numbered} r LEFT JOIN {numbered} b ON b.rn = r.rn + 1 AND b.dev = r.dev"
 
 
-NUMBERED = "rollup_numbered_rows"
+def numbered_table(table: Table) -> str:
+    """SQLite: the connection's temporary table of numbered rows of ``table``."""
+    return f"rollup_numbered_{table.name}"
 
 
 def _numbered(table: Table, devices: int) -> list[str]:
-    """SQLite: statements that fill the temporary table of numbered rows (parameters: as the query)."""
+    """SQLite: statements that fill the temporary table of numbered rows (parameters: as the query).
+
+    The table lives as long as the connection and is emptied before each use (a periodic run is
+    a few statements; creating and dropping it each time would double them).
+    """
     cols = ["dev", "t", *table.columns]
-    return [f"DROP TABLE IF EXISTS temp.{NUMBERED}",
-            f"CREATE TEMP TABLE {NUMBERED} (rn INTEGER PRIMARY KEY, {', '.join(cols)})",
-            f"INSERT INTO {NUMBERED} ({', '.join(cols)}) SELECT {', '.join(cols)} "
+    name = numbered_table(table)
+    return [f"CREATE TEMP TABLE IF NOT EXISTS {name} (rn INTEGER PRIMARY KEY, {', '.join(cols)})",
+            f"DELETE FROM temp.{name}",
+            f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} "
             f"FROM ({_base(table, devices)}) ORDER BY dev, ts DESC"]
 
 
@@ -249,16 +257,15 @@ def slot_query(table: Table, devices: list[Device], *, default_gap: float, defau
 def tuned() -> Iterator[None]:
     """A transaction with planner settings for one big analytic query.
 
-    PostgreSQL's JIT costs more to compile this query (about a second) than it saves. On a large
-    table the planner prefers the ts index and a sort of the day's rows to the (device, ts DESC)
-    index that already delivers them in the window's order; without sorts it takes the latter.
+    PostgreSQL's JIT costs more to compile this query (about a second) than it saves; the rows of
+    a range come through the (ts, device) key and are sorted per device in memory.
     """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL enable_sort = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+    if connection.vendor != "postgresql":
+        yield  # nothing to set: no transaction of its own either
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 
@@ -281,8 +288,6 @@ def run(table: Table, devices: list[Device], start: datetime, end: datetime, *,
             cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         groups = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        if connection.vendor != "postgresql":
-            cursor.execute(f"DROP TABLE temp.{NUMBERED}")
     slots = assemble(table, groups)
     repair.bad_steps(table, devices, groups, slots, default_gap=default_gap, default_cap=default_cap)
     return slots

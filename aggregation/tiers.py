@@ -119,14 +119,18 @@ def _in(values: list[str]) -> str:
 
 
 def replace_energy_tiers(spec: EnergyTierSpec, system_id: str, devices: list[str], start: datetime,
-                         end: datetime, slots: SlotAggs) -> int:
-    """Replace the devices' tier rows of the slots in [start, end) by ``slots``; returns rows written."""
+                         end: datetime, slots: SlotAggs, *, fresh: bool = False) -> int:
+    """Replace the devices' tier rows of the slots in [start, end) by ``slots``; returns rows written.
+
+    ``fresh``: the range has no tier rows yet, nothing to delete first (see replace_stat_tier).
+    """
     if not devices:
         return 0
     first, last = slot_of(start), slot_of(end)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {spec.table} WHERE {spec.device} IN ({_in(devices)}) "
-                       "AND ts >= %s AND ts < %s", [*devices, *_bounds(start, end)])
+    if not fresh:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {spec.table} WHERE {spec.device} IN ({_in(devices)}) "
+                           "AND ts >= %s AND ts < %s", [*devices, *_bounds(start, end)])
     rows = [to_row(spec, dev, slot, agg, system_id) for (dev, slot), agg in sorted(slots.items())
             if first <= slot < last and dev in devices]
     return upsert(spec.model, rows)
@@ -204,13 +208,14 @@ CELL_EXTREMES = {  # a cell row keeps the extremes of its detail interval (telem
 
 
 def replace_stat_tier(spec: StatTierSpec, filter_column: str, ids: list[str], start: datetime,
-                      end: datetime) -> tuple[int, int]:
+                      end: datetime, *, fresh: bool = False) -> None:
     """Regroup the rows of [start, end) whose ``filter_column`` is one of ``ids``.
 
-    Returns (tier rows written, samples read).
+    ``fresh``: the range has no tier rows yet (slots the periodic rollup closes for the first
+    time), so there is nothing to delete first; a row that is there after all is overwritten.
     """
     if not ids:
-        return 0, 0
+        return
     targets, exprs = _stats_sql(spec.stats)
     if spec.model is tm.CellTier:
         targets, exprs = list(CELL_EXTREMES), list(CELL_EXTREMES.values())
@@ -218,19 +223,17 @@ def replace_stat_tier(spec: StatTierSpec, filter_column: str, ids: list[str], st
     cols = ["ts", spec.device, *spec.keep, "sample_count", *targets]
     where = f"{filter_column} IN ({_in(ids)}) AND ts >= %s AND ts < %s"
     params = [*ids, *_bounds(start, end)]
+    keys = [slot, spec.device, *spec.keep]
+    update = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in ("ts", spec.device))
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {spec.table} WHERE {_tier_filter(spec, filter_column)} IN ({_in(ids)}) "
-                       "AND ts >= %s AND ts < %s", params)
-        keys = [slot, spec.device, *spec.keep]
+        if not fresh:
+            cursor.execute(f"DELETE FROM {spec.table} WHERE {_tier_filter(spec, filter_column)} "
+                           f"IN ({_in(ids)}) AND ts >= %s AND ts < %s", params)
         cursor.execute(
             f"INSERT INTO {spec.table} ({', '.join(cols)}) "
             f"SELECT {', '.join(keys)}, COUNT(*), {', '.join(exprs)} "
-            f"FROM {spec.source_table} WHERE {where} GROUP BY {', '.join(keys)}", params)
-        cursor.execute(f"SELECT COUNT(*), SUM(sample_count) FROM {spec.table} "
-                       f"WHERE {_tier_filter(spec, filter_column)} IN ({_in(ids)}) "
-                       "AND ts >= %s AND ts < %s", params)
-        rows, samples = cursor.fetchone()
-    return int(rows or 0), int(samples or 0)
+            f"FROM {spec.source_table} WHERE {where} GROUP BY {', '.join(keys)} "
+            f"ON CONFLICT (ts, {spec.device}) DO UPDATE SET {update}", params)
 
 
 def _tier_filter(spec: StatTierSpec, filter_column: str) -> str:
@@ -240,21 +243,32 @@ def _tier_filter(spec: StatTierSpec, filter_column: str) -> str:
     raise ValueError(f"{spec.table} has no column {filter_column}")
 
 
-def replace_stat_tiers(topo: Topology, start: datetime, end: datetime) -> tuple[Counter[str], Counter[str]]:
+def replace_stat_tiers(topo: Topology, start: datetime, end: datetime, *, fresh: bool = False
+                       ) -> tuple[Counter[str], Counter[str]]:
     """The array, system and cell tiers of one system over [start, end).
 
-    Returns the tier rows written and the samples read, per table.
+    Returns the tier rows written and the samples behind them, per table (one query for all).
     """
+    parts = [(STAT_TIERS[kind], column, ids) for kind, column, ids in (
+        ("array", "array_id", [a.pk for a in topo.arrays]), ("system", "system_id", [topo.system.pk]),
+        ("cell", "pack_id", [p.pk for p in topo.packs])) if ids]
+    for spec, column, ids in parts:
+        replace_stat_tier(spec, column, ids, start, end, fresh=fresh)
     written: Counter[str] = Counter()
     read: Counter[str] = Counter()
-    arrays = [a.pk for a in topo.arrays]
-    packs = [p.pk for p in topo.packs]
-    for kind, column, ids in (("array", "array_id", arrays), ("system", "system_id", [topo.system.pk]),
-                              ("cell", "pack_id", packs)):
-        spec = STAT_TIERS[kind]
-        rows, samples = replace_stat_tier(spec, column, ids, start, end)
-        written[spec.table] += rows
-        read[spec.source_table] += samples
+    if not parts:
+        return written, read
+    selects, params = [], []
+    for n, (spec, column, ids) in enumerate(parts):
+        selects.append(f"SELECT {n}, COUNT(*), SUM(sample_count) FROM {spec.table} "
+                       f"WHERE {_tier_filter(spec, column)} IN ({_in(ids)}) AND ts >= %s AND ts < %s")
+        params += [*ids, *_bounds(start, end)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        for n, rows, samples in cursor.fetchall():
+            spec = parts[int(n)][0]
+            written[spec.table] += int(rows or 0)
+            read[spec.source_table] += int(samples or 0)
     return written, read
 
 
@@ -322,7 +336,7 @@ def quarter_aggregates(devices: list[str], start: datetime, end: datetime) -> di
     spec = ENERGY_TIERS["inv"]
     names = ("p_pv", "p_load", "p_grid")
     exprs = [f"SUM({spec.stats[n]}_avg * {spec.stats[n]}_n), SUM({spec.stats[n]}_n)" for n in names]
-    quarter = f"CAST(({_epoch()} - %s) / {QUARTER_S} AS INTEGER)"
+    quarter = f"CAST(FLOOR(({_epoch()} - %s) / {QUARTER_S}) AS INTEGER)"  # PostgreSQL's CAST rounds
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT inverter_id, {quarter} AS q, {', '.join(exprs)} FROM {spec.table} "
                        f"WHERE inverter_id IN ({_in(devices)}) AND ts >= %s AND ts < %s "

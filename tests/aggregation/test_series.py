@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from aggregation import models as agg
 from aggregation.rollups import rollup_day
 from aggregation.series import series
 from catalog import models as catalog
@@ -42,14 +43,14 @@ def _reads_raw(queries: list[dict[str, Any]]) -> bool:
     return any(raw.search(q["sql"]) for q in queries)
 
 
-def test_a_recent_day_comes_from_raw_samples_with_bands_and_explicit_gaps() -> None:
+def test_a_few_recent_hours_come_from_raw_samples_with_bands_and_explicit_gaps() -> None:
     site = make_site("Asia/Karachi")
     hole = (START + timedelta(hours=10), START + timedelta(hours=11))
     _two_days(site, hole=hole)
-    body = series("inverter", "inv1", START + timedelta(hours=6), START + timedelta(hours=18), 144)
+    body = series("inverter", "inv1", START + timedelta(hours=9), START + timedelta(hours=13), 48)
     assert body["source"] == "raw" and body["step_s"] == 300 and body["timezone"] == "Asia/Karachi"
     points = body["points"]
-    assert len(points) == 144
+    assert len(points) == 48
     assert all(p["samples"] == 30 for p in points if not hole[0] <= p["ts"] < hole[1])
     gap = [p for p in points if hole[0] <= p["ts"] < hole[1]]
     assert len(gap) == 12 and all(p["samples"] == 0 and p["values"]["pv_power_w"] is None for p in gap)
@@ -92,7 +93,7 @@ def test_a_pack_series_has_the_band_of_its_cells_from_every_source() -> None:
     for row in rows:
         row.save(force_insert=True)
     rollup_day("system", DAY1)
-    for start, end, source in ((START, START + timedelta(days=1), "raw"),
+    for start, end, source in ((START + timedelta(hours=8), START + timedelta(hours=12), "raw"),
                                (START - timedelta(days=3), START + timedelta(days=1), "tiers"),
                                (START - timedelta(days=30), START + timedelta(days=1), "hourly")):
         body = series("battery_pack", "pack2", start, end, 200, ["cell_voltage", "soc"])
@@ -104,3 +105,15 @@ def test_a_pack_series_has_the_band_of_its_cells_from_every_source() -> None:
         if source == "raw":
             t.BatteryCellSample.objects.all().delete()
             t.BatteryBankSample.objects.all().delete()
+
+
+def test_a_day_from_the_tiers_reaches_now_through_the_raw_samples_after_the_last_closed_slot() -> None:
+    site = make_site("Asia/Karachi")
+    _two_days(site)
+    closed = START + timedelta(days=1, hours=20)
+    agg.InverterTier.objects.filter(ts__gte=closed).delete()  # the periodic rollup has not got there yet
+    agg.RollupWatermark.objects.create(device_type="inverter", device_id="inv1", system=site["system"],
+                                       closed_until=closed, max_gap_s=30)
+    body = series("inverter", "inv1", START + timedelta(days=1), START + timedelta(days=2), 288)
+    assert body["source"] == "tiers" and body["step_s"] == 300
+    assert all(p["samples"] == 30 for p in body["points"])  # before and after the last closed slot

@@ -26,7 +26,7 @@ def test_today_is_the_energy_of_the_local_day_so_far(client: Client) -> None:
     start = max(local(today, 0), end - timedelta(hours=2))
     plant = write_between(site, today, start, end, rollup=False)
     rollup_recent(end - timedelta(minutes=20))  # the periodic rollup closed most of it
-    newest = start + ((end - start) // STEP) * STEP
+    newest = start + (-(-(end - start) // STEP) - 1) * STEP  # the last sample before ``end``
     truth = plant.energy_between(start, newest - STEP)  # the newest poll waits for the next one
     client.force_login(User.objects.create_user("viewer"))
 
