@@ -82,15 +82,20 @@ def devices(topo: Topology) -> list[tuple[str, str, float]]:
     return [(str(kind), d.device_id, d.max_gap_s) for kind, limits in kinds for d in limits]
 
 
-def watermarks(topo: Topology) -> dict[tuple[str, str], datetime]:
-    return {(w.device_type, w.device_id): w.closed_until
-            for w in m.RollupWatermark.objects.filter(system=topo.system)}
+Marks = dict[tuple[str, str], tuple[datetime, float]]
 
 
-def first_open(topo: Topology, now: datetime, marks: dict[tuple[str, str], datetime]) -> datetime:
+def watermarks(topo: Topology) -> Marks:
+    """(device type, id) → (closed until, the gap limit it was closed with)."""
+    rows = m.RollupWatermark.objects.filter(system=topo.system).values_list(
+        "device_type", "device_id", "closed_until", "max_gap_s")
+    return {(kind, dev): (closed, gap) for kind, dev, closed, gap in rows}
+
+
+def first_open(topo: Topology, now: datetime, marks: Marks) -> datetime:
     """Where the next run starts: the earliest watermark, or the midnight before yesterday's."""
     fallback = local_midnight(local_date(now, topo.tz) - timedelta(days=1), topo.tz)
-    starts = [marks.get((kind, dev), fallback) for kind, dev, _ in devices(topo)]
+    starts = [marks[(kind, dev)][0] if (kind, dev) in marks else fallback for kind, dev, _ in devices(topo)]
     return min(starts, default=fallback)
 
 
@@ -165,7 +170,12 @@ def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport
     report.slots += slot_of(end) - slot_of(start)
 
 
-def _save_watermarks(topo: Topology, closed: datetime) -> None:
+def _save_watermarks(topo: Topology, closed: datetime, marks: Marks) -> None:
+    if all(marks.get((kind, dev), (None, None))[1] == gap for kind, dev, gap in devices(topo)):
+        # Every device has its mark, with its gap limit: one UPDATE.
+        m.RollupWatermark.objects.filter(system=topo.system).update(closed_until=closed,
+                                                                    updated_at=timezone.now())
+        return
     rows = [m.RollupWatermark(device_type=kind, device_id=dev, system=topo.system, closed_until=closed,
                               max_gap_s=gap, updated_at=timezone.now()) for kind, dev, gap in devices(topo)]
     m.RollupWatermark.objects.bulk_create(
@@ -173,20 +183,20 @@ def _save_watermarks(topo: Topology, closed: datetime) -> None:
         update_fields=["system", "closed_until", "max_gap_s", "updated_at"])
 
 
-def roll_forward(topo: Topology, now: datetime, report: RunReport, marks: dict[tuple[str, str], datetime]
-                 ) -> None:
+def roll_forward(topo: Topology, now: datetime, report: RunReport, marks: Marks) -> None:
     """Close every slot of the system that is due at ``now``."""
     closed = closing_point(topo, now)
     start = first_open(topo, now, marks)
     for lo, hi in _days(start, closed, topo):
         with transaction.atomic():
             roll_range(topo, lo, hi, report, fresh=True)
-            _save_watermarks(topo, hi)
+            _save_watermarks(topo, hi, marks)
+            marks = {(kind, dev): (hi, gap) for kind, dev, gap in devices(topo)}
 
 
-def process_dirty(topo: Topology, report: RunReport, marks: dict[tuple[str, str], datetime]) -> None:
+def process_dirty(topo: Topology, report: RunReport, marks: Marks) -> None:
     """Roll up again the slots around the late samples of every dirty day of the system."""
-    closed = min(marks.values(), default=None)
+    closed = min((c for c, _ in marks.values()), default=None)
     reach = timedelta(seconds=2 * max((g for _, _, g in devices(topo)), default=0.0) + SLOT_S)
     for mark in m.DirtyDay.objects.filter(system=topo.system).order_by("date"):
         began = timezone.now()
