@@ -66,6 +66,13 @@ _MODBUS_PROPS: dict[str, Any] = {
     **_only_for(_SERIAL_PROPS, "rtu"),
     **_only_for(_NET_PROPS, "tcp", "rtu_over_tcp"),
 }
+# Battery packs: how often their unit and cell rows are stored (telemetry.ingest).
+_CELL_PROPS: dict[str, Any] = {
+    "cell_interval_s": {"type": "integer", "minimum": 0, "maximum": 3600,
+                        "description": "Seconds between stored unit and cell rows; each row keeps the "
+                        "interval's lowest and highest cell reading. 0 = a row per reading. Default: "
+                        "SOLARMON_CELL_INTERVAL_S"},
+}
 # A serial transport needs a port; a network transport needs a host.
 _TRANSPORT_RULES: list[dict[str, Any]] = [
     {"if": {"properties": {"transport": {"const": "rtu"}}, "required": ["transport"]},
@@ -218,7 +225,7 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
             description="Pytes / Pylontech low-voltage battery packs through the console serial port.",
             supported_transports=("serial",),
             config_schema=_schema(
-                {**_SERIAL_PROPS,
+                {**_SERIAL_PROPS, **_CELL_PROPS,
                  "batteries": {"type": "integer", "minimum": 1, "maximum": 16},
                  "cells_per_battery": {"type": "integer", "minimum": 1, "maximum": 32},
                  "capacity_ah": {"type": "number", "exclusiveMinimum": 0}},
@@ -237,7 +244,7 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
             "(host) or on a USB RS485 adapter (serial_port).",
             supported_transports=("tcpip", "serial"),
             config_schema=_schema(
-                {**_NET_PROPS,
+                {**_NET_PROPS, **_CELL_PROPS,
                  "serial_port": _SERIAL_PROPS["serial_port"],
                  "baudrate": _SERIAL_PROPS["baudrate"],
                  "mode": {"type": "string", "enum": ["trigger", "registers", "passive"],
@@ -265,7 +272,8 @@ ADAPTER_TYPES: dict[str, AdapterTypeSpec] = {
             description="JK-B BMS over Bluetooth Low Energy; each address is one battery of the pack.",
             supported_transports=("ble",),
             config_schema=_schema(
-                {"bt_addresses": {"type": "array", "minItems": 1, "uniqueItems": True,
+                {**_CELL_PROPS,
+                 "bt_addresses": {"type": "array", "minItems": 1, "uniqueItems": True,
                                   "items": {"type": "string",
                                             "pattern": "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"}},
                  "layout": {"type": "string", "enum": ["auto", "24s", "32s"]},

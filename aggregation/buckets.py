@@ -1,10 +1,10 @@
-"""Local hours and days in a system's timezone, and the UTC quarter-hour slots they are made of.
+"""Local hours and days in a system's timezone, and the UTC 5-minute slots they are made of.
 
-The database groups samples into UTC quarter-hour *slots* (``floor(epoch / 900)``). Every local
-hour boundary of every current IANA zone falls on that grid (offsets are whole quarter hours),
-so each local hour is an exact union of slots, whatever the DST rules: a DST day simply has 92 or
-100 slots. Python then labels slots with (local date, local hour, fold); no SQL dialect needs to
-know about time zones.
+The database groups samples into UTC 5-minute *slots* (``floor(epoch / 300)``), the grain of the
+5-minute tiers. Every local hour boundary of every current IANA zone falls on that grid (offsets
+are whole quarter hours), so each local hour is an exact union of slots, whatever the DST rules:
+a DST day simply has 276 or 300 slots. Python then labels slots with (local date, local hour,
+fold); no SQL dialect needs to know about time zones.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-SLOT_S = 900
+SLOT_S = 300
+# The grain of the daily peaks of summed power (arrays and systems): a quarter hour of slots.
+QUARTER_SLOTS = 3
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Day:
 
     @property
     def slots(self) -> range:
-        """The UTC quarter-hour slots of the day."""
+        """The UTC 5-minute slots of the day."""
         return range(slot_of(self.start_utc), slot_of(self.end_utc))
 
 
@@ -91,6 +93,13 @@ def hour_of_slots(day: Day) -> dict[int, Hour]:
         for slot in range(slot_of(hour.start_utc), slot_of(hour.end_utc)):
             out[slot] = hour
     return out
+
+
+def from_db(value: datetime | str) -> datetime:
+    """A ``ts`` as a raw query returns it (SQLite: naive UTC, or text; PostgreSQL: aware) → aware UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def local_date(ts: datetime, tz: ZoneInfo) -> date:

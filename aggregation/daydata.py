@@ -1,12 +1,17 @@
-"""One day's slot aggregates, read from the three sample tables and grouped by device and hour."""
+"""One local day's slot aggregates, grouped by device and hour, and where they come from.
+
+The aggregates of a slot are read from the raw samples (:func:`raw_slots`, the SQL path) or from
+the 5-minute tiers that keep them (:func:`tier_slots`); both give the same day.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from aggregation import sources, sql
-from aggregation.buckets import Day, Hour, hour_of_slots
+from aggregation import sources, sql, tiers
+from aggregation.buckets import QUARTER_SLOTS, Day, Hour, hour_of_slots, slot_of
 from aggregation.stats import Agg, merge
 from aggregation.topology import Topology
 
@@ -14,30 +19,20 @@ log = logging.getLogger(__name__)
 
 SlotAggs = dict[tuple[str, int], Agg]
 HourAggs = dict[str, dict[Hour, Agg]]
+KINDS = ("inv", "meter", "pack")
 
 
 class DayData:
-    """Slot aggregates of one day, per table, grouped by device and local hour."""
+    """Slot aggregates of one day, per kind ("inv", "meter", "pack"), grouped by device and local hour."""
 
-    def __init__(self, topo: Topology, day: Day) -> None:
+    def __init__(self, day: Day, slots: dict[str, SlotAggs]) -> None:
         self.day = day
         self.slot_hours = hour_of_slots(day)
-        self.slots = {"inv": self._read(sources.ENERGY, topo.inverter_limits),
-                      "meter": self._read(sources.METER, topo.meter_limits),
-                      "pack": self._read(sources.PACK, topo.pack_limits)}
+        self.slots = {kind: {key: agg for key, agg in slots.get(kind, {}).items()
+                             if key[1] in self.slot_hours} for kind in KINDS}
         self.hours = {kind: self._by_hour(aggs) for kind, aggs in self.slots.items()}
         self.days = {kind: {dev: merge(hours.values()) for dev, hours in by_dev.items()}
                      for kind, by_dev in self.hours.items()}
-        self.glitches = _log_glitches(self.days)
-
-    def _read(self, table: sql.Table, devices: list[sql.Device]) -> SlotAggs:
-        gap = max((d.max_gap_s for d in devices), default=sources.MAX_GAP_LIMIT_S)
-        # Neighbours reach two samples back (a glitch check) and one forward.
-        start = self.day.start_utc - timedelta(seconds=2 * gap + 1)
-        end = self.day.end_utc + timedelta(seconds=gap + 1)
-        found = sql.run(table, devices, start, end, default_cap=sources.default_cap_w(),
-                        default_gap=sources.max_gap(sources.DEFAULT_INTERVAL_S))
-        return {key: agg for key, agg in found.items() if key[1] in self.slot_hours}
 
     def _by_hour(self, aggs: SlotAggs) -> HourAggs:
         grouped: dict[str, dict[Hour, list[Agg]]] = {}
@@ -45,20 +40,103 @@ class DayData:
             grouped.setdefault(dev, {}).setdefault(self.slot_hours[slot], []).append(agg)
         return {dev: {hour: merge(parts) for hour, parts in hours.items()} for dev, hours in grouped.items()}
 
-    def slot_members(self, members: list[tuple[str, str]]) -> list[list[Agg]]:
-        """Per slot of the day, the aggregates of the given (kind, device) members."""
-        return [[a for kind, dev in members if (a := self.slots[kind].get((dev, slot))) is not None]
-                for slot in self.day.slots]
+    def quarter_members(self, members: list[tuple[str, str]]) -> list[list[Agg]]:
+        """Per quarter hour of the day, the aggregates of the given (kind, device) members.
+
+        Daily peaks of a sum of devices are taken over quarter-hour averages: samples of
+        different inverters are not simultaneous, so their sum is only meaningful averaged.
+        """
+        slots = list(self.day.slots)
+        out = []
+        for i in range(0, len(slots), QUARTER_SLOTS):
+            quarter = slots[i:i + QUARTER_SLOTS]
+            aggs = []
+            for kind, dev in members:
+                parts = [a for s in quarter if (a := self.slots[kind].get((dev, s))) is not None]
+                if parts:
+                    aggs.append(merge(parts))
+            out.append(aggs)
+        return out
 
 
-def _log_glitches(days: dict[str, dict[str, Agg]]) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = {}  # (device type, id) → glitches: aggregation.signals
-    for kind, by_dev in days.items():
-        for dev, agg in by_dev.items():
-            glitches = counts[{"inv": "inverter", "pack": "battery_pack"}.get(kind, kind), dev] = sum(
-                v for k, v in agg.items() if k.startswith("gl_") and v)
-            rebases = sum(v for k, v in agg.items() if k.startswith("rb_") and v)
+def _read(table: sql.Table, devices: list[sql.Device], start: datetime, end: datetime) -> SlotAggs:
+    gap = max((d.max_gap_s for d in devices), default=sources.MAX_GAP_LIMIT_S)
+    # Neighbours reach two samples back (a glitch check) and one forward, and the first sample
+    # after ``end`` books part of its interval before it.
+    margin = timedelta(seconds=2 * gap + 1)
+    found = sql.run(table, devices, start - margin, end + margin, default_cap=sources.default_cap_w(),
+                    default_gap=sources.max_gap(sources.DEFAULT_INTERVAL_S))
+    first, last = slot_of(start), slot_of(end)
+    return {key: agg for key, agg in found.items() if first <= key[1] < last}
+
+
+def raw_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotAggs]:
+    """Slot aggregates of [start, end) (whole slots) from the raw samples; packs with their cell band.
+
+    The cell band comes from the cell tiers of the same range, so those are written first
+    (:func:`aggregation.tiers.replace_stat_tiers`).
+    """
+    slots = {"inv": _read(sources.ENERGY, topo.inverter_limits, start, end),
+             "meter": _read(sources.METER, topo.meter_limits, start, end),
+             "pack": _read(sources.PACK, topo.pack_limits, start, end)}
+    for key, band in tiers.cell_spread([p.pk for p in topo.packs], start, end).items():
+        if key in slots["pack"]:
+            slots["pack"][key].update(band)
+    return slots
+
+
+def tier_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotAggs]:
+    """Slot aggregates of [start, end) from the 5-minute tiers."""
+    devices = {"inv": [i.pk for i in topo.inverters], "meter": [m.pk for m in topo.meters],
+               "pack": [p.pk for p in topo.packs]}
+    return {kind: tiers.read_energy_tiers(tiers.ENERGY_TIERS[kind], devices[kind], start, end)
+            for kind in KINDS}
+
+
+def log_glitches(slots: dict[str, SlotAggs]) -> dict[tuple[str, str], int]:
+    """Log, per device, the counter glitches discarded and the resets or jumps met in these slots.
+
+    Returns the glitches per (device type, device id), every device of the slots included
+    (what ``aggregation.signals.rollup_written`` carries).
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for kind, aggs in slots.items():
+        by_dev: dict[str, list[Agg]] = {}
+        for (dev, _), agg in aggs.items():
+            by_dev.setdefault(dev, []).append(agg)
+        for dev, parts in by_dev.items():
+            glitches = counts[DEVICE_TYPES.get(kind, kind), dev] = _total(parts, "gl_")
+            rebases = _total(parts, "rb_")
             if glitches or rebases:
                 log.warning("%s %s: %d counter glitches discarded, %d counter resets/jumps", kind, dev,
                             glitches, rebases)
     return counts
+
+
+# The device types of ``telemetry.choices.DeviceKind`` behind the slot kinds.
+DEVICE_TYPES = {"inv": "inverter", "pack": "battery_pack", "meter": "meter"}
+
+
+def _total(aggs: Iterable[Agg], prefix: str) -> int:
+    return sum(v for agg in aggs for k, v in agg.items() if k.startswith(prefix) and v)
+
+
+class TierDaySummary:
+    """A day's per-device aggregates and inverter quarter hours, aggregated from its tiers in SQL.
+
+    What daily rows need (:class:`aggregation.levels.DaySummary`) at a cost that does not grow
+    with the hour of the day: a few grouped queries instead of reading every slot.
+    """
+
+    def __init__(self, topo: Topology, day: Day) -> None:
+        self.day = day
+        devices = {"inv": [i.pk for i in topo.inverters], "meter": [m.pk for m in topo.meters],
+                   "pack": [p.pk for p in topo.packs]}
+        self.days = {kind: tiers.day_aggregates(tiers.ENERGY_TIERS[kind], devices[kind], day.start_utc,
+                                                day.end_utc) for kind in KINDS}
+        self._quarters = tiers.quarter_aggregates(devices["inv"], day.start_utc, day.end_utc)
+        self._count = -(-len(day.slots) // QUARTER_SLOTS)
+
+    def quarter_members(self, members: list[tuple[str, str]]) -> list[list[Agg]]:
+        return [[a for _, dev in members if (a := self._quarters.get((dev, q))) is not None]
+                for q in range(self._count)]

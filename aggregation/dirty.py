@@ -1,58 +1,63 @@
-"""Days to recompute because samples arrived after they were rolled up.
+"""Late samples: samples that land in slots the rollups have already closed.
 
-Live samples (in the current or the previous local hour) need nothing: the hourly task re-rolls
-those hours anyway. Older ones mark their (system, local date) dirty; the hourly task
-recomputes dirty days and clears the marks it has handled (a mark made meanwhile stays).
+A sample is *late* when its booking reaches a closed slot: it is less than two gaps (how far one
+sample changes the booking of its neighbours) after its device's watermark, or near a tier row
+that already exists (a day rolled up in full). Live polls land after the watermark and cost two
+small indexed lookups. A late sample marks its (system, local date) dirty with the range of late
+samples seen; the periodic rollup rolls up the slots around that range again and clears the mark.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import models
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from aggregation import tiers
 from aggregation.buckets import local_date
-from aggregation.models import DirtyDay
-from aggregation.rollups import rollup_day
+from aggregation.models import DirtyDay, RollupWatermark
+from aggregation.sources import MAX_GAP_LIMIT_S
 from catalog.models import System
+from telemetry.choices import DeviceKind
 
-log = logging.getLogger(__name__)
-
-# The hourly task re-rolls the previous hour and the current one: newer samples are covered.
-LIVE_WINDOW = timedelta(hours=1)
-
-
-def _hour_floor(ts: datetime) -> datetime:
-    return ts.replace(minute=0, second=0, microsecond=0)
+TIER_OF = {DeviceKind.INVERTER: tiers.ENERGY_TIERS["inv"], DeviceKind.METER: tiers.ENERGY_TIERS["meter"],
+           DeviceKind.BATTERY_PACK: tiers.ENERGY_TIERS["pack"]}
 
 
-def is_late(ts: datetime, now: datetime | None = None) -> bool:
-    """Whether a sample at ``ts`` lands in an hour the hourly task will not re-roll by itself."""
-    now = now or timezone.now()
-    return ts < _hour_floor(now) - LIVE_WINDOW
+def is_late(device_type: str, device_id: str, ts: datetime) -> bool:
+    """Whether a sample of this device at ``ts`` changes slots that are already rolled up."""
+    mark = (RollupWatermark.objects.filter(device_type=device_type, device_id=device_id)
+            .values_list("closed_until", "max_gap_s").first())
+    reach = timedelta(seconds=2 * (mark[1] if mark and mark[1] else MAX_GAP_LIMIT_S))
+    if mark is not None and ts - reach < mark[0]:
+        return True
+    spec = TIER_OF.get(device_type)  # type: ignore[call-overload]
+    if spec is None:
+        return False
+    return spec.model._default_manager.filter(**{spec.device: device_id, "ts__gte": ts - reach - timedelta(
+        seconds=tiers.SLOT_S), "ts__lte": ts + reach}).exists()
 
 
-def mark_dirty(system_id: str, ts: datetime) -> None:
-    """Mark the local day containing ``ts`` for recomputation (idempotent)."""
+def mark_dirty(system_id: str, ts: datetime, *, whole_day: bool = False) -> None:
+    """Mark the local day holding ``ts`` for rolling up again around ``ts`` (or entirely)."""
     tz = System.objects.filter(pk=system_id).values_list("timezone", flat=True).first()
     if tz is None:
         return
     day = local_date(ts, ZoneInfo(tz))
-    DirtyDay.objects.bulk_create([DirtyDay(system_id=system_id, date=day, marked_at=timezone.now())],
-                                 update_conflicts=True, unique_fields=["system", "date"],
-                                 update_fields=["marked_at"])
-
-
-def process_dirty() -> Counter[str]:
-    """Recompute every dirty day, then clear the marks made before the recomputation began."""
-    written: Counter[str] = Counter()
-    for mark in list(DirtyDay.objects.order_by("date")):
-        began = timezone.now()
-        written += rollup_day(mark.system_id, mark.date)
-        DirtyDay.objects.filter(models.Q(pk=mark.pk) & models.Q(marked_at__lte=began)).delete()
-        log.info("recomputed %s %s after late samples", mark.system_id, mark.date)
-    return written
+    now = timezone.now()
+    marks = DirtyDay.objects.filter(system_id=system_id, date=day)
+    if whole_day:
+        updated = marks.update(first_ts=None, last_ts=None, marked_at=now)
+    else:
+        # A mark for the whole day (no range) stays one.
+        updated = marks.filter(first_ts__isnull=False).update(
+            first_ts=Least(F("first_ts"), ts), last_ts=Greatest(F("last_ts"), ts), marked_at=now)
+        updated += marks.filter(first_ts__isnull=True).update(marked_at=now)
+    if not updated:
+        DirtyDay.objects.bulk_create([DirtyDay(system_id=system_id, date=day, marked_at=now,
+                                               first_ts=None if whole_day else ts,
+                                               last_ts=None if whole_day else ts)],
+                                     ignore_conflicts=True)

@@ -179,24 +179,21 @@ def oldest_raw_sample() -> datetime | None:
     return min((ts for ts in firsts if ts is not None), default=None)
 
 
-def reclaim_space() -> None:
-    """Give what pruning freed back to the filesystem where SQLite can do so cheaply."""
-    if connection.vendor != "sqlite":
-        return  # PostgreSQL: autovacuum makes the space reusable
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA auto_vacuum")
-        if cursor.fetchone()[0] == 2:  # incremental: free pages can go back to the disk
-            cursor.execute("PRAGMA incremental_vacuum")
-            cursor.fetchall()
-        if connection.in_atomic_block:
-            return  # a checkpoint cannot run inside a transaction
-        # The deletes went through the write-ahead log; empty it, so it does not hold the space.
-        # Best effort: readers that hold an old snapshot make it wait for the next time.
-        try:
+def truncate_wal() -> None:
+    """Empty the write-ahead log after a prune, so it does not hold the space the deletes took.
+
+    Pruning already hands freed pages back (:func:`aggregation.vacuum.reclaim_space`); the
+    deletes themselves went through the log. Best effort: readers holding an old snapshot make
+    the checkpoint wait for the next time.
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    try:
+        with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cursor.fetchall()
-        except DatabaseError as exc:
-            log.debug("disk guard: no checkpoint now: %s", exc)
+    except DatabaseError as exc:
+        log.debug("disk guard: no checkpoint now: %s", exc)
 
 
 def _prune_early(now: datetime, probe: Probe, threshold: int, record: GuardRecord) -> Volume:
@@ -210,7 +207,7 @@ def _prune_early(now: datetime, probe: Probe, threshold: int, record: GuardRecor
     volume = probe()
     while keep >= floor and volume.available_bytes < threshold:
         pruned.update(prune_raw_samples(now=now, keep_days=keep))
-        reclaim_space()
+        truncate_wal()
         volume = probe()
         if sum(pruned.values()):
             record.keep_days = keep

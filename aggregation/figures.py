@@ -100,7 +100,14 @@ def pack_hourly(agg: Agg, seconds: float) -> Fields:
         "avg_voltage_v": avg(agg, "volt"), "avg_current_a": avg(agg, "amp"),
         "avg_temperature_c": avg(agg, "temp"), "sample_count": count(agg),
         "source": source(agg, ("charge", "discharge")), "coverage": coverage(agg, seconds),
+        **cell_band(agg),
     }
+
+
+def cell_band(agg: Agg) -> Fields:
+    """The lowest and highest cell voltage of the pack in the bucket, and the mean over its cells."""
+    return {"min_cell_voltage_v": agg.get("min_cellv"), "max_cell_voltage_v": agg.get("max_cellv"),
+            "avg_cell_voltage_v": avg(agg, "cellv")}
 
 
 def pack_daily(agg: Agg, seconds: float, capacity_kwh: float | None) -> Fields:
@@ -113,6 +120,7 @@ def pack_daily(agg: Agg, seconds: float, capacity_kwh: float | None) -> Fields:
                       ("amp", "current_a")):
         fields.update({f"min_{col}": agg.get(f"min_{name}"), f"max_{col}": agg.get(f"max_{name}"),
                        f"avg_{col}": avg(agg, name)})
+    fields.update(cell_band(agg))
     return fields
 
 

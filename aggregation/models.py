@@ -14,7 +14,19 @@ from django.db import models
 from django.db.models.functions import Now
 
 from aggregation.choices import GridSource, Source
+from aggregation.tier_models import (
+    TIER_MODELS,
+    ArrayTier,
+    CellTier,
+    InverterTier,
+    MeterTier,
+    PackTier,
+    SystemTier,
+)
 from catalog import models as catalog
+from telemetry.choices import DeviceKind
+
+__all__ = ["TIER_MODELS", "ArrayTier", "CellTier", "InverterTier", "MeterTier", "PackTier", "SystemTier"]
 
 
 class Rollup(models.Model):
@@ -253,6 +265,10 @@ class BatteryBankHourly(HourBucket):
     avg_current_a = models.FloatField(null=True)
     avg_temperature_c = models.FloatField(null=True)
     sample_count = models.IntegerField(null=True, default=0, db_default=0)
+    # added: the band of the pack's cells (lowest and highest cell voltage, mean over cells)
+    min_cell_voltage_v = models.FloatField(null=True)
+    max_cell_voltage_v = models.FloatField(null=True)
+    avg_cell_voltage_v = models.FloatField(null=True)
 
     class Meta:
         db_table = "battery_bank_hourly"
@@ -287,6 +303,10 @@ class BatteryBankDaily(Rollup):
     avg_current_a = models.FloatField(null=True)
     cycles = models.FloatField(null=True)
     sample_count = models.IntegerField(null=True, default=0, db_default=0)
+    # added: the band of the pack's cells (lowest and highest cell voltage, mean over cells)
+    min_cell_voltage_v = models.FloatField(null=True)
+    max_cell_voltage_v = models.FloatField(null=True)
+    avg_cell_voltage_v = models.FloatField(null=True)
 
     class Meta:
         db_table = "battery_bank_daily"
@@ -295,12 +315,18 @@ class BatteryBankDaily(Rollup):
 
 
 class DirtyDay(models.Model):
-    """A (system, local date) whose rollups must be recomputed: a sample arrived after it was rolled."""
+    """A (system, local date) with samples that arrived after their slots were rolled up.
+
+    ``first_ts``/``last_ts`` bound the late samples, and only the slots around them are rolled up
+    again; both empty means the whole day.
+    """
 
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
                                related_name="+")
     date = models.DateField(help_text="Local date in the system's timezone")
     marked_at = models.DateTimeField(db_default=Now())
+    first_ts = models.DateTimeField(null=True, help_text="Earliest late sample (empty: the whole day)")
+    last_ts = models.DateTimeField(null=True, help_text="Latest late sample (empty: the whole day)")
 
     class Meta:
         db_table = "rollup_dirty_days"
@@ -308,3 +334,28 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system_id} {self.date}"
+
+
+class RollupWatermark(models.Model):
+    """How far the periodic rollup has closed a device's 5-minute slots.
+
+    Slots before ``closed_until`` have their tiers and rollups; the next run reads only samples
+    from there on. A sample that lands before it (less two gaps, the reach of its booking) is
+    late and marks its day dirty. ``max_gap_s`` is the device's gap limit when it was closed.
+    """
+
+    device_type = models.CharField(max_length=16, choices=DeviceKind.choices)
+    device_id = models.CharField(max_length=64)
+    system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
+                               related_name="+")
+    closed_until = models.DateTimeField(help_text="UTC end of the last closed slot")
+    max_gap_s = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "rollup_watermarks"
+        constraints = [models.UniqueConstraint(fields=["device_type", "device_id"],
+                                               name="uq_rollup_watermark")]
+
+    def __str__(self) -> str:
+        return f"{self.device_type} {self.device_id} closed until {self.closed_until}"

@@ -1,4 +1,4 @@
-"""Signal receivers: a late sample marks its day for recomputation. No rollup work happens here."""
+"""Signal receivers: a late sample marks its day for rolling up again. No rollup work happens here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 from aggregation.dirty import is_late, mark_dirty
 
 
-def mark_late_samples(sender: Any, *, system_id: str, ts: datetime, **kwargs: Any) -> None:
-    """``samples_written`` receiver: cheap for live samples (no query), one upsert for late ones."""
-    if is_late(ts):
+def mark_late_samples(sender: Any, *, device_type: str, device_id: str, system_id: str, ts: datetime,
+                      **kwargs: Any) -> None:
+    """``samples_written`` receiver: two small indexed lookups for a live sample, an upsert for a late one."""
+    if is_late(device_type, device_id, ts):
         mark_dirty(system_id, ts)

@@ -72,7 +72,7 @@ def _recompute(table: Table, dev: Device, first: int, last: int, slots: dict[tup
     bounds = [float(s * SLOT_S) for s in range(first, last + 2)]
     for f in table.flows:
         series = acc.Series(times, column[f.counter] if f.counter else None, column[f.power], limits, f.sign)
-        segments = series.segments()
+        segments = [seg for seg in series.segments() if seg.t1 < dev.book_before]
         energies = acc.split(segments, bounds)
         for j, s in enumerate(range(first, last + 1)):
             key = (dev.device_id, s)

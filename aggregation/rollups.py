@@ -1,10 +1,11 @@
-"""Rollups of one system's local day: read slot aggregates (SQL), build every level, upsert.
+"""Rollups of one system's local day: slot aggregates from the raw samples, the 5-minute tiers,
+then the hourly and daily rows of every level, upserted.
 
-``rollup_day`` is the one service every caller uses (Celery tasks, ``manage.py rollup``, the
-late-sample path). A day is the unit of recomputation: its hourly and daily rows at every level
-come out of three queries (inverter, meter and pack samples), and writing them again gives the
-same rows. Rows of the day that the new run did not produce (a device whose samples were
-deleted) are removed, so a rerun always leaves exactly what the samples say.
+``rollup_day`` recomputes a whole day from its raw samples (``manage.py rollup``, backfills,
+retention before it prunes an old day): the tiers of the day (three queries for inverter, meter
+and pack samples, three more for arrays, the system and cells), then every level's rows. Writing
+them again gives the same rows. Rows of the day that the new run did not produce (a device whose
+samples were deleted) are removed, so a rerun always leaves exactly what the samples say.
 """
 
 from __future__ import annotations
@@ -14,64 +15,65 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
-from aggregation import figures
+from aggregation import figures, tiers
 from aggregation import models as m
 from aggregation.buckets import local_day
-from aggregation.daydata import DayData
+from aggregation.daydata import DayData, SlotAggs, log_glitches, raw_slots
 from aggregation.levels import build_rows
 from aggregation.signals import rollup_written
 from aggregation.topology import Topology
 from catalog import models as catalog
+from telemetry.upsert import upsert
 
 log = logging.getLogger(__name__)
 
 Fields = figures.Fields
 
 
+@transaction.atomic
 def rollup_day(system_id: str, day: date) -> Counter[str]:
-    """Recompute every rollup row of ``system_id`` for its local date ``day``; rows written per table."""
+    """Recompute the tiers and rollup rows of ``system_id`` for its local date ``day`` from raw samples.
+
+    Returns the rows written per table.
+    """
     system = catalog.System.objects.get(pk=system_id)
     topo = Topology.load(system)
-    data = DayData(topo, local_day(day, ZoneInfo(system.timezone)))
-    written = write_rows(system, day, build_rows(topo, data))
+    bounds = local_day(day, ZoneInfo(system.timezone))
+    written, _ = tiers.replace_stat_tiers(topo, bounds.start_utc, bounds.end_utc)
+    slots = raw_slots(topo, bounds.start_utc, bounds.end_utc)
+    glitches = log_glitches(slots)
+    written += write_energy_tiers(topo, slots, bounds.start_utc, bounds.end_utc)
+    written += write_rows(system, day, build_rows(topo, DayData(bounds, slots)))
     transaction.on_commit(lambda: rollup_written.send(sender=DayData, system_id=system_id, day=day,
-                                                      glitches=data.glitches))
+                                                      glitches=glitches))
     return written
 
 
-def _upsert(model: type[models.Model], rows: list[Fields], now: datetime) -> None:
-    """Insert the rows, or update them where their primary key exists: one statement per batch.
-
-    Plain SQL (``INSERT … ON CONFLICT … DO UPDATE``, on SQLite and PostgreSQL) with values
-    prepared by each field, because building a model instance per row costs more than the write.
-    ``created_at`` is left to its database default, so it keeps the time the row first appeared.
-    """
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if f.column and f.name != "created_at"]
-    keys_sql = ", ".join(connection.ops.quote_name(f.column) for f in meta.pk_fields)
-    names = [connection.ops.quote_name(f.column) for f in fields]
-    update = ", ".join(f"{n} = EXCLUDED.{n}" for f, n in zip(fields, names, strict=True)
-                       if f not in meta.pk_fields)
-    # A column a row does not name gets the field's default, as a model instance would.
-    defaults = {f.attname: f.get_default() for f in fields}
-    defaults["updated_at"] = now
-    values = [[f.get_db_prep_save(row.get(f.attname, row.get(f.name, defaults[f.attname])), connection)
-               for f in fields] for row in rows]
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    table = connection.ops.quote_name(meta.db_table)
-    with connection.cursor() as cursor:
-        for i in range(0, len(values), UPSERT_BATCH):
-            batch = values[i:i + UPSERT_BATCH]
-            rows_sql = ", ".join([marks] * len(batch))
-            cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES {rows_sql} "
-                           f"ON CONFLICT ({keys_sql}) DO UPDATE SET {update}",
-                           [v for row in batch for v in row])
+def write_energy_tiers(topo: Topology, slots: dict[str, SlotAggs], start: datetime, end: datetime, *,
+                       fresh: bool = False) -> Counter[str]:
+    """Replace the inverter, meter and pack tiers of [start, end) by ``slots`` (``fresh``: none there yet)."""
+    devices = {"inv": [i.pk for i in topo.inverters], "meter": [mt.pk for mt in topo.meters],
+               "pack": [p.pk for p in topo.packs]}
+    written: Counter[str] = Counter()
+    for kind, spec in tiers.ENERGY_TIERS.items():
+        written[spec.table] += tiers.replace_energy_tiers(spec, topo.system.pk, devices[kind], start, end,
+                                                          slots.get(kind, {}), fresh=fresh)
+    return written
 
 
-UPSERT_BATCH = 200
+def upsert_rows(rows: dict[type[models.Model], list[Fields]], now: datetime | None = None) -> Counter[str]:
+    """Insert or update rollup rows on their keys; rows written per table."""
+    now = now or timezone.now()
+    written: Counter[str] = Counter()
+    for model, field_rows in rows.items():
+        if field_rows:
+            # created_at keeps its database default: the time the row first appeared.
+            upsert(model, field_rows, skip=("created_at",), overrides={"updated_at": now})
+            written[model._meta.db_table] += len(field_rows)
+    return written
 
 
 @transaction.atomic
@@ -79,11 +81,9 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
                ) -> Counter[str]:
     """Upsert the day's rows and delete the day's rows this run did not write."""
     now = timezone.now()
-    written: Counter[str] = Counter()
-    for model, field_rows in rows.items():
-        if field_rows:
-            _upsert(model, field_rows, now)
+    written = upsert_rows(rows, now)
+    for model in rows:
         date_field = "day" if model is m.MeterDaily else "date"
         model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).delete()
-        written[model._meta.db_table] += len(field_rows)
+        written[model._meta.db_table] += 0
     return written

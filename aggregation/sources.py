@@ -1,10 +1,10 @@
 """What the rollups read: the sample tables as data (flows, counters, statistics) and each
 device's limits (plausible power, longest gap bridged).
 
-Settings (optional, all with defaults):
-``SOLARMON_ROLLUP_GAP_INTERVALS`` (3): gaps longer than this many poll intervals are not bridged;
-``SOLARMON_ROLLUP_MAX_POWER_W`` (30000): plausible power of an inverter without ``rated_power_w``;
-``SOLARMON_ROLLUP_METER_MAX_POWER_W`` (100000): plausible power through a meter.
+Settings (solarmon/settings.py, README): ``SOLARMON_ROLLUP_GAP_INTERVALS`` (3): gaps longer than
+this many poll intervals are not bridged; ``SOLARMON_ROLLUP_MAX_POWER_W`` (30000): plausible
+power of an inverter without ``rated_power_w``; ``SOLARMON_ROLLUP_METER_MAX_POWER_W`` (100000):
+plausible power through a meter.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ from aggregation.sql import Device, Flow, Table
 from catalog import models as catalog
 from telemetry.models import DeviceStatus
 
-# A segment must not span more than two quarter-hour slots (see aggregation.sql), so no gap
-# longer than half a slot is bridged, whatever the poll interval.
+# No gap longer than this is bridged, whatever the poll interval: beyond a few minutes nothing
+# says how the power went in between.
 MAX_GAP_LIMIT_S = 450.0
 DEFAULT_INTERVAL_S = 10.0
 # Rated power is the inverter's AC nameplate; PV oversizing and grid pass-through can exceed it.
 RATED_HEADROOM = 1.5
+
+# Every statistic is kept as its sum, count, maximum and minimum: what the rollup tables'
+# averages, peaks and ranges need, and what the 5-minute tiers keep (aggregation.tiers).
+STATS = ("sum", "cnt", "max", "min")
 
 ENERGY = Table(
     name="energy_samples",
@@ -43,10 +47,7 @@ ENERGY = Table(
         Flow("charge", "p_batt", 1, "c_chg"), Flow("discharge", "p_batt", -1, "c_dis"),
         Flow("import", "p_grid", 1, "c_imp"), Flow("export", "p_grid", -1, "c_exp"),
     ),
-    stats={
-        "p_pv": ("sum", "cnt", "max"), "p_load": ("sum", "cnt", "max"), "p_batt": ("sum", "cnt"),
-        "p_grid": ("sum", "cnt", "max", "min"), "soc": ("sum", "cnt", "min", "max"),
-    },
+    stats={name: STATS for name in ("p_pv", "p_load", "p_batt", "p_grid", "soc")},
     resolution_kwh=0.1,
 )
 
@@ -58,8 +59,7 @@ METER = Table(
         "volt": "grid_voltage_v", "amp": "grid_current_a", "freq": "grid_frequency_hz",
     },
     flows=(Flow("import", "p_grid", 1, "c_imp"), Flow("export", "p_grid", -1, "c_exp")),
-    stats={"p_grid": ("sum", "cnt", "max", "min"), "volt": ("sum", "cnt"), "amp": ("sum", "cnt"),
-           "freq": ("sum", "cnt")},
+    stats={name: STATS for name in ("p_grid", "volt", "amp", "freq")},
     resolution_kwh=0.001,
 )
 
@@ -69,22 +69,20 @@ PACK = Table(
     columns={"p_batt": "COALESCE(power_w, voltage * current)", "soc": "soc", "volt": "voltage",
              "amp": "current", "temp": "temperature"},
     flows=(Flow("charge", "p_batt", 1), Flow("discharge", "p_batt", -1)),
-    stats={"p_batt": ("sum", "cnt"), "soc": ("sum", "cnt", "min", "max"),
-           "volt": ("sum", "cnt", "min", "max"), "amp": ("sum", "cnt", "min", "max"),
-           "temp": ("sum", "cnt", "min", "max")},
+    stats={name: STATS for name in ("p_batt", "soc", "volt", "amp", "temp")},
 )
 
 
 def gap_intervals() -> float:
-    return float(getattr(settings, "SOLARMON_ROLLUP_GAP_INTERVALS", 3))
+    return float(settings.SOLARMON_ROLLUP_GAP_INTERVALS)
 
 
 def default_cap_w() -> float:
-    return float(getattr(settings, "SOLARMON_ROLLUP_MAX_POWER_W", 30000))
+    return float(settings.SOLARMON_ROLLUP_MAX_POWER_W)
 
 
 def meter_cap_w() -> float:
-    return float(getattr(settings, "SOLARMON_ROLLUP_METER_MAX_POWER_W", 100000))
+    return float(settings.SOLARMON_ROLLUP_METER_MAX_POWER_W)
 
 
 def max_gap(interval_s: float) -> float:

@@ -1,10 +1,10 @@
-"""The SQL path: per-device, per-quarter-hour energy and statistics, computed in the database.
+"""The SQL path: per-device, per-5-minute-slot energy and statistics, computed in the database.
 
 One query per sample table and local day, in one pass over the rows. Every sample is first given
 its predecessor's time, counters and powers (PostgreSQL: one window over each device's rows;
 SQLite: a numbered copy of the rows joined to row number + 1, see :func:`_rows`). A few plain
 expressions then book the interval since it (a counter delta, else the trapezoid of power split
-at the zero crossing), and a GROUP BY sums the result into UTC quarter-hour slots. Apart from the
+at the zero crossing), and a GROUP BY sums the result into UTC 5-minute slots. Apart from the
 pairing, the same SQL runs on SQLite and PostgreSQL; only the epoch expression differs.
 
 The rules of :mod:`aggregation.accounting` that need more than the previous sample (isolated
@@ -14,9 +14,10 @@ then recomputed from the raw rows with the reference functions themselves
 (:mod:`aggregation.repair`). Everywhere else the previous reading is the last good one and its
 delta is plausible, so the one-window result is the reference's.
 
-A sample's interval can start in the slot before its own (it is then the first sample of its
-slot). Such rows are grouped apart (``x = 1``, one row per group) and split in proportion to time
-here, which keeps the per-row SQL free of splitting arithmetic.
+A sample's interval can start in a slot before its own (it is then the first sample of its slot;
+a gap of up to 450 s can span two slot boundaries). Such rows are grouped apart (``x = 1``, one row
+per group) and split in proportion to time here, which keeps the per-row SQL free of splitting
+arithmetic.
 
 Keys of the result per (device, slot): ``n`` (samples), ``cov`` (covered seconds), ``e_<flow>``
 (kWh), ``nc_<flow>``/``ni_<flow>`` (counter/integrated segments), ``gl_<flow>`` (glitches
@@ -70,13 +71,21 @@ class Table:
         return sorted({f.power for f in self.flows})
 
 
+NEVER = 1e18  # an epoch no sample reaches
+
 @dataclass(frozen=True)
 class Device:
-    """Per-device limits: plausible power (W) and the longest gap bridged (s)."""
+    """Per-device limits: plausible power (W) and the longest gap bridged (s).
+
+    ``book_before`` (epoch seconds) books nothing for samples from then on: they are still read,
+    as the neighbours that decide how earlier samples are booked (today's live figures leave
+    out each device's newest sample, whose own booking waits for its successor).
+    """
 
     device_id: str
     cap_w: float
     max_gap_s: float
+    book_before: float = NEVER
 
 
 def num(expr: str) -> str:
@@ -132,7 +141,7 @@ def _limit(devices: list[Device], attr: str, default: float) -> tuple[str, list[
 
 
 def _base(table: Table, devices: int) -> str:
-    """The device's rows in the range, newest first: the order of the (device, ts DESC) indexes."""
+    """The devices' rows in the range, through the (ts, device) primary key."""
     cols = [f"{table.device} AS dev", "ts", f"{epoch_sql()} AS t"]
     cols += [f"{num(expr)} AS {alias}" for alias, expr in table.columns.items()]
     marks = ", ".join(["%s"] * devices)
@@ -147,7 +156,7 @@ def _lagged(table: Table) -> list[str]:
 def _rows(table: Table, devices: int) -> str:
     """Stage 1: each row with its predecessor's time, counters and powers (``<name>_1``).
 
-    PostgreSQL: one window, newest first as the index is ordered (no sort), so the predecessor in
+    PostgreSQL: one window over each device's rows, newest first, so the predecessor in
     time is the next row; one LEAD of an array of the values costs less than a LEAD per value.
     SQLite evaluates window functions slowly; there the rows are first copied, numbered in that
     order, into a temporary table (:func:`_numbered`) and each row is joined to its predecessor by
@@ -159,18 +168,26 @@ def _rows(table: Table, devices: int) -> str:
         return (f"SELECT q.*, {prev} FROM (SELECT r.*, LEAD(ARRAY[{', '.join(lagged)}]) OVER win AS prev "
                 f"FROM ({_base(table, devices)}) r WINDOW win AS (PARTITION BY dev ORDER BY ts DESC)) q")
     prev = ", ".join(f"b.{c} AS {c}_1" for c in lagged)
-    return f"SELECT r.*, {prev} FROM {NUMBERED} r LEFT JOIN {NUMBERED} b ON b.rn = r.rn + 1 AND b.dev = r.dev"
+    numbered = numbered_table(table)
+    return f"SELECT r.*, {prev} FROM {numbered} r LEFT JOIN {numbered} b ON b.rn = r.rn + 1 AND b.dev = r.dev"
 
 
-NUMBERED = "rollup_numbered_rows"
+def numbered_table(table: Table) -> str:
+    """SQLite: the connection's temporary table of numbered rows of ``table``."""
+    return f"rollup_numbered_{table.name}"
 
 
 def _numbered(table: Table, devices: int) -> list[str]:
-    """SQLite: statements that fill the temporary table of numbered rows (parameters: as the query)."""
+    """SQLite: statements that fill the temporary table of numbered rows (parameters: as the query).
+
+    The table lives as long as the connection and is emptied before each use (a periodic run is
+    a few statements; creating and dropping it each time would double them).
+    """
     cols = ["dev", "t", *table.columns]
-    return [f"DROP TABLE IF EXISTS temp.{NUMBERED}",
-            f"CREATE TEMP TABLE {NUMBERED} (rn INTEGER PRIMARY KEY, {', '.join(cols)})",
-            f"INSERT INTO {NUMBERED} ({', '.join(cols)}) SELECT {', '.join(cols)} "
+    name = numbered_table(table)
+    return [f"CREATE TEMP TABLE IF NOT EXISTS {name} (rn INTEGER PRIMARY KEY, {', '.join(cols)})",
+            f"DELETE FROM temp.{name}",
+            f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} "
             f"FROM ({_base(table, devices)}) ORDER BY dev, ts DESC"]
 
 
@@ -182,28 +199,34 @@ def _per_row(table: Table, devices: list[Device], default_gap: float, default_ca
     counter delta when there is one, else the trapezoid; NULL when nothing is booked.
     """
     gap, gap_params = _limit(devices, "max_gap_s", default_gap)
+    cut, cut_params = _limit(devices, "book_before", NEVER)
     cap, cap_params = _limit(devices, "cap_w", default_cap)
     # The interval since the predecessor, NULL when there is none within the gap: every energy
-    # below is then NULL, so nothing is booked across a gap.
+    # below is then NULL, so nothing is booked across a gap. ``dt`` is also NULL from a device's
+    # booking cut on (see Device), while ``dt_all`` and the counter steps ``d_<c>`` still show
+    # the bad steps those samples make, so that the samples before them are booked right.
     within = f"t - t_1 <= {gap}"
-    inner = [f"CASE WHEN {within} THEN t - t_1 END AS dt", f"FLOOR(t / {SLOT_S}.0) AS s"]
+    inner = [f"CASE WHEN {within} THEN t - t_1 END AS dt_all",
+             f"CASE WHEN {within} AND t < {cut} THEN t - t_1 END AS dt", f"FLOOR(t / {SLOT_S}.0) AS s"]
     inner += [f"CASE WHEN {within} THEN {c} - {c}_1 END AS d_{c}" for c in table.counters]
     cols = ["dev", "t", "t_1", "dt", "CAST(s AS INTEGER) AS s",
             f"CASE WHEN t_1 < s * {SLOT_S}.0 AND dt IS NOT NULL THEN 1 ELSE 0 END AS x"]
-    cols += [f"d_{c}" for c in table.counters]
+    # The booked counter steps (k_<c>): those of samples before the cut.
+    cols += [f"CASE WHEN dt IS NOT NULL THEN d_{c} END AS k_{c}" for c in table.counters]
     cols += list(table.stats)
     for f in table.flows:
         energy = _positive_part(_signed(f"{f.power}_1", f.sign), _signed(f.power, f.sign), "dt")
         if f.counter:
-            energy = f"COALESCE(d_{f.counter}, {energy})"
+            energy = f"COALESCE(CASE WHEN dt IS NOT NULL THEN d_{f.counter} END, {energy})"
         cols.append(f"{energy} AS e_{f.name}")
-    bad = [f"d_{c} < {-NOISE_KWH!r} OR d_{c} > {cap} / 3600000.0 * dt + {table.resolution_kwh!r}"
+    bad = [f"d_{c} < {-NOISE_KWH!r} OR d_{c} > {cap} / 3600000.0 * dt_all + {table.resolution_kwh!r}"
            for c in table.counters]
     cols.append(f"CASE WHEN {' OR '.join(bad)} THEN t END AS bad" if bad else "NULL AS bad")
-    # Placeholders in text order: the cap (once per counter, in the columns), then the gap (once
-    # for dt and once per counter, in the inner query). When devices differ, each is a CASE with
-    # parameters, repeated per use.
-    params = cap_params * len(table.counters) + gap_params * (1 + len(table.counters))
+    # Placeholders in text order: the cap (once per counter, in the columns), then in the inner
+    # query the gap (dt_all), the gap and the cut (dt), and the gap once per counter. When devices
+    # differ, each is a CASE with parameters, repeated per use.
+    params = (cap_params * len(table.counters) + gap_params + gap_params + cut_params
+              + gap_params * len(table.counters))
     sql = f"SELECT {', '.join(cols)} FROM (SELECT w.*, {', '.join(inner)} FROM w {fence()}) i {fence()}"
     return sql, params
 
@@ -215,7 +238,7 @@ def _grouped(table: Table) -> str:
     for f in table.flows:
         # Integrated segments = booked ones - counter ones.
         if f.counter:
-            cols.append(f"COUNT(d_{f.counter}) AS nc_{f.name}")
+            cols.append(f"COUNT(k_{f.counter}) AS nc_{f.name}")
         cols += [f"SUM(e_{f.name}) AS e_{f.name}", f"COUNT(e_{f.name}) AS ne_{f.name}"]
     for alias, aggs in table.stats.items():
         cols += [f"{AGGREGATES[a]}({alias}) AS {a}_{alias}" for a in aggs]
@@ -234,16 +257,15 @@ def slot_query(table: Table, devices: list[Device], *, default_gap: float, defau
 def tuned() -> Iterator[None]:
     """A transaction with planner settings for one big analytic query.
 
-    PostgreSQL's JIT costs more to compile this query (about a second) than it saves. On a large
-    table the planner prefers the ts index and a sort of the day's rows to the (device, ts DESC)
-    index that already delivers them in the window's order; without sorts it takes the latter.
+    PostgreSQL's JIT costs more to compile this query (about a second) than it saves; the rows of
+    a range come through the (ts, device) key and are sorted per device in memory.
     """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL enable_sort = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+    if connection.vendor != "postgresql":
+        yield  # nothing to set: no transaction of its own either
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 
@@ -266,8 +288,6 @@ def run(table: Table, devices: list[Device], start: datetime, end: datetime, *,
             cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         groups = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        if connection.vendor != "postgresql":
-            cursor.execute(f"DROP TABLE temp.{NUMBERED}")
     slots = assemble(table, groups)
     repair.bad_steps(table, devices, groups, slots, default_gap=default_gap, default_cap=default_cap)
     return slots
@@ -283,7 +303,7 @@ def _empty(table: Table) -> Row:
 
 def assemble(table: Table, groups: list[Row]) -> dict[tuple[str, int], Row]:
     """Per (device, slot) aggregates from the grouped rows, splitting each slot's first interval
-    between the slot and the one before in proportion to time."""
+    over the slots it spans (its own and the one or two before) in proportion to time."""
     out: dict[tuple[str, int], Row] = {}
 
     def slot(dev: str, s: int) -> Row:
@@ -298,14 +318,18 @@ def assemble(table: Table, groups: list[Row]) -> dict[tuple[str, int], Row]:
             _add(table, own, g, 1.0, counted=True)
             own["cov"] += g["cov"] or 0.0
             continue
-        # One row whose interval (t - cov, t] crosses the slot's start.
-        t, boundary = g["tx"], s * SLOT_S
+        # One row whose interval (tp, t] starts before the slot: each slot it overlaps gets its
+        # share of the energy and of the covered time.
+        t = g["tx"]
         tp = t - g["cov"]
-        share = (t - boundary) / (t - tp)
-        _add(table, own, g, share, counted=t > boundary)
-        _add(table, slot(dev, s - 1), g, 1.0 - share, counted=True)
-        own["cov"] += t - boundary
-        out[(dev, s - 1)]["cov"] += boundary - tp
+        first = int(tp // SLOT_S)
+        for k in range(first, s + 1):
+            lo, hi = max(tp, k * SLOT_S), min(t, (k + 1) * SLOT_S)
+            if hi <= lo and k != s:
+                continue
+            into = own if k == s else slot(dev, k)
+            _add(table, into, g, (hi - lo) / (t - tp), counted=k != s or t > s * SLOT_S)
+            into["cov"] += max(hi - lo, 0.0)
     return out
 
 

@@ -36,9 +36,23 @@ def _raw_sample_models() -> Iterable[type[models.Model]]:
     return SAMPLE_MODELS
 
 
-# (setting that holds the window in days, the models it bounds).
+def _device_tier_models() -> Iterable[type[models.Model]]:
+    from aggregation import tier_models as tm
+
+    return (tm.InverterTier, tm.MeterTier, tm.PackTier, tm.ArrayTier, tm.SystemTier)
+
+
+def _cell_tier_models() -> Iterable[type[models.Model]]:
+    from aggregation import tier_models as tm
+
+    return (tm.CellTier,)
+
+
+# (setting that holds the window in days, 0 = forever; the models it bounds).
 RETENTION_WINDOWS: list[tuple[str, Callable[[], Iterable[type[models.Model]]]]] = [
     ("SOLARMON_RAW_RETENTION_DAYS", _raw_sample_models),
+    ("SOLARMON_TIER_RETENTION_DAYS", _device_tier_models),
+    ("SOLARMON_CELL_TIER_RETENTION_DAYS", _cell_tier_models),
 ]
 # Settings shown as "retention and tiers": every SOLARMON_* setting whose name has one of these.
 RETENTION_SETTING_WORDS = ("RETENTION", "TIER", "KEEP", "DISK", "VACUUM")
@@ -244,6 +258,8 @@ def _windows(now: datetime, status: StorageStatus) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for setting, models_of in RETENTION_WINDOWS:
         keep = float(getattr(settings, setting))
+        if keep <= 0:
+            continue  # kept forever: grows at its rate for good
         if setting == "SOLARMON_RAW_RETENTION_DAYS" and status.early_keep_days is not None:
             keep = min(keep, status.early_keep_days)  # the disk guard keeps fewer days for now
         for model in models_of():

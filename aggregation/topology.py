@@ -4,6 +4,10 @@ which grid connection, which packs back which array, and each device's limits.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
 
 from aggregation import sources
 from aggregation.sql import Device
@@ -37,6 +41,26 @@ class Topology:
                    packs, attached, sources.inverter_limits(inverters), sources.meter_limits(meters),
                    sources.pack_limits(packs))
 
+    @classmethod
+    def current(cls, system: catalog.System) -> Topology:
+        """The system's topology, loaded again only when its catalog has changed.
+
+        Periodic rollups and today's figures read it every few seconds or minutes; one query on
+        the catalog tables' row counts and last changes says whether the copy held is still the
+        catalog (cached per process).
+        """
+        mark = _fingerprint(system.pk)
+        held = _CACHE.get(system.pk)
+        if held is not None and held[0] == mark:
+            return held[1]
+        topo = cls.load(system)
+        _CACHE[system.pk] = (mark, topo)
+        return topo
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.system.timezone)
+
     def members(self, array_id: str) -> list[str]:
         return [i.pk for i in self.inverters if i.array_id == array_id]
 
@@ -57,3 +81,35 @@ class Topology:
     def capacity(packs: list[catalog.BatteryPack]) -> float | None:
         total = sum(p.nominal_kwh or 0.0 for p in packs)
         return total or None
+
+
+_CACHE: dict[str, tuple[tuple[Any, ...], Topology]] = {}
+# What a topology is read from: per table, whether it is filtered to the system, and the
+# aggregates that change when its rows do.
+_PARTS = [
+    ("systems", True, ["COUNT(*)", "MAX(updated_at)", "MAX(timezone)"]),
+    ("inverters", True, ["COUNT(*)", "MAX(updated_at)", "SUM(rated_power_w)"]),
+    ("meters", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_packs", True, ["COUNT(*)", "MAX(updated_at)", "SUM(nominal_kwh)"]),
+    ("arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("adapters", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_pack_adapters", False, ["COUNT(*)", "MAX(id)", "SUM(priority)",
+                                      "SUM(CASE WHEN enabled THEN 1 ELSE 0 END)"]),
+    ("battery_array_attachments", False, ["COUNT(*)", "MAX(id)", "COUNT(detached_at)",
+                                          "MAX(attached_since)"]),
+    ("device_status", True, ["COUNT(*)", "SUM(poll_interval_s)"]),
+]
+_WIDTH = max(len(columns) for _, _, columns in _PARTS)
+
+
+def _fingerprint(system_id: str) -> tuple[Any, ...]:
+    """Counts and last changes of everything a system's topology is read from, in one query."""
+    selects, params = [], []
+    for part, (table, own, columns) in enumerate(_PARTS):
+        cells = [f"CAST({c} AS TEXT)" for c in columns] + ["CAST(NULL AS TEXT)"] * (_WIDTH - len(columns))
+        selects.append(f"SELECT {part} AS part, {', '.join(cells)} FROM {table}"
+                       + (" WHERE system_id = %s" if own else ""))
+        params += [system_id] if own else []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects) + " ORDER BY part", params)
+        return tuple(value for row in cursor.fetchall() for value in row)

@@ -19,7 +19,7 @@ from typing import Any
 import celery
 from amqp import ChannelError
 from celery import Celery, bootsteps
-from celery.signals import beat_embedded_init, celeryd_init, worker_init
+from celery.signals import celeryd_init, worker_init
 from kombu.exceptions import KombuError
 
 from telemetry.diskfull import DATABASE, is_disk_full
@@ -183,15 +183,22 @@ class CollectorStep(bootsteps.StartStopStep):
 app.steps["worker"].add(CollectorStep)
 
 
-@beat_embedded_init.connect
-def _fresh_connections_in_embedded_beat(**kwargs: Any) -> None:
-    """A worker's ``--beat`` is a process forked from the worker: any database connection the
-    worker had opened is a copy here. SQLite must never use a connection across fork() (its
-    locks belong to the other process: "locking protocol" errors, or worse), and with
-    persistent connections the copy would be reused for a minute, so beat starts with its own."""
+def _close_connections_before_fork() -> None:
+    """A worker's ``--beat`` (and any other child) is forked from the worker: a database
+    connection open in the forking thread would be a copy in the child. SQLite must never use a
+    connection across fork() (its locks belong to the other process: "locking protocol" errors,
+    or worse) and a PostgreSQL socket would carry two processes' messages. The forking thread
+    closes its connections first; each process opens its own when it needs one."""
     from django.db import connections
 
-    connections.close_all()
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close()
+
+
+@worker_init.connect
+def _no_connections_across_fork(**kwargs: Any) -> None:
+    os.register_at_fork(before=_close_connections_before_fork)
 
 
 @worker_init.connect

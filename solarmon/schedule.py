@@ -39,12 +39,10 @@ def beat_entries() -> list[Entry]:
               "rebinds moved ones, configures new ones."),
         Entry("poll: derive missed totals", "telemetry.tasks.derive_catch_up", every_s=60, expires_s=54,
               description="Derives array and system totals of recent slots whose derivation never ran."),
-        # Every quarter hour (from 5 past), so today's totals on the dashboard stay current.
+        # Every quarter hour (from 5 past): each run reads only what arrived since the last one.
         Entry("rollup: recent hours", "aggregation.tasks.rollup_recent", crontab="5,20,35,50 *",
-              expires_s=840, description="Re-rolls the previous and current hour's days of every "
-              "system, and days touched by late samples."),
-        Entry("rollup: closed days", "aggregation.tasks.rollup_closed_days", crontab="15 *", expires_s=3300,
-              description="Finishes yesterday for systems whose local midnight has just passed."),
+              expires_s=840, description="Rolls up the samples that arrived since the last run (5-minute "
+              "tiers, then the touched hours and days), and the slots around late samples."),
         Entry("storage: disk guard", "aggregation.tasks.guard_disk", every_s=guard, expires_s=guard * 0.9,
               description="Checks the free space of the data disk; below the threshold, prunes the "
               "oldest raw samples early (SOLARMON_DISK_MIN_FREE_PCT / _MB)."),
@@ -60,8 +58,8 @@ def beat_entries() -> list[Entry]:
               description="Shows on /api/health/ that a worker takes tasks from the queue."),
         Entry("retention: prune raw samples", "aggregation.tasks.prune_raw_samples", crontab="40 3",
               expires_s=23 * 3600,
-              description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose days "
-              "are rolled up."),
+              description="Deletes raw samples older than SOLARMON_RAW_RETENTION_DAYS whose tiers and "
+              "rollups hold them, and tiers past their retention."),
     ]
 
 

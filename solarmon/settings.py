@@ -118,13 +118,15 @@ SOLARMON_SQLITE_TIMEOUT = env.int("SOLARMON_SQLITE_TIMEOUT", default=30)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the busy timeout makes a
     # writer wait for the lock instead of failing; IMMEDIATE transactions take the
-    # write lock up front so two writers never deadlock on an upgrade.
+    # write lock up front so two writers never deadlock on an upgrade. Incremental
+    # auto-vacuum (effective on a database created with it; retention converts an older
+    # one) lets pruning hand freed pages back to the file system.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": SOLARMON_SQLITE_TIMEOUT,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-            "PRAGMA foreign_keys=ON;",
+            "init_command": "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
     )
     # Tests that run a real Celery worker in another process need the test database in a
@@ -258,7 +260,6 @@ SOLARMON_DISCOVERY_MAX_FAILURES = env.int("SOLARMON_DISCOVERY_MAX_FAILURES", def
 SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", default=300.0)
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
-SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
 # MQTT publishing (README "Home Assistant / MQTT"). Each, when set, overrides the stored MQTT
 # settings; SOLARMON_MQTT_URL (mqtt[s]://[user:password@]host[:port]) also turns publishing on.
 SOLARMON_MQTT_URL = env.str("SOLARMON_MQTT_URL", default="")
@@ -343,6 +344,46 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("SOLARMON_EMAIL_TIMEOUT_S", default=20)
 # "Test connection" in the admin and the API: the longest it may take, waiting for the bus included.
 SOLARMON_TEST_CONNECTION_TIMEOUT_S = env.float("SOLARMON_TEST_CONNECTION_TIMEOUT_S", default=20.0)
+
+# ---- storage: retention, tiers and rollups (docs/energy.md "Storage") -------------------
+# Raw samples are kept this many days, then only as 5-minute tiers and hourly/daily rollups.
+SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=14)
+# 5-minute tiers per device (0 = forever) and per cell (0 = forever).
+SOLARMON_TIER_RETENTION_DAYS = env.int("SOLARMON_TIER_RETENTION_DAYS", default=0)
+SOLARMON_CELL_TIER_RETENTION_DAYS = env.int("SOLARMON_CELL_TIER_RETENTION_DAYS", default=365)
+# Seconds between a pack's stored unit and cell rows (an adapter's cell_interval_s overrides).
+SOLARMON_CELL_INTERVAL_S = env.int("SOLARMON_CELL_INTERVAL_S", default=60)
+# Rollups: gaps longer than this many poll intervals are not bridged; plausible power of an
+# inverter without a rated power and through a meter; how long after its end a 5-minute slot
+# waits for late polls before the periodic rollup closes it.
+SOLARMON_ROLLUP_GAP_INTERVALS = env.float("SOLARMON_ROLLUP_GAP_INTERVALS", default=3.0)
+SOLARMON_ROLLUP_MAX_POWER_W = env.float("SOLARMON_ROLLUP_MAX_POWER_W", default=30000.0)
+SOLARMON_ROLLUP_METER_MAX_POWER_W = env.float("SOLARMON_ROLLUP_METER_MAX_POWER_W", default=100000.0)
+SOLARMON_ROLLUP_SETTLE_S = env.float("SOLARMON_ROLLUP_SETTLE_S", default=60.0)
+# Days without tiers (rolled up before tiers existed) that one retention run rolls up again
+# so that their raw samples may go.
+SOLARMON_RETENTION_BACKFILL_DAYS = env.int("SOLARMON_RETENTION_BACKFILL_DAYS", default=7)
+# Series reads: raw samples up to this range, 5-minute tiers up to the next, hourly rollups beyond.
+SOLARMON_SERIES_RAW_MAX_HOURS = env.float("SOLARMON_SERIES_RAW_MAX_HOURS", default=6.0)
+SOLARMON_SERIES_TIER_MAX_DAYS = env.float("SOLARMON_SERIES_TIER_MAX_DAYS", default=10.0)
+for _name in ("SOLARMON_RAW_RETENTION_DAYS", "SOLARMON_CELL_INTERVAL_S", "SOLARMON_TIER_RETENTION_DAYS",
+              "SOLARMON_CELL_TIER_RETENTION_DAYS", "SOLARMON_RETENTION_BACKFILL_DAYS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 or more, not {globals()[_name]}")
+if SOLARMON_RAW_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SOLARMON_RAW_RETENTION_DAYS must be at least 1")
+for _name in ("SOLARMON_TIER_RETENTION_DAYS", "SOLARMON_CELL_TIER_RETENTION_DAYS"):
+    if 0 < globals()[_name] < SOLARMON_RAW_RETENTION_DAYS:
+        # Raw samples are pruned only where their tiers exist, so tiers must outlive them.
+        raise ImproperlyConfigured(f"{_name} ({globals()[_name]}) must be 0 (forever) or at least "
+                                   f"SOLARMON_RAW_RETENTION_DAYS ({SOLARMON_RAW_RETENTION_DAYS})")
+for _name in ("SOLARMON_ROLLUP_GAP_INTERVALS", "SOLARMON_ROLLUP_MAX_POWER_W",
+              "SOLARMON_ROLLUP_METER_MAX_POWER_W", "SOLARMON_SERIES_RAW_MAX_HOURS",
+              "SOLARMON_SERIES_TIER_MAX_DAYS"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be more than 0, not {globals()[_name]}")
+if SOLARMON_ROLLUP_SETTLE_S < 0:
+    raise ImproperlyConfigured(f"SOLARMON_ROLLUP_SETTLE_S must be 0 or more, not {SOLARMON_ROLLUP_SETTLE_S}")
 
 LOGGING = {
     "version": 1,

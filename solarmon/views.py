@@ -17,12 +17,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from aggregation.selectors import today_energy
 from aggregation.storage_status import storage_status
 from discovery.models import DeviceDiscovery, PortProbe
 from solarmon.dashboard import history as hist
 from solarmon.dashboard.battery import pack_views
-from solarmon.dashboard.energy import today_energy
-from solarmon.dashboard.systems import SystemChoice, choose_system, local_today
+from solarmon.dashboard.systems import SystemChoice, choose_system
 from solarmon.health import run_checks
 
 REFRESH_DEFAULT_S = 5
@@ -80,7 +80,7 @@ def _refresh_s(request: HttpRequest) -> int:
 def overview(request: HttpRequest) -> HttpResponse:
     """Live power flow, today's energy and every device of one system."""
     choice = choose_system(request)
-    today = today_energy(choice.current, local_today(choice.current)) if choice.current else None
+    today = today_energy(choice.current) if choice.current else None
     return _page(request, "dashboard/overview.html", choice, "overview", today=today,
                  refresh_ms=_refresh_s(request) * 1000)
 
@@ -88,11 +88,11 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def today_json(request: HttpRequest) -> JsonResponse:
-    """Today's energy of the chosen system, for the overview's periodic refresh."""
+    """Today's energy of the chosen system, live to its last poll, for the overview's refresh."""
     choice = choose_system(request)
     if choice.current is None:
         return JsonResponse({"detail": "no system"}, status=404)
-    return JsonResponse(today_energy(choice.current, local_today(choice.current)))
+    return JsonResponse(today_energy(choice.current))
 
 
 @login_required

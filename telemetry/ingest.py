@@ -3,6 +3,15 @@
 Unit numbering: a pack reading's units carry the device's own 1-based unit number
 (``BatteryUnitReading.index``), stored as the spec's ``power`` column; the catalog's
 ``battery_index`` is that number minus one. Cells are 0-based (``cell_index``).
+
+Detail interval: a pack's unit and cell rows are kept at their own interval (the adapter's
+``cell_interval_s``, else ``SOLARMON_CELL_INTERVAL_S``, 60 s by default), not at every poll: 92
+cells polled every 10 s would otherwise be most of the database. Every reading still counts. The
+row of an interval (``ts`` = the interval's start) is written by its first reading and updated
+by each later one: it holds the latest values, so the battery page stays live, and each cell
+row keeps the lowest and highest voltage and temperature seen in the interval
+(``voltage_min``/``voltage_max``, ``temperature_min``/``temperature_max``), so no excursion is
+lost between rows. The pack row itself is written at every poll.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from adapters.readings import BatteryPackReading, InverterReading, MeterReading
@@ -18,6 +28,7 @@ from catalog import models as catalog
 from catalog.services import ensure_pack_units
 from telemetry import models as t
 from telemetry.signals import samples_written
+from telemetry.upsert import upsert
 
 INVERTER_FIELDS = [
     "batt_voltage_v", "batt_current_a", "soc", "inverter_mode", "inverter_temp_c",
@@ -72,23 +83,46 @@ def meter_rows(meter: catalog.Meter, reading: MeterReading, ts: datetime) -> lis
                           adapter_id=reading.adapter_id, **values)]
 
 
+def detail_interval_s(adapter_id: str | None) -> int:
+    """Seconds between a pack's unit and cell rows: the adapter's ``cell_interval_s``, else the setting."""
+    config = (catalog.Adapter.objects.filter(pk=adapter_id).values_list("config_json", flat=True).first()
+              if adapter_id else None)
+    value = (config or {}).get("cell_interval_s")
+    return int(settings.SOLARMON_CELL_INTERVAL_S if value is None else value)
+
+
+def detail_slot(ts: datetime, interval_s: int) -> datetime:
+    """The start of the detail interval holding ``ts`` (``ts`` itself for an interval of 0)."""
+    if interval_s <= 0:
+        return ts
+    epoch = ts.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % interval_s, tz=ts.tzinfo)
+
+
 def pack_rows(pack: catalog.BatteryPack, reading: BatteryPackReading, ts: datetime) -> list[models.Model]:
-    """The pack row, one row per unit and one per cell, creating missing catalog units once."""
+    """The pack row at ``ts``, then a row per unit and per cell at the detail interval holding ``ts``.
+
+    Missing catalog units and cells are created once.
+    """
     batteries, cells = _pack_catalog(pack, reading)
     scope = {"pack_id": pack.pk, "battery_array_id": pack.battery_array_id, "system_id": pack.system_id}
     rows: list[models.Model] = [t.BatteryBankSample(
         ts=ts, voltage=reading.voltage, current=reading.current, temperature=reading.temperature,
         soc=reading.soc, batteries_count=reading.batteries_count, cells_per_battery=reading.cells_per_battery,
         power_w=reading.power, cycles=reading.cycles, adapter_id=reading.adapter_id, **scope)]
+    detail = detail_slot(ts, detail_interval_s(reading.adapter_id))
     for unit in reading.units:
         battery_id = batteries[unit.index - 1]
-        rows.append(t.BatteryUnitSample(ts=ts, battery_id=battery_id, power=unit.index, power_w=unit.power,
-                                        **{name: getattr(unit, name) for name in UNIT_FIELDS}, **scope))
+        rows.append(t.BatteryUnitSample(ts=detail, battery_id=battery_id, power=unit.index,
+                                        power_w=unit.power, **scope,
+                                        **{name: getattr(unit, name) for name in UNIT_FIELDS}))
         for cell in unit.cells:
             rows.append(t.BatteryCellSample(
-                ts=ts, cell_ref_id=cells[(battery_id, cell.index)], battery_id=battery_id, power=unit.index,
-                cell=cell.index, voltage=cell.voltage, temperature=cell.temperature, soc=cell.soc,
-                volt_st=cell.volt_st, temp_st=cell.temp_st, **scope))
+                ts=detail, cell_ref_id=cells[(battery_id, cell.index)], battery_id=battery_id,
+                power=unit.index, cell=cell.index, voltage=cell.voltage, temperature=cell.temperature,
+                soc=cell.soc, volt_st=cell.volt_st, temp_st=cell.temp_st, voltage_min=cell.voltage,
+                voltage_max=cell.voltage, temperature_min=cell.temperature,
+                temperature_max=cell.temperature, **scope))
     return rows
 
 
@@ -105,6 +139,17 @@ def _pack_catalog(pack: catalog.BatteryPack, reading: BatteryPackReading
         ensure_pack_units(pack, need_units, need_cells)
         return _pack_catalog(pack, reading)
     return batteries, cells
+
+
+# Detail-interval tables → (columns that keep the interval's minimum, its maximum).
+DETAIL_MERGE: dict[type[models.Model], tuple[tuple[str, ...], tuple[str, ...]]] = {
+    t.BatteryUnitSample: ((), ()),
+    t.BatteryCellSample: (("voltage_min", "temperature_min"), ("voltage_max", "temperature_max")),
+}
+
+
+def _fields(row: models.Model) -> dict[str, Any]:
+    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
 
 
 @transaction.atomic
@@ -129,7 +174,12 @@ def write_rows(rows: list[models.Model]) -> IngestResult:
     for row in rows:
         by_model.setdefault(type(row), []).append(row)
     for model, batch in by_model.items():
-        model.objects.bulk_create(batch, ignore_conflicts=True, batch_size=500)  # type: ignore[attr-defined]
+        if model in DETAIL_MERGE:
+            # Rows of a detail interval: the first reading inserts, later ones update (see above).
+            low, high = DETAIL_MERGE[model]
+            upsert(model, [_fields(row) for row in batch], keep_min=low, keep_max=high)
+        else:
+            model.objects.bulk_create(batch, ignore_conflicts=True, batch_size=500)  # type: ignore[attr-defined]
     device_type = {"inverter_id": "inverter", "meter_id": "meter", "pack_id": "battery_pack"}[device_field]
     transaction.on_commit(lambda: samples_written.send(
         sender=head_model, device_type=device_type, device_id=getattr(head, device_field),

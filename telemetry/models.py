@@ -3,6 +3,14 @@
 Samples are keyed on (ts, device) with a composite primary key, so a re-delivered poll
 adds nothing. ``ts`` is UTC. Columns beyond the spec's are marked "added" with the reason.
 Power columns the spec declares INTEGER are whole watts.
+
+Indexes (docs/energy.md, "Storage"): a sample table carries its primary key and the spec's
+§4.4 indexes, nothing else, because on a year-long installation every index costs as much disk
+as a good part of the table. Foreign keys have no index of their own (``db_index=False``): the
+spec's ``system_id``/``array_id`` indexes already cover those two, and nothing reads samples by
+their other ancestors. The spec's ``(ts DESC)`` index is left out: the primary key starts with
+``ts``, so it would repeat the key's own order. Every read goes through the key: a time range,
+or one instant (``ts = …``) and a device.
 """
 
 from __future__ import annotations
@@ -25,20 +33,16 @@ class Sample(models.Model):
         return f"{self._meta.db_table} {self.pk}"
 
 
-def _ts_index(table: str) -> models.Index:
-    return models.Index(models.F("ts").desc(), name=f"idx_{table}_ts")
-
-
 class EnergySample(Sample):
     """One poll of an inverter (table ``energy_samples``)."""
 
     pk = models.CompositePrimaryKey("ts", "inverter")
     inverter = models.ForeignKey(catalog.Inverter, on_delete=models.CASCADE, db_column="inverter_id",
-                                 related_name="samples")
+                                 db_index=False, related_name="samples")
     array = models.ForeignKey(catalog.InverterArray, on_delete=models.CASCADE, db_column="array_id",
-                              related_name="+")
+                              db_index=False, related_name="+")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
+                               db_index=False, related_name="+")
     pv_power_w = models.IntegerField(null=True)
     load_power_w = models.IntegerField(null=True)
     grid_power_w = models.IntegerField(null=True)
@@ -78,9 +82,6 @@ class EnergySample(Sample):
         indexes = [
             models.Index(fields=["system"], name="idx_energy_samples_system_id"),
             models.Index(fields=["array"], name="idx_energy_samples_array_id"),
-            _ts_index("energy_samples"),
-            # added: "latest sample of this inverter" and range reads per device
-            models.Index(fields=["inverter", "-ts"], name="idx_energy_samples_inv_ts"),
         ]
 
 
@@ -89,9 +90,9 @@ class ArraySample(Sample):
 
     pk = models.CompositePrimaryKey("ts", "array")
     array = models.ForeignKey(catalog.InverterArray, on_delete=models.CASCADE, db_column="array_id",
-                              related_name="samples")
+                              db_index=False, related_name="samples")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
+                               db_index=False, related_name="+")
     pv_power_w = models.IntegerField(null=True)
     load_power_w = models.IntegerField(null=True)
     grid_power_w = models.IntegerField(null=True)
@@ -107,8 +108,6 @@ class ArraySample(Sample):
         db_table = "array_samples"
         indexes = [
             models.Index(fields=["system"], name="idx_array_samples_system_id"),
-            _ts_index("array_samples"),
-            models.Index(fields=["array", "-ts"], name="idx_array_samples_array_ts"),
         ]
 
 
@@ -117,7 +116,7 @@ class SystemSample(Sample):
 
     pk = models.CompositePrimaryKey("ts", "system")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="samples")
+                               db_index=False, related_name="samples")
     pv_power_w = models.IntegerField(null=True)
     load_power_w = models.IntegerField(null=True)
     grid_power_w = models.IntegerField(null=True)
@@ -127,7 +126,6 @@ class SystemSample(Sample):
 
     class Meta:
         db_table = "system_samples"
-        indexes = [models.Index(fields=["system", "-ts"], name="idx_system_samples_sys_ts")]
 
 
 class BatteryBankSample(Sample):
@@ -135,11 +133,11 @@ class BatteryBankSample(Sample):
 
     pk = models.CompositePrimaryKey("ts", "pack")
     pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
-                             related_name="samples")
+                             db_index=False, related_name="samples")
     battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
-                                      db_column="battery_array_id", related_name="+")
+                                      db_column="battery_array_id", db_index=False, related_name="+")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
+                               db_index=False, related_name="+")
     voltage = models.FloatField(null=True)
     current = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
@@ -157,8 +155,6 @@ class BatteryBankSample(Sample):
         db_table = "battery_bank_samples"
         indexes = [
             models.Index(fields=["system"], name="idx_battery_bank_samples_system_id"),
-            _ts_index("battery_bank_samples"),
-            models.Index(fields=["pack", "-ts"], name="idx_bbs_pack_ts"),
         ]
 
 
@@ -166,11 +162,11 @@ class PackScopedSample(Sample):
     """A unit or cell row: its pack, battery array and system, and the unit number (``power``)."""
 
     pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
-                             related_name="+")
+                             db_index=False, related_name="+")
     battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
-                                      db_column="battery_array_id", related_name="+")
+                                      db_column="battery_array_id", db_index=False, related_name="+")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
+                               db_index=False, related_name="+")
     power = models.IntegerField()
 
     class Meta:
@@ -186,7 +182,7 @@ class BatteryUnitSample(PackScopedSample):
 
     pk = models.CompositePrimaryKey("ts", "battery")
     battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
-                                related_name="samples")
+                                db_index=False, related_name="samples")
     voltage = models.FloatField(null=True)
     current = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
@@ -209,8 +205,6 @@ class BatteryUnitSample(PackScopedSample):
         db_table = "battery_unit_samples"
         indexes = [
             models.Index(fields=["system"], name="idx_battery_unit_samples_system_id"),
-            _ts_index("battery_unit_samples"),
-            models.Index(fields=["pack", "-ts"], name="idx_bus_pack_ts"),
         ]
 
 
@@ -219,22 +213,26 @@ class BatteryCellSample(PackScopedSample):
 
     pk = models.CompositePrimaryKey("ts", "cell_ref")
     cell_ref = models.ForeignKey(catalog.BatteryCell, on_delete=models.CASCADE, db_column="cell_id",
-                                 related_name="samples")
+                                 db_index=False, related_name="samples")
     battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
-                                related_name="+")
+                                db_index=False, related_name="+")
     cell = models.IntegerField()
     voltage = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
     soc = models.FloatField(null=True)
     volt_st = models.CharField(max_length=32, null=True)
     temp_st = models.CharField(max_length=32, null=True)
+    # added: the lowest and highest reading within the row's detail interval (the row holds the
+    # latest reading; see telemetry.ingest), so a short excursion is never lost
+    voltage_min = models.FloatField(null=True)
+    voltage_max = models.FloatField(null=True)
+    temperature_min = models.FloatField(null=True)
+    temperature_max = models.FloatField(null=True)
 
     class Meta:
         db_table = "battery_cell_samples"
         indexes = [
             models.Index(fields=["system"], name="idx_battery_cell_samples_system_id"),
-            _ts_index("battery_cell_samples"),
-            models.Index(fields=["pack", "-ts"], name="idx_bcs_pack_ts"),
         ]
 
 
@@ -243,11 +241,11 @@ class MeterSample(Sample):
 
     pk = models.CompositePrimaryKey("ts", "meter")
     meter = models.ForeignKey(catalog.Meter, on_delete=models.CASCADE, db_column="meter_id",
-                              related_name="samples")
+                              db_index=False, related_name="samples")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               related_name="+")
+                               db_index=False, related_name="+")
     array = models.ForeignKey(catalog.InverterArray, on_delete=models.SET_NULL, db_column="array_id",
-                              null=True, related_name="+")
+                              null=True, db_index=False, related_name="+")
     grid_power_w = models.IntegerField(null=True)
     grid_voltage_v = models.FloatField(null=True)
     grid_current_a = models.FloatField(null=True)
@@ -272,8 +270,6 @@ class MeterSample(Sample):
         db_table = "meter_samples"
         indexes = [
             models.Index(fields=["system"], name="idx_meter_samples_system_id"),
-            _ts_index("meter_samples"),
-            models.Index(fields=["meter", "-ts"], name="idx_meter_samples_meter_ts"),
         ]
 
 

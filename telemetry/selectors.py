@@ -1,12 +1,14 @@
 """Read-side queries over samples: latest state per device and downsampled ranges.
 
-Every selector runs a fixed number of queries whatever the number of devices, and finds
-"latest" through the (device, ts) indexes, never by scanning a table.
+Every selector runs a fixed number of queries whatever the number of devices. "Latest" is looked
+for within ``LATEST_WINDOW`` before now, walking the (ts, device) primary key back from the
+newest rows, so the cost does not grow with the history on disk. A device silent for longer is
+offline (its status says so) and has no latest values to show.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
@@ -25,6 +27,8 @@ KINDS: dict[str, tuple[Any, str, Any]] = {
     DeviceKind.METER: (t.MeterSample, "meter", catalog.Meter),
 }
 _SKIP = {"system", "array", "battery_array"}
+# Longer than any device stays "stale" (20 poll intervals of at most an hour would be 20 h).
+LATEST_WINDOW = timedelta(days=1)
 
 
 def _sample_dict(row: models.Model) -> dict[str, Any]:
@@ -33,10 +37,12 @@ def _sample_dict(row: models.Model) -> dict[str, Any]:
     return data
 
 
-def latest_samples(kind: str, system_id: str) -> dict[str, models.Model]:
-    """The newest sample of each device of ``kind`` in a system: two queries."""
+def latest_samples(kind: str, system_id: str, now: datetime | None = None) -> dict[str, models.Model]:
+    """The newest sample (within ``LATEST_WINDOW``) of each device of ``kind`` in a system: two queries."""
     sample_model, field, device_model = KINDS[kind]
-    newest = sample_model.objects.filter(**{field: OuterRef("pk")}).order_by("-ts").values("ts")[:1]
+    since = (now or timezone.now()) - LATEST_WINDOW
+    newest = (sample_model.objects.filter(**{field: OuterRef("pk"), "ts__gte": since})
+              .order_by("-ts").values("ts")[:1])
     pairs = [(pk, ts) for pk, ts in device_model.objects.filter(system_id=system_id)
              .annotate(latest_ts=Subquery(newest)).values_list("pk", "latest_ts") if ts is not None]
     if not pairs:
@@ -78,7 +84,7 @@ def latest_by_device(system_id: str, now: datetime | None = None) -> dict[tuple[
     statuses = {(s.device_type, s.device_id): s for s in t.DeviceStatus.objects.filter(system_id=system_id)}
     result: dict[tuple[str, str], dict[str, Any]] = {}
     for kind in KINDS:
-        latest = latest_samples(kind, system_id)
+        latest = latest_samples(kind, system_id, now)
         device_ids = set(latest) | {d for k, d in statuses if k == kind}
         for device_id in device_ids:
             row = latest.get(device_id)
@@ -89,17 +95,30 @@ def latest_by_device(system_id: str, now: datetime | None = None) -> dict[tuple[
     return result
 
 
-def latest_system_sample(system_id: str) -> t.SystemSample | None:
-    return t.SystemSample.objects.filter(system_id=system_id).order_by("-ts").first()
+def latest_system_sample(system_id: str, now: datetime | None = None) -> t.SystemSample | None:
+    since = (now or timezone.now()) - LATEST_WINDOW
+    return t.SystemSample.objects.filter(system_id=system_id, ts__gte=since).order_by("-ts").first()
 
 
-def latest_pack_detail(pack_id: str) -> dict[str, Any] | None:
-    """The newest pack sample with its units and cells (three queries)."""
-    head = t.BatteryBankSample.objects.filter(pack_id=pack_id).order_by("-ts").first()
+def _latest_detail(model: Any, pack_id: str, head_ts: datetime) -> list[Any]:
+    """The unit (cell) rows of the newest detail interval at or before the pack sample at ``head_ts``."""
+    rows = model.objects.filter(pack_id=pack_id, ts__lte=head_ts, ts__gt=head_ts - LATEST_WINDOW)
+    newest = rows.order_by("-ts").values_list("ts", flat=True).first()
+    return [] if newest is None else list(rows.filter(ts=newest))
+
+
+def latest_pack_detail(pack_id: str, now: datetime | None = None) -> dict[str, Any] | None:
+    """The newest pack sample with its units and cells (five queries).
+
+    Unit and cell rows are kept at the pack's detail interval (telemetry.ingest): the newest of
+    them holds the latest reading, so it is shown with the newest pack sample.
+    """
+    since = (now or timezone.now()) - LATEST_WINDOW
+    head = t.BatteryBankSample.objects.filter(pack_id=pack_id, ts__gte=since).order_by("-ts").first()
     if head is None:
         return None
-    units = list(t.BatteryUnitSample.objects.filter(pack_id=pack_id, ts=head.ts).order_by("power"))
-    cells = list(t.BatteryCellSample.objects.filter(pack_id=pack_id, ts=head.ts).order_by("power", "cell"))
+    units = sorted(_latest_detail(t.BatteryUnitSample, pack_id, head.ts), key=lambda u: u.power)
+    cells = sorted(_latest_detail(t.BatteryCellSample, pack_id, head.ts), key=lambda c: (c.power, c.cell))
     by_unit: dict[int, list[dict[str, Any]]] = {}
     for cell in cells:
         by_unit.setdefault(cell.power, []).append(_sample_dict(cell))

@@ -1,77 +1,128 @@
-"""A device's samples over a time range, downsampled in SQL to a bounded number of points.
+"""Bucketed series over a time range, computed in SQL: a bounded answer whatever the range.
 
-A week of 5-second samples is ~120 000 rows; the dashboard wants a few hundred points. The
-database groups rows into equal buckets of ``step`` seconds (``floor(epoch / step)``) and
-averages each numeric column, so the cost is one indexed range scan and the answer is small.
+A week of 5-second samples is ~120 000 rows; a chart wants a few hundred points. The database
+groups rows into equal buckets of ``step`` seconds (``floor(epoch / step)``) and returns each
+bucket's sample count, average, minimum and maximum of the asked columns, so the cost is one
+range scan of the (ts, device) key and the answer is small. :func:`bucket_rows` does that for any
+table (raw samples here; the 5-minute tiers and hourly rollups in :mod:`aggregation.series`,
+which chooses among them by range); :data:`RAW` says what the raw tables hold per series kind.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models
-from django.db.models import Avg, Func, IntegerField
+from django.db import connection
 
-from telemetry import models as t
+MAX_POINTS = 1000
 
-MAX_POINTS = 2000
 
-SERIES: dict[str, tuple[type[models.Model], str]] = {
-    "inverter": (t.EnergySample, "inverter_id"),
-    "meter": (t.MeterSample, "meter_id"),
-    "battery_pack": (t.BatteryBankSample, "pack_id"),
-    "array": (t.ArraySample, "array_id"),
-    "system": (t.SystemSample, "system_id"),
+@dataclass(frozen=True)
+class Column:
+    """One quantity of a series: SQL for its bucket average, and for its minimum and maximum if kept."""
+
+    avg: str
+    min: str | None = None
+    max: str | None = None
+    weight: str | None = None  # an average of averages: weighted by this column
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a series kind's rows are: table, time column, device column, the quantities."""
+
+    table: str
+    device: str
+    columns: Mapping[str, Column]
+    time: str = "ts"
+    grain_s: int = 1  # rows are at least this far apart: buckets are whole multiples
+    count: str = "COUNT(*)"  # the samples behind a bucket
+    where: tuple[str, ...] = ()  # further conditions, each with its parameters given at query time
+
+
+def _plain(names: list[str]) -> dict[str, Column]:
+    return {n: Column(f"AVG({n})", f"MIN({n})", f"MAX({n})") for n in names}
+
+
+POWERS = ["pv_power_w", "load_power_w", "batt_power_w", "grid_power_w"]
+RAW: dict[str, Source] = {
+    "inverter": Source("energy_samples", "inverter_id", _plain([*POWERS, "soc"])),
+    "array": Source("array_samples", "array_id", _plain([*POWERS, "batt_soc_pct"])),
+    "system": Source("system_samples", "system_id", _plain([*POWERS, "batt_soc_pct"])),
+    "battery_pack": Source("battery_bank_samples", "pack_id",
+                           _plain(["power_w", "soc", "voltage", "current", "temperature"])),
+    "meter": Source("meter_samples", "meter_id",
+                    _plain(["grid_power_w", "grid_voltage_v", "grid_current_a", "grid_frequency_hz"])),
 }
+# A pack's cell band in the raw window: cell rows keep their detail interval's extremes.
+RAW_CELL_BAND = Source("battery_cell_samples", "pack_id", {
+    "cell_voltage": Column("AVG(voltage)", "MIN(COALESCE(voltage_min, voltage))",
+                           "MAX(COALESCE(voltage_max, voltage))")})
+SERIES = sorted(RAW)
 
 
-class EpochBucket(Func):
-    """``floor(epoch seconds of the column / step)`` on SQLite and PostgreSQL."""
-
-    output_field = IntegerField()
-
-    def __init__(self, expression: Any, step: int) -> None:
-        super().__init__(expression)
-        self.step = int(step)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(CAST(strftime('%%s', {sql}) AS INTEGER) / {self.step})", params
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"FLOOR(EXTRACT(EPOCH FROM {sql}) / {self.step})::bigint", params
-
-
-def numeric_fields(model: type[models.Model]) -> list[str]:
-    """The columns worth averaging: numbers that are not keys."""
-    kinds = (models.IntegerField, models.FloatField, models.BigIntegerField)
-    return [f.name for f in model._meta.concrete_fields
-            if isinstance(f, kinds) and not f.is_relation and f.name != "ts"]
-
-
-def step_for(start: datetime, end: datetime, points: int) -> int:
-    """Bucket width in whole seconds so that the range fits in ``points`` buckets."""
+def step_for(start: datetime, end: datetime, points: int, grain_s: int = 1) -> int:
+    """Bucket width in whole seconds (a multiple of ``grain_s``) so the range fits in ``points`` buckets."""
     span = max((end - start).total_seconds(), 1.0)
-    return max(1, math.ceil(span / max(points, 1)))
+    step = max(1, math.ceil(span / max(points, 1)))
+    return max(grain_s, math.ceil(step / grain_s) * grain_s)
 
 
-def series(kind: str, device_id: str, start: datetime, end: datetime, points: int) -> dict[str, Any]:
-    """Bucket averages of every numeric column of one device between ``start`` and ``end``."""
-    model, column = SERIES[kind]
-    points = min(max(points, 1), MAX_POINTS)
-    step = step_for(start, end, points)
-    fields = numeric_fields(model)
-    rows = (model.objects.filter(**{column: device_id, "ts__gte": start, "ts__lt": end})  # type: ignore[attr-defined]
-            .annotate(bucket=EpochBucket("ts", step)).values("bucket")
-            .annotate(samples=models.Count("ts"), **{f: Avg(f) for f in fields}).order_by("bucket"))
+def epoch_sql(column: str) -> str:
+    """Whole seconds since the epoch of a datetime column, in this connection's dialect."""
+    if connection.vendor == "postgresql":
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    return f"unixepoch({column})"
+
+
+Buckets = dict[int, dict[str, Any]]
+
+
+def bucket_rows(source: Source, device_id: str, start: datetime, end: datetime, step: int,
+                names: list[str], params: tuple[Any, ...] = ()) -> Buckets:
+    """Per bucket (its index ``floor(epoch / step)``): samples, and each name's average, min and max.
+
+    ``params`` fill the source's further conditions.
+    """
+    exprs, keys = [], []
+    for name in names:
+        column = source.columns[name]
+        avg = column.avg if column.weight is None else (
+            f"SUM({column.avg} * {column.weight}) / NULLIF(SUM(CASE WHEN {column.avg} IS NULL THEN 0 "
+            f"ELSE {column.weight} END), 0)")
+        for kind, expr in (("avg", avg), ("min", column.min), ("max", column.max)):
+            if expr is not None:
+                exprs.append(expr)
+                keys.append((kind, name))
+    where = [f"{source.device} = %s", f"{source.time} >= %s", f"{source.time} < %s", *source.where]
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (f"SELECT {epoch_sql(source.time)} / {int(step)} AS bucket, {source.count}, "
+           f"{', '.join(exprs) or 'NULL'} FROM {source.table} WHERE {' AND '.join(where)} GROUP BY bucket")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [device_id, adapt(start), adapt(end), *params])
+        found = cursor.fetchall()
+    out: Buckets = {}
+    for row in found:
+        point: dict[str, Any] = {"samples": int(row[1] or 0), "avg": {}, "min": {}, "max": {}}
+        for (kind, name), value in zip(keys, row[2:], strict=False):
+            point[kind][name] = None if value is None else round(float(value), 3)
+        out[int(row[0])] = point
+    return out
+
+
+def points_of(buckets: Buckets, start: datetime, end: datetime, step: int, names: list[str]
+              ) -> list[dict[str, Any]]:
+    """Every bucket of the range in order, empty ones included (``samples`` 0, values null): gaps show."""
+    first, last = int(start.timestamp()) // step, math.ceil(end.timestamp() / step)
     out = []
-    for row in rows:
-        bucket = int(row.pop("bucket"))
-        count = row.pop("samples")
-        values = {k: (None if v is None else round(float(v), 3)) for k, v in row.items()}
-        out.append({"ts": datetime.fromtimestamp(bucket * step, tz=UTC), "samples": count, "values": values})
-    return {"kind": kind, "device_id": device_id, "start": start, "end": end, "step_s": step,
-            "columns": fields, "points": out}
+    for index in range(first, last):
+        found = buckets.get(index)
+        values = {n: (found["avg"].get(n) if found else None) for n in names}
+        out.append({"ts": datetime.fromtimestamp(index * step, tz=UTC),
+                    "samples": found["samples"] if found else 0, "values": values,
+                    "min": found["min"] if found else {}, "max": found["max"] if found else {}})
+    return out

@@ -6,7 +6,7 @@ from django.urls import path
 from rest_framework.routers import BaseRouter
 
 from aggregation.api.storage import StorageStatusView
-from aggregation.api.views import VIEWSETS
+from aggregation.api.views import VIEWSETS, SeriesView, TodayEnergyView
 
 
 def register(router: BaseRouter) -> None:
@@ -17,4 +17,6 @@ def register(router: BaseRouter) -> None:
 
 urlpatterns = [
     path("storage/", StorageStatusView.as_view(), name="storage-status"),
+    path("energy/today/<str:kind>/<str:device_id>/", TodayEnergyView.as_view(), name="energy-today"),
+    path("series/<str:kind>/<str:device_id>/", SeriesView.as_view(), name="series"),
 ]

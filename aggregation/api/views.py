@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import models
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from aggregation import models as m
 from aggregation.api.filters import rollup_filterset
-from aggregation.api.serializers import rollup_serializer
-from solarmon.api.viewsets import ApiViewSetMixin
+from aggregation.api.serializers import (
+    SeriesQuerySerializer,
+    SeriesSerializer,
+    TodayEnergySerializer,
+    rollup_serializer,
+)
+from aggregation.selectors import today_energy
+from aggregation.series import OWNERS, series
+from catalog import models as catalog
+from solarmon.api.viewsets import ApiView, ApiViewSetMixin
 
 
 class RollupViewSet(ApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -62,3 +77,60 @@ VIEWSETS: list[tuple[str, type[RollupViewSet]]] = [
     ("energy/meters/daily", rollup_viewset(m.MeterDaily, ["system_id", "meter_id"],
                                            "Meters per local date (`day`): import, export, net, peaks.")),
 ]
+
+
+TODAY_KINDS: dict[str, type[models.Model]] = {
+    "system": catalog.System, "array": catalog.InverterArray, "inverter": catalog.Inverter,
+    "pack": catalog.BatteryPack, "meter": catalog.Meter}
+
+
+class TodayEnergyView(ApiView):
+    """Today's energy (kWh) of a system, array, inverter, battery pack or meter, on the system's local date.
+
+    Live: the closed hours come from the hourly rollups, the rest is computed from the raw samples
+    on read, leaving out only each device's newest sample. The figures are therefore at most one
+    poll interval behind and never go down during the day.
+    """
+
+    serializer_class = TodayEnergySerializer
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH,
+                                                enum=sorted(TODAY_KINDS))])
+    def get(self, request: Request, kind: str, device_id: str) -> Response:
+        if kind not in TODAY_KINDS:
+            raise NotFound(f"unknown kind {kind!r}; one of {', '.join(sorted(TODAY_KINDS))}")
+        target = get_object_or_404(TODAY_KINDS[kind], pk=device_id)
+        return Response(TodayEnergySerializer({"kind": kind, "device_id": device_id,
+                                               **today_energy(target)}).data)  # type: ignore[arg-type]
+
+
+class SeriesView(ApiView):
+    """One device's (or array's or system's) quantities over a time range, as at most ``points`` buckets.
+
+    The source follows the range: raw samples for short recent ranges, the 5-minute tiers up to
+    about ten days, the hourly rollups beyond (``source`` says which). Every bucket of the range
+    comes back in order; an empty one (``samples`` 0, null values) is a gap. ``min``/``max``
+    hold each bucket's extremes where the source keeps them. Times are UTC; ``timezone`` is the
+    system's.
+    """
+
+    serializer_class = SeriesSerializer
+
+    @extend_schema(parameters=[SeriesQuerySerializer,
+                               OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(OWNERS))],
+                   responses=SeriesSerializer)
+    def get(self, request: Request, kind: str, device_id: str) -> Response:
+        if kind not in OWNERS:
+            raise NotFound(f"unknown series kind {kind!r}; one of {', '.join(sorted(OWNERS))}")
+        get_object_or_404(OWNERS[kind], pk=device_id)
+        query = SeriesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        end = query.validated_data.get("end") or timezone.now()
+        start = query.validated_data.get("start") or end - timedelta(hours=24)
+        if start >= end:
+            start = end - timedelta(hours=24)
+        fields = [f.strip() for f in query.validated_data.get("fields", "").split(",") if f.strip()] or None
+        data = series(kind, device_id, start, end, query.validated_data["points"], fields)
+        # Up to 1000 points of plain numbers: rendered as they are (SeriesSerializer documents the
+        # shape); running them through nested serializers would cost more than the query.
+        return Response(data)

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Sum
 
 from aggregation import models as agg
+from aggregation.selectors import today_energy
+from catalog import models as catalog
 from integrations.models import EnergyMark
 
 FLOW_COLUMNS = {  # state key → hourly rollup column
@@ -30,11 +32,10 @@ FLOW_COLUMNS = {  # state key → hourly rollup column
     "batt_charge_total_kwh": "battery_charge_energy_kwh",
     "batt_discharge_total_kwh": "battery_discharge_energy_kwh",
 }
-TODAY_KEYS = {  # state key → hourly rollup column
-    "pv_today_kwh": "solar_energy_kwh", "load_today_kwh": "load_energy_kwh",
-    "grid_import_today_kwh": "grid_import_energy_kwh", "grid_export_today_kwh": "grid_export_energy_kwh",
-    "batt_charge_today_kwh": "battery_charge_energy_kwh",
-    "batt_discharge_today_kwh": "battery_discharge_energy_kwh",
+TODAY_FLOWS = {  # state key → flow of aggregation.selectors.today_energy
+    "pv_today_kwh": "pv", "load_today_kwh": "load", "grid_import_today_kwh": "import",
+    "grid_export_today_kwh": "export", "batt_charge_today_kwh": "charge",
+    "batt_discharge_today_kwh": "discharge",
 }
 PACK_COLUMNS = {"batt_charge_total_kwh": "charge_energy_kwh",
                 "batt_discharge_total_kwh": "discharge_energy_kwh"}
@@ -68,14 +69,13 @@ def lifetime_totals(system_id: str) -> Totals:
 
 
 def today_energy_kwh(system_id: str, day: date) -> dict[str, float | None]:
-    """kWh of each flow of ``system_id`` on its local ``day``, as the dashboard shows it.
-
-    Today this is the sum of the day's hourly rollups, as ``solarmon/dashboard/energy.py``
-    does; when aggregation offers its live ``today_energy`` selector, call it here.
-    """
-    sums = agg.SystemHourlyEnergy.objects.filter(system_id=system_id, date=day).aggregate(
-        **{key: Sum(column) for key, column in TODAY_KEYS.items()})
-    return {key: _round(value) for key, value in sums.items()}
+    """kWh of each flow of ``system_id`` on its local ``day``, live: the closed hours from the
+    rollups and the open one from the raw samples (``aggregation.selectors.today_energy``, what
+    the dashboard and the API show). Nothing when the system's today is another day."""
+    today = today_energy(catalog.System.objects.get(pk=system_id))
+    if today["date"] != day.isoformat():
+        return dict.fromkeys(TODAY_FLOWS)
+    return {key: _round(today[flow]) for key, flow in TODAY_FLOWS.items()}
 
 
 def local_midnight(now: datetime, tz: str) -> datetime:

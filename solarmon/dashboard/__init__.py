@@ -1,1 +1,1 @@
-"""Helpers of the dashboard pages: which system is shown, today's energy, history rows, battery detail."""
+"""Helpers of the dashboard pages: which system is shown, history rows, battery detail."""

@@ -1,4 +1,4 @@
-"""Serializers of telemetry endpoints: device status, live system state, sample series."""
+"""Serializers of telemetry endpoints: device status and live system state."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rest_framework import serializers
 
 from telemetry.choices import DeviceState, GridSource
 from telemetry.models import DeviceStatus
-from telemetry.series import MAX_POINTS, SERIES
 from telemetry.status import effective_state
 
 
@@ -32,38 +31,6 @@ class DeviceStatusSerializer(serializers.ModelSerializer[DeviceStatus]):
         choices=DeviceState.choices, help_text="online, stale, offline or unknown, aged to now"))
     def get_state(self, obj: DeviceStatus) -> str:
         return effective_state(obj, timezone.now())
-
-
-class SeriesQuerySerializer(serializers.Serializer[Any]):
-    """Query parameters of a sample series."""
-
-    start = serializers.DateTimeField(help_text="Start of the range (ISO 8601; default: 24 h ago)",
-                                      required=False)
-    end = serializers.DateTimeField(help_text="End of the range, exclusive (default: now)", required=False)
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, default=300,
-                                      help_text="At most this many points (bucket averages)")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("start") and attrs.get("end") and attrs["start"] >= attrs["end"]:
-            raise serializers.ValidationError({"end": "must be after start"})
-        return attrs
-
-
-class SeriesPointSerializer(serializers.Serializer[Any]):
-    ts = serializers.DateTimeField(help_text="Start of the bucket (UTC)")
-    samples = serializers.IntegerField(help_text="Samples averaged into this point")
-    values = serializers.DictField(child=serializers.FloatField(allow_null=True),
-                                   help_text="Average of each numeric column over the bucket")
-
-
-class SeriesSerializer(serializers.Serializer[Any]):
-    kind = serializers.ChoiceField(choices=sorted(SERIES), help_text="What the series is of")
-    device_id = serializers.CharField(help_text="Id of the inverter, meter, pack, array or system")
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
-    step_s = serializers.IntegerField(help_text="Width of each bucket in seconds")
-    columns = serializers.ListField(child=serializers.CharField(), help_text="The averaged columns")
-    points = SeriesPointSerializer(many=True)
 
 
 class LiveFlowSerializer(serializers.Serializer[Any]):

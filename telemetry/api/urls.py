@@ -15,5 +15,4 @@ def register(router: BaseRouter) -> None:
 
 urlpatterns = [
     path("systems/<str:system_id>/live/", views.LiveSystemView.as_view(), name="system-live"),
-    path("series/<str:kind>/<str:device_id>/", views.SeriesView.as_view(), name="series"),
 ]

@@ -1,34 +1,22 @@
-"""Telemetry endpoints: device status, a system's live state, and downsampled sample series."""
+"""Telemetry endpoints: device status and a system's live state (series: aggregation.api)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import models as catalog
 from solarmon.api.viewsets import ApiReadOnlyViewSet, ApiView
 from telemetry import models as t
-from telemetry.api.serializers import (
-    DeviceStatusSerializer,
-    LiveSystemSerializer,
-    SeriesQuerySerializer,
-    SeriesSerializer,
-)
+from telemetry.api.serializers import DeviceStatusSerializer, LiveSystemSerializer
 from telemetry.choices import DeviceKind
-from telemetry.selectors import latest_by_device
-from telemetry.series import SERIES, series
+from telemetry.selectors import latest_by_device, latest_system_sample
 from telemetry.status import STALE_AFTER_INTERVALS
-
-SERIES_OWNERS = {"inverter": catalog.Inverter, "meter": catalog.Meter, "battery_pack": catalog.BatteryPack,
-                 "array": catalog.InverterArray, "system": catalog.System}
 
 
 class DeviceStatusFilter(django_filters.FilterSet):
@@ -79,7 +67,7 @@ class LiveSystemView(ApiView):
         now = timezone.now()
         intervals = t.DeviceStatus.objects.filter(system=system).values_list("poll_interval_s", flat=True)
         interval = max(intervals, default=10.0)
-        latest = t.SystemSample.objects.filter(system=system).order_by("-ts").first()
+        latest = latest_system_sample(system.pk, now)
         arrays = []
         if latest is not None:
             for row in t.ArraySample.objects.filter(system=system, ts=latest.ts).order_by("array_id"):
@@ -91,28 +79,3 @@ class LiveSystemView(ApiView):
         body = {**_flow(latest, now, interval), "system_id": system.pk,
                 "grid_source": latest.grid_source if latest else None, "arrays": arrays, "devices": devices}
         return Response(LiveSystemSerializer(body).data)
-
-
-class SeriesView(ApiView):
-    """Samples of one device (or array or system) over a time range, as bucket averages.
-
-    ``points`` bounds the answer: a week of 5-second samples comes back as at most that many
-    points, each the average of its bucket (``step_s`` seconds wide).
-    """
-
-    serializer_class = SeriesSerializer
-
-    @extend_schema(parameters=[SeriesQuerySerializer,
-                               OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(SERIES))])
-    def get(self, request: Request, kind: str, device_id: str) -> Response:
-        if kind not in SERIES:
-            raise NotFound(f"unknown series kind {kind!r}; one of {', '.join(sorted(SERIES))}")
-        get_object_or_404(SERIES_OWNERS[kind], pk=device_id)
-        query = SeriesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        end = query.validated_data.get("end") or timezone.now()
-        start = query.validated_data.get("start") or end - timedelta(hours=24)
-        if start >= end:
-            start = end - timedelta(hours=24)
-        data = series(kind, device_id, start, end, query.validated_data["points"])
-        return Response(SeriesSerializer(data).data)

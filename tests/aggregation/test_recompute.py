@@ -1,9 +1,9 @@
-"""Rollups are idempotent, late samples recompute their day, and the command recomputes ranges."""
+"""Rollups are idempotent, late samples are rolled up again, and the command recomputes ranges."""
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,9 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from aggregation import models as agg
-from aggregation.dirty import process_dirty
+from aggregation.periodic import rollup_recent
 from aggregation.rollups import rollup_day
-from aggregation.tasks import closed_day, recent_days
 from telemetry import ingest
 from telemetry import models as t
 from tests.aggregation.helpers import insert, steady_inverter, steady_pack
@@ -46,7 +45,7 @@ def test_rolling_a_day_twice_gives_the_same_rows(site: dict[str, Any]) -> None:
     assert len([r for r in first if r]) == 2 + 1 + 2 + 2 + 1
 
 
-def test_a_late_sample_marks_its_day_and_the_hourly_task_recomputes_it(
+def test_a_late_sample_marks_its_day_and_the_periodic_rollup_recomputes_it(
         site: dict[str, Any], django_capture_on_commit_callbacks: Any) -> None:
     inv = site["inverter"]
     # 10:00-10:40 arrive on time; 10:40-11:00 is missing when the day is first rolled.
@@ -61,7 +60,7 @@ def test_a_late_sample_marks_its_day_and_the_hourly_task_recomputes_it(
             ingest.write_rows([row])
     assert agg.DirtyDay.objects.filter(system_id="system", date=DAY).exists()
 
-    process_dirty()
+    rollup_recent(START + timedelta(hours=3))
     after = agg.InverterHourlyEnergy.objects.get(inverter_id="inv1", date=DAY, hour_start=10)
     assert after.coverage == pytest.approx(1.0)
     assert after.solar_energy_kwh == pytest.approx(1.2)
@@ -88,11 +87,3 @@ def test_rollup_command_recomputes_a_range_and_reports_rows_per_table(site: dict
     assert agg.InverterHourlyEnergy.objects.filter(date=DAY).count() == 2
     with pytest.raises(CommandError):
         call_command("rollup", "--from", "2025-13-01", stdout=out, stderr=err)
-
-
-def test_the_hourly_task_covers_the_previous_day_right_after_local_midnight() -> None:
-    just_after_midnight = datetime(2025, 6, 10, 19, 30, tzinfo=UTC)  # 00:30 in Karachi on the 11th
-    assert recent_days(TZ, just_after_midnight) == [date(2025, 6, 10), date(2025, 6, 11)]
-    assert closed_day(TZ, just_after_midnight) == date(2025, 6, 10)
-    assert recent_days(TZ, datetime(2025, 6, 10, 7, tzinfo=UTC)) == [date(2025, 6, 10)]
-    assert closed_day(TZ, datetime(2025, 6, 10, 7, tzinfo=UTC)) is None

@@ -34,11 +34,17 @@ def local(day: date, hour: int) -> datetime:
 def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) -> Plant:
     """Samples over ``hours`` local hours of ``day`` from ``first_hour``, then the day's rollups."""
     start = local(day, first_hour)
+    return write_between(site, day, start, start + timedelta(hours=hours))
+
+
+def write_between(site: dict[str, Any], day: date, start: datetime, end: datetime, *, rollup: bool = True
+                  ) -> Plant:
+    """Samples every ``STEP`` from ``start`` to before ``end``, and (``rollup``) the day's rollups."""
     plant = Plant(PlantParams(), start=local(day, 0), clock=lambda: start)
     inv, pack, meter = site["inverter"], site["pack"], site["meter"]
     rows: dict[Any, list[Any]] = {t.EnergySample: [], t.MeterSample: [], t.BatteryBankSample: []}
     ts = start
-    while ts < start + timedelta(hours=hours):
+    while ts < end:
         s = plant.state(ts)
         rows[t.EnergySample].append(t.EnergySample(
             ts=ts, inverter=inv, array_id=inv.array_id, system_id=inv.system_id, soc=round(s.soc, 2),
@@ -56,5 +62,6 @@ def write_hours(site: dict[str, Any], day: date, first_hour: int, hours: int) ->
         ts += STEP
     for model, objs in rows.items():
         model._default_manager.bulk_create(objs)
-    rollup_day("system", day)
+    if rollup:
+        rollup_day("system", day)
     return plant

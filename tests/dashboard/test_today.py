@@ -1,13 +1,17 @@
-"""Today's energy on the overview: the system's local day, from its hourly rollups."""
+"""Today's energy on the overview: the system's local day so far, live to the poll before the last."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
+from aggregation.periodic import rollup_recent
 from solarmon.dashboard.systems import local_today
-from tests.dashboard.history_data import STEP, local, make_site, write_hours
+from tests.dashboard.history_data import STEP, local, make_site, write_between
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -15,26 +19,32 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.mark.django_db
 def test_today_is_the_energy_of_the_local_day_so_far(client: Client) -> None:
     site = make_site()
-    today = local_today(site["system"])
-    plant = write_hours(site, today, 9, 2)
-    # Counters are read at each sample: the energy counted runs from the first sample to the last.
-    truth = plant.energy_between(local(today, 9), local(today, 11) - STEP)
+    now = timezone.now()
+    today = local_today(site["system"], now)
+    # Up to two hours of samples, ending a minute ago (after local midnight however early it is).
+    end = (now - timedelta(minutes=1)).replace(microsecond=0)
+    start = max(local(today, 0), end - timedelta(hours=2))
+    plant = write_between(site, today, start, end, rollup=False)
+    rollup_recent(end - timedelta(minutes=20))  # the periodic rollup closed most of it
+    newest = start + (-(-(end - start) // STEP) - 1) * STEP  # the last sample before ``end``
+    truth = plant.energy_between(start, newest - STEP)  # the newest poll waits for the next one
     client.force_login(User.objects.create_user("viewer"))
 
     body = client.get("/today.json").json()
 
-    assert body["date"] == today.isoformat() and body["source"] == "hourly" and body["hours"] == 2
+    assert body["date"] == today.isoformat() and body["source"] in ("live", "rollups+live")
     for key, flow in (("pv", "pv"), ("load", "load"), ("charge", "charge"), ("discharge", "discharge"),
                       ("import", "import"), ("export", "export")):
-        assert body[key] == pytest.approx(truth[flow], abs=0.02), key
+        assert body[key] == pytest.approx(truth[flow], abs=0.002), key
+    assert client.get(f"/api/energy/today/system/{site['system'].pk}/").json()["pv"] == body["pv"]
     page = client.get("/").content.decode()
     assert f'data-today="pv">{body["pv"]:.2f} kWh<' in page
 
 
 @pytest.mark.django_db
-def test_a_day_without_rollups_says_so(client: Client) -> None:
+def test_a_day_without_samples_says_so(client: Client) -> None:
     make_site()
     client.force_login(User.objects.create_user("viewer"))
     body = client.get("/today.json").json()
     assert body["source"] is None and body["pv"] is None
-    assert "No energy totals for today yet" in client.get("/").content.decode()
+    assert "No energy for today yet" in client.get("/").content.decode()

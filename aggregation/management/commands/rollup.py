@@ -1,8 +1,10 @@
-"""``manage.py rollup [--from DATE --to DATE] [--system ID]``: recompute rollups for any range.
+"""``manage.py rollup [--from DATE --to DATE] [--system ID]``: recompute rollups for any range;
+``manage.py rollup --recent``: run the periodic rollup once, in the foreground.
 
-Dates are local dates of each system (default: yesterday and today in the system's timezone).
-Progress goes to stderr, one line per day; the summary (rows written per table, time taken)
-to stdout.
+Dates are local dates of each system (default: yesterday and today in the system's timezone); a
+range is recomputed from its raw samples, tiers included. Progress goes to stderr, one line per
+day; the summary (rows written per table, time taken) to stdout. ``--recent`` runs exactly what
+the beat task runs (aggregation.periodic) and prints what it read and wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from aggregation import periodic
 from aggregation.buckets import days_between, local_date
 from aggregation.rollups import rollup_day
 from catalog.models import System
@@ -35,8 +38,16 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="first", type=str, help="First local date, YYYY-MM-DD")
         parser.add_argument("--to", dest="last", type=str, help="Last local date, YYYY-MM-DD (inclusive)")
         parser.add_argument("--system", help="Only this system id")
+        parser.add_argument("--recent", action="store_true",
+                            help="Run the periodic rollup once (what arrived since its last run)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["recent"]:
+            if options["first"] or options["last"] or options["system"]:
+                raise CommandError("--recent takes no dates or system: it does what the periodic task does")
+            for line in periodic.rollup_recent(timezone.now()).lines():
+                self.stdout.write(line)
+            return
         systems = System.objects.order_by("system_id")
         if options["system"]:
             systems = systems.filter(pk=options["system"])

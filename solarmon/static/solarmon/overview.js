@@ -9,7 +9,7 @@
   const S = window.Solarmon;
   const IDLE_W = 10; // below this a flow is shown as idle: meters jitter around zero
   const refreshMs = Number(root.dataset.refreshMs) || 5000;
-  const todayEveryMs = Math.max(refreshMs, 30000);
+  const todayEveryMs = refreshMs; // today's energy is live to the last poll: refresh it with the flow
   let lastToday = 0;
 
   // ---- power flow -------------------------------------------------------------------

@@ -1,0 +1,164 @@
+"""Reads of energy: today's figures of a system or a device, live to its last poll.
+
+``today_energy`` is what the overview, the API and anything that publishes energy (MQTT) call.
+The closed part of the day comes from the rollups: the stored hourly rows of the hours that are
+fully closed. The open hour(s) are built on read with the rollups' own code, from the 5-minute
+tiers already closed and the raw samples after them, each device's newest sample left out: its
+booking depends on the sample after it, so leaving it out makes the figure final. The figure is
+therefore one poll interval behind, and the next periodic rollup stores the same numbers, so it
+never goes down during the day (as long as samples arrive in order; a late sample that reveals an
+earlier reading as a glitch corrects the figure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, models
+from django.db.models import Sum
+from django.utils import timezone
+
+from aggregation import models as m
+from aggregation import sources
+from aggregation.buckets import Day, from_db, local_date, local_day, slot_of, slot_start
+from aggregation.daydata import DayData, SlotAggs, raw_slots, tier_slots
+from aggregation.levels import build_hourly
+from aggregation.sql import Device
+from aggregation.topology import Topology
+from catalog import models as catalog
+
+Target = catalog.System | catalog.InverterArray | catalog.Inverter | catalog.BatteryPack | catalog.Meter
+FLOWS = ("pv", "load", "import", "export", "charge", "discharge")
+_LEVEL_COLUMNS = {"pv": "solar_energy_kwh", "load": "load_energy_kwh", "import": "grid_import_energy_kwh",
+                  "export": "grid_export_energy_kwh", "charge": "battery_charge_energy_kwh",
+                  "discharge": "battery_discharge_energy_kwh"}
+
+
+@dataclass(frozen=True)
+class Level:
+    """Where a kind of target's hourly rows are, and which flows they hold."""
+
+    hourly: type[models.Model]
+    key: str
+    columns: dict[str, str]
+
+
+LEVELS: dict[type[models.Model], Level] = {
+    catalog.System: Level(m.SystemHourlyEnergy, "system_id", _LEVEL_COLUMNS),
+    catalog.InverterArray: Level(m.ArrayHourlyEnergy, "array_id", _LEVEL_COLUMNS),
+    catalog.Inverter: Level(m.InverterHourlyEnergy, "inverter_id", _LEVEL_COLUMNS),
+    catalog.BatteryPack: Level(m.BatteryBankHourly, "pack_id", {"charge": "charge_energy_kwh",
+                                                                 "discharge": "discharge_energy_kwh"}),
+    catalog.Meter: Level(m.MeterHourlyEnergy, "meter_id", {"import": "import_energy_kwh",
+                                                           "export": "export_energy_kwh"}),
+}
+RAW = {"inv": ("energy_samples", "inverter_id"), "meter": ("meter_samples", "meter_id"),
+       "pack": ("battery_bank_samples", "pack_id")}
+
+
+def _system_of(target: Target) -> catalog.System:
+    return target if isinstance(target, catalog.System) else target.system
+
+
+def _closed_until(topo: Topology, day: Day) -> datetime:
+    """Where the closed part of the day ends: the earliest watermark (the day's start without any)."""
+    marks = m.RollupWatermark.objects.filter(system=topo.system).values_list("closed_until", flat=True)
+    closed = min(marks, default=day.start_utc)
+    return min(max(closed, day.start_utc), day.end_utc)
+
+
+def _open_from(day: Day, closed: datetime) -> datetime:
+    """The start of the local hour holding ``closed``: from there on hours are built on read."""
+    for hour in day.hours:
+        if hour.start_utc <= closed < hour.end_utc:
+            return hour.start_utc
+    return day.end_utc
+
+
+def newest_samples(topo: Topology, since: datetime) -> dict[str, datetime]:
+    """Each device's newest sample since ``since`` (through the (ts, device) keys)."""
+    ids = {"inv": [i.pk for i in topo.inverters], "meter": [mt.pk for mt in topo.meters],
+           "pack": [p.pk for p in topo.packs]}
+    out: dict[str, datetime] = {}
+    with connection.cursor() as cursor:
+        for kind, (table, column) in RAW.items():
+            if not ids[kind]:
+                continue
+            marks = ", ".join(["%s"] * len(ids[kind]))
+            cursor.execute(f"SELECT {column}, MAX(ts) FROM {table} WHERE ts >= %s AND {column} IN ({marks}) "
+                           f"GROUP BY {column}",
+                           [connection.ops.adapt_datetimefield_value(since), *ids[kind]])
+            out.update({dev: from_db(ts) for dev, ts in cursor.fetchall()})
+    return out
+
+
+def _without_newest(limits: list[Device], newest: dict[str, datetime]) -> list[Device]:
+    return [replace(d, book_before=newest[d.device_id].timestamp()) if d.device_id in newest else d
+            for d in limits]
+
+
+def live_slots(topo: Topology, start: datetime, now: datetime) -> dict[str, SlotAggs]:
+    """Slot aggregates from ``start`` on, from the raw samples, each device's newest sample unbooked."""
+    margin = timedelta(seconds=2 * sources.MAX_GAP_LIMIT_S)
+    newest = newest_samples(topo, start - margin)
+    live = replace(topo, inverter_limits=_without_newest(topo.inverter_limits, newest),
+                   meter_limits=_without_newest(topo.meter_limits, newest),
+                   pack_limits=_without_newest(topo.pack_limits, newest))
+    return raw_slots(live, start, slot_start(slot_of(now) + 1))
+
+
+def open_hours(topo: Topology, day: Day, now: datetime
+               ) -> tuple[datetime, dict[type[models.Model], list[Any]]]:
+    """The hours of ``day`` not closed yet, built from the closed tiers and the live samples."""
+    closed = _closed_until(topo, day)
+    opened = _open_from(day, closed)
+    if opened >= day.end_utc:
+        return opened, {}
+    slots = tier_slots(topo, opened, closed)
+    for kind, aggs in live_slots(topo, closed, min(now, day.end_utc)).items():
+        slots.setdefault(kind, {}).update(aggs)
+    rows = build_hourly(topo, DayData(day, slots))
+    return opened, rows
+
+
+def today_energy(target: Target, now: datetime | None = None) -> dict[str, Any]:
+    """kWh of each flow of ``target`` on its system's local today, through its last poll but one.
+
+    ``hours`` is how many stored hourly rows were summed, ``live_s`` how many seconds at the end
+    were computed from raw samples; ``source`` is None when there is nothing for today at all.
+    """
+    now = now or timezone.now()
+    system = _system_of(target)
+    topo = Topology.current(system)
+    day = local_day(local_date(now, topo.tz), topo.tz)
+    level = LEVELS[type(target)]
+    opened, rows = open_hours(topo, day, now)
+    scope = {level.key: target.pk, "date": day.date}
+    stored = level.hourly._default_manager.filter(start_utc__lt=opened, **scope).aggregate(
+        hours=models.Count("start_utc"), **{flow: Sum(column) for flow, column in level.columns.items()})
+    hours = stored.pop("hours")
+    live = [r for r in rows.get(level.hourly, []) if r[level.key] == target.pk]
+    values: dict[str, float | None] = {}
+    for flow in FLOWS:
+        column = level.columns.get(flow)
+        found = [stored.get(flow), *(r.get(column) for r in live)] if column else []
+        parts = [v for v in found if v is not None]
+        values[flow] = round(sum(parts), 3) if parts else None
+    return {"date": day.date.isoformat(), "as_of": now, "hours": hours,
+            "live_s": max(0.0, (min(now, day.end_utc) - opened).total_seconds()) if live else 0.0,
+            "source": _source(hours, live), **values}
+
+
+def _source(hours: int, live: list[Any]) -> str | None:
+    if hours and live:
+        return "rollups+live"
+    if hours:
+        return "rollups"
+    return "live" if live else None
+
+
+def today_date(system: catalog.System, now: datetime | None = None) -> date:
+    """The system's local date now."""
+    return local_date(now or timezone.now(), Topology(system, [], [], [], [], {}).tz)

@@ -1,0 +1,151 @@
+"""Response times of every dashboard page and read endpoint on a simulated year of the demo installation.
+
+The year is the one bench/storage.py builds and keeps (``--keep``): a year of 5-minute tiers and
+hourly and daily rollups, and the raw window of the last days at full density, ending about now.
+Each page and endpoint is asked ``--repeat`` times through Django's test client (the whole
+request: middleware, session login, view, template or serializer; no network), logged in as a
+staff user, in a process started as the web server starts (``solarmon.wsgi``), and its p50 and
+p95 are printed. The target is at most 150 ms at the 95th percentile.
+
+Run: ``.venv/bin/python bench/reads.py --db year.sqlite3 [--repeat 40]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import yearsim  # noqa: E402
+
+TARGET_MS = 150.0
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def requests(end: datetime) -> list[tuple[str, str]]:
+    """(label, URL) of every page and read endpoint, with the ranges a user asks for."""
+    from catalog import models as catalog
+
+    today = end.date()
+    pack = catalog.BatteryPack.objects.order_by("pk").first()
+    inverter = catalog.Inverter.objects.order_by("pk").first()
+    meter = catalog.Meter.objects.order_by("pk").first()
+    assert pack and inverter and meter
+
+    def series(kind: str, device: str, days: float, **extra: str) -> str:
+        query = {"start": _iso(end - timedelta(days=days)), "end": _iso(end), "points": "1000", **extra}
+        return f"/api/series/{kind}/{device}/?{urlencode(query)}"
+
+    month = today.strftime("%Y-%m")
+    dates = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
+    out = [
+        ("page: overview", "/"), ("page: today.json", "/today.json"),
+        ("page: history, a day (system)", f"/history/?period=day&day={today}"),
+        ("page: history, a month (system)", f"/history/?period=month&month={month}"),
+        ("page: history, a month (pack)", f"/history/?period=month&month={month}&target=pack:{pack.pk}"),
+        ("page: history.csv, a month", f"/history.csv?period=month&month={month}"),
+        ("page: battery", "/battery/"), ("page: discovery", "/discovery/"),
+        ("api: live", "/api/systems/system/live/"), ("api: hierarchy", "/api/systems/system/hierarchy/"),
+        ("api: today, system", "/api/energy/today/system/system/"),
+        ("api: today, inverter", f"/api/energy/today/inverter/{inverter.pk}/"),
+        ("api: device status", "/api/device-status/"),
+        ("api: series system, a day", series("system", "system", 1)),
+        ("api: series system, a week", series("system", "system", 7)),
+        ("api: series system, a month", series("system", "system", 30)),
+        ("api: series system, a year", series("system", "system", 365)),
+        ("api: series inverter, a day", series("inverter", inverter.pk, 1)),
+        ("api: series pack cells, a day", series("battery_pack", pack.pk, 1, fields="cell_voltage,soc")),
+        ("api: series pack cells, a year", series("battery_pack", pack.pk, 365, fields="cell_voltage,soc")),
+        ("api: series meter, a month", series("meter", meter.pk, 30)),
+    ]
+    for level in ("inverters", "arrays", "systems", "packs", "meters"):
+        out.append((f"api: {level} hourly, a month", f"/api/energy/{level}/hourly/?{urlencode(dates)}"))
+        out.append((f"api: {level} daily, a year", f"/api/energy/{level}/daily/"))
+        out.append((f"api: {level} hourly, first page", f"/api/energy/{level}/hourly/"))
+    for resource in ("systems", "arrays", "inverters", "battery-arrays", "battery-packs", "batteries",
+                     "cells", "meters", "adapter-types", "adapters", "pack-adapters", "attachments",
+                     "discovered-devices", "discovery-ports"):
+        out.append((f"api: {resource}", f"/api/{resource}/"))
+    return out
+
+
+def measure(repeat: int) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from telemetry.models import EnergySample
+
+    end = EnergySample.objects.order_by("-ts").values_list("ts", flat=True).first()
+    assert end is not None, "the database has no raw samples"
+    client = Client()
+    client.force_login(User.objects.create_superuser("bench", password="x"))
+    worst = 0.0
+    print(f"{'request':<40} {'p50 ms':>8} {'p95 ms':>8}  status")
+    for label, url in requests(end):
+        times, status = [], 0
+        for _ in range(repeat):
+            began = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - began) * 1000)
+            status = response.status_code
+        times.sort()
+        p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+        worst = max(worst, p95)
+        flag = "" if p95 <= TARGET_MS else "  over the target"
+        print(f"{label:<40} {statistics.median(times):8.1f} {p95:8.1f}  {status}{flag}", flush=True)
+    worst = max(worst, _today_late_in_the_day(end, repeat))
+    print(f"slowest p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
+
+
+def _today_late_in_the_day(end: datetime, repeat: int) -> float:
+    """today_energy at the end of the simulated day, the periodic rollup 20 minutes behind: 23 stored
+    hours, the last hour built from its tiers and 20 minutes of raw samples (the pages above read
+    today after the year's last day, when it has no samples yet)."""
+    from aggregation.models import RollupWatermark
+    from aggregation.selectors import today_energy
+    from catalog.models import System
+
+    behind = end - timedelta(minutes=20)
+    RollupWatermark.objects.update(closed_until=behind.replace(minute=behind.minute - behind.minute % 5,
+                                                               second=0, microsecond=0))
+    system = System.objects.get()
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        figures = today_energy(system, end + timedelta(seconds=1))
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    print(f"{'selector: today at 23:59, 20 min live':<40} {statistics.median(times):8.1f} {p95:8.1f}  "
+          f"({figures['hours']} stored hours, pv {figures['pv']} kWh)")
+    return p95
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="the year kept by bench/storage.py --keep (copied)")
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="solarmon-reads-") as tmp:
+        path = Path(tmp) / "db.sqlite3"
+        shutil.copy(args.db, path)
+        yearsim.setup_django(f"sqlite:///{path}", tmp, env={"ALLOWED_HOSTS": "testserver,localhost"})
+        import solarmon.wsgi  # noqa: F401  (as the web server starts: the start-up heap frozen)
+
+        measure(args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Insert-or-update of many rows in one statement per batch, on SQLite and PostgreSQL.
+
+Plain SQL (``INSERT … ON CONFLICT (key) DO UPDATE``) with values prepared by each field, because
+building a model instance per row costs more than the write. Rows are dicts keyed by field
+attname (``inverter_id``) or name; a field a row leaves out gets the field's default, as a
+model instance would.
+
+``keep_min``/``keep_max`` name columns that keep the lower (higher) of the stored and the new
+value instead of taking the new one (a NULL on either side keeps the other), which is how a
+row that stands for an interval remembers its extremes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.db import connection, models
+
+BATCH = 200
+
+
+def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
+           skip: Iterable[str] = (), overrides: Mapping[str, Any] | None = None,
+           keep_min: Iterable[str] = (), keep_max: Iterable[str] = ()) -> int:
+    """Upsert ``rows`` into ``model``'s table on its primary key; returns the rows sent.
+
+    ``skip`` names fields left to their database default (on insert) and never updated
+    (``created_at``); ``overrides`` sets a value for every row (``updated_at``).
+    """
+    meta = model._meta
+    skipped = set(skip)
+    fields = [f for f in meta.concrete_fields if f.column and f.name not in skipped]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = [quote(f.column) for f in fields]
+    column = {f.name: quote(f.column) for f in fields}
+    lower, upper = {column[n] for n in keep_min}, {column[n] for n in keep_max}
+    keys = {quote(f.column) for f in meta.pk_fields}
+    update = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
+    defaults = {f.attname: f.get_default() for f in fields}
+    fixed = dict(overrides or {})
+    prepare = [_preparer(f) for f in fields]
+    values = [[prep(fixed[f.attname] if f.attname in fixed else _value(row, f, defaults))
+               for f, prep in zip(fields, prepare, strict=True)] for row in rows]
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    conflict = f"ON CONFLICT ({', '.join(quote(f.column) for f in meta.pk_fields)})"
+    action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), BATCH):
+            batch = values[i:i + BATCH]
+            rows_sql = ", ".join([marks] * len(batch))
+            cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES {rows_sql} {conflict} {action}",
+                           [v for row in batch for v in row])
+    return len(values)
+
+
+# Columns whose Python values go to the driver as they are (the hot path of ingest: a pack poll
+# writes a row per cell); other fields prepare their values as Django would.
+_PLAIN = (models.FloatField, models.IntegerField, models.CharField)
+
+
+def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(target, _PLAIN):
+        return _same
+    if isinstance(target, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _value(row: Mapping[str, Any], field: models.Field[Any, Any], defaults: Mapping[str, Any]) -> Any:
+    if field.attname in row:
+        return row[field.attname]
+    return row.get(field.name, defaults[field.attname])
+
+
+def _merged(table: str, column: str, lower: bool, upper: bool) -> str:
+    new, old = f"EXCLUDED.{column}", f"{table}.{column}"
+    if not (lower or upper):
+        return new
+    better = "<" if lower else ">"
+    return (f"CASE WHEN {new} IS NULL THEN {old} WHEN {old} IS NULL OR {new} {better} {old} "
+            f"THEN {new} ELSE {old} END")

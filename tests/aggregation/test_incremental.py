@@ -1,0 +1,130 @@
+"""The periodic rollup reads only what arrived since its last run, and ends with the rows of a full
+recomputation: every level, every hour, DST days and late samples included."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from aggregation import models as agg
+from aggregation.periodic import rollup_recent
+from aggregation.rollups import rollup_day
+from telemetry import ingest
+from telemetry import models as t
+from tests.aggregation.conftest import make_site
+from tests.aggregation.plantdata import Arrivals, quarter_hours
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
+
+ROLLUPS: tuple[Any, ...] = (
+    agg.InverterHourlyEnergy, agg.ArrayHourlyEnergy, agg.SystemHourlyEnergy, agg.MeterHourlyEnergy,
+    agg.BatteryBankHourly, agg.InverterDailySummary, agg.ArrayDailySummary, agg.SystemDailySummary,
+    agg.MeterDaily, agg.BatteryBankDaily, *agg.TIER_MODELS)
+SKIP = {"pk", "created_at", "updated_at"}
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for model in ROLLUPS:
+        fields = [f.attname for f in model._meta.concrete_fields if f.name not in SKIP]
+        out[model._meta.db_table] = [tuple(row) for row in model._default_manager.order_by("pk")
+                                     .values_list(*fields)]
+    return out
+
+
+def assert_same(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any, ...]]]) -> None:
+    assert a.keys() == b.keys()
+    for table in a:
+        assert len(a[table]) == len(b[table]), table
+        for row_a, row_b in zip(a[table], b[table], strict=True):
+            for va, vb in zip(row_a, row_b, strict=True):
+                expected = pytest.approx(vb, rel=1e-9, abs=1e-9) if isinstance(vb, float) else vb
+                assert va == expected, (table, row_a, row_b)
+
+
+@pytest.mark.parametrize("tz, day", [("Asia/Karachi", date(2025, 6, 10)),
+                                     ("Europe/Berlin", date(2025, 10, 26))], ids=["karachi", "berlin-autumn"])
+def test_a_days_periodic_runs_end_with_the_rows_of_one_full_recomputation(tz: str, day: date) -> None:
+    site = make_site(tz)
+    zone = ZoneInfo(tz)
+    # The small hours of the day (the repeated hour in Berlin), samples appearing as they are taken.
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = datetime(day.year, day.month, day.day, 5, tzinfo=zone)
+    arrivals = Arrivals(site, start, end)
+    runs = quarter_hours(start, end + timedelta(minutes=30))
+    for now in runs:
+        arrivals.until(now)
+        rollup_recent(now)
+    incremental = snapshot()
+    assert incremental["hourly_energy"], "the runs wrote hours"
+
+    for row_model in ROLLUPS:
+        row_model._default_manager.all().delete()
+    rollup_day("system", day)
+    rollup_day("system", day - timedelta(days=1))
+    assert_same(incremental, snapshot())
+    if tz == "Europe/Berlin":
+        folds = agg.InverterHourlyEnergy.objects.filter(date=day, hour_start=2).values_list("fold", flat=True)
+        assert sorted(folds) == [0, 1]
+
+
+def test_each_run_reads_what_arrived_since_the_last_one() -> None:
+    site = make_site("Asia/Karachi")
+    zone = ZoneInfo("Asia/Karachi")
+    start = datetime(2025, 6, 10, tzinfo=zone)
+    arrivals = Arrivals(site, start - timedelta(hours=1), start + timedelta(hours=24), step_s=30)
+    reads = {}
+    for now in quarter_hours(start - timedelta(minutes=30), start + timedelta(hours=24)):
+        arrivals.until(now)
+        reads[now] = rollup_recent(now).read["energy_samples"]
+    early = reads[datetime(2025, 6, 10, 0, 20, tzinfo=zone)]
+    late = reads[datetime(2025, 6, 10, 23, 50, tzinfo=zone)]
+    # 15 minutes of 30-second samples, plus the few before and after each slot a booking needs.
+    assert 30 <= early <= 45 and 30 <= late <= 45
+    assert sum(reads.values()) < 1.3 * t.EnergySample.objects.count()
+
+
+def test_a_late_sample_is_rolled_up_with_the_slots_around_it(django_capture_on_commit_callbacks: Any) -> None:
+    site = make_site("Asia/Karachi")
+    zone = ZoneInfo("Asia/Karachi")
+    start = datetime(2025, 6, 10, 10, tzinfo=zone)
+    arrivals = Arrivals(site, start, start + timedelta(hours=2))
+    gap = (start + timedelta(minutes=20), start + timedelta(minutes=25))
+    missing = [rows for ts, rows in arrivals.rows if gap[0] <= ts < gap[1]]
+    arrivals.rows = [(ts, rows) for ts, rows in arrivals.rows if rows not in missing]
+    now = start + timedelta(hours=2, minutes=5)
+    arrivals.until(now)
+    rollup_recent(now)
+    hour = agg.InverterHourlyEnergy.objects.get(inverter_id="inv1", date=start.date(), hour_start=10)
+    assert hour.coverage == pytest.approx(55 / 60, abs=0.01)  # five minutes missing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for rows in missing:
+            ingest.write_rows([rows[0]])
+    mark = agg.DirtyDay.objects.get(system_id="system", date=start.date())
+    assert mark.first_ts is not None and mark.first_ts >= start + timedelta(minutes=20)
+    report = rollup_recent(now + timedelta(minutes=15))
+    hour.refresh_from_db()
+    assert hour.coverage == pytest.approx(1.0)
+    assert report.dirty_days == 1 and not agg.DirtyDay.objects.exists()
+    assert report.read["energy_samples"] < 200  # the slots around the late samples, not the day
+
+
+def test_the_recent_command_runs_the_periodic_rollup_and_says_what_it_did() -> None:
+    site = make_site("Asia/Karachi")
+    zone = ZoneInfo("Asia/Karachi")
+    now = datetime.now(zone).replace(second=0, microsecond=0)
+    arrivals = Arrivals(site, now - timedelta(hours=1), now)
+    arrivals.until(now)
+    out = io.StringIO()
+    call_command("rollup", "--recent", stdout=out)
+    text = out.getvalue()
+    assert "5-minute slot(s) closed" in text
+    assert "read  energy_samples" in text and "wrote energy_samples_5min" in text
+    assert agg.RollupWatermark.objects.filter(device_id="inv1").exists()
+    assert agg.InverterHourlyEnergy.objects.filter(inverter_id="inv1").exists()
