@@ -110,13 +110,19 @@ def test_the_guard_keeps_rollups_and_the_last_days_and_says_when_nothing_more_ma
 
 
 @pytest.mark.django_db
-def test_a_day_without_rollups_stops_early_pruning() -> None:
+def test_a_day_without_rollups_stops_early_pruning_unless_retention_rolls_it_up_first() -> None:
     ten_days_of_samples()
-    SystemDailySummary.objects.filter(date=(NOW - timedelta(days=6)).date()).delete()
-    record = guard_disk(now=NOW, probe=disk(row_bytes=1, other_bytes=98 * MB))
+    unrolled = (NOW - timedelta(days=6)).date()
+    SystemDailySummary.objects.filter(date=unrolled).delete()
+    with override_settings(SOLARMON_RETENTION_BACKFILL_DAYS=0):  # retention may not roll it up
+        record = guard_disk(now=NOW, probe=disk(row_bytes=1, other_bytes=98 * MB))
     assert record is not None and record.exhausted
     oldest = t.EnergySample.objects.order_by("ts").first()
-    assert oldest is not None and oldest.ts.date() == (NOW - timedelta(days=6)).date()
+    assert oldest is not None and oldest.ts.date() == unrolled
+    # By default retention rolls such a day up before its raw samples go: nothing is lost.
+    guard_disk(now=NOW, probe=disk(row_bytes=1, other_bytes=98 * MB))
+    assert SystemDailySummary.objects.filter(date=unrolled).exists()
+    assert not t.EnergySample.objects.filter(ts__date=unrolled).exists()
 
 
 @pytest.mark.django_db
