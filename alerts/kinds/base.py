@@ -75,6 +75,9 @@ class RuleKind:
     # A periodic scan covers every subject: a watched subject it no longer reports (a device
     # that was removed or disabled) is cleared.
     clears_unseen: ClassVar[bool] = False
+    # What the alerts are about when it is not the polled device itself ("system", "host",
+    # "collector"): where Home Assistant shows them (integrations/alerts_mqtt.py).
+    subject_type: ClassVar[str | None] = None
 
     def subject(self, device_type: str, device_id: str, system_id: str) -> tuple[str, str]:
         """What an alert from this device's poll is about (the device itself, by default)."""
