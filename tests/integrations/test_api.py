@@ -64,8 +64,7 @@ def test_the_environment_overrides_the_stored_settings_and_says_so(admin_client:
 
 def test_only_staff_change_the_settings_and_anonymous_users_see_nothing(client: Client) -> None:
     assert client.get(URL).status_code in (401, 403)
-    User.objects.create_user("viewer", password="x-Very-long-1")
-    client.login(username="viewer", password="x-Very-long-1")
+    client.force_login(User.objects.create_user("viewer"))
     assert client.get(URL).status_code == 200
     assert client.patch(URL, {"enabled": True}, content_type="application/json").status_code == 403
     assert client.get("/api/integrations/mqtt/clients/").status_code == 200
