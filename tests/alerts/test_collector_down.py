@@ -1,4 +1,4 @@
-"""Collector down: raised for a collector that stopped heartbeating, only when there are several."""
+"""Collectors and alerts: collector down (only with several), and a restart's own silence is no outage."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from alerts.evaluation import evaluate_periodic
 from alerts.models import Alert
 from catalog.collectors import collector_heartbeat, collector_register, collector_stopped, ensure_collector
 from catalog.models import Collector
+from telemetry.models import DeviceStatus
+from tests import factories as f
 from tests.alerts.conftest import rule
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +70,20 @@ def test_a_collector_whose_worker_never_ran_is_down_and_one_removed_clears() -> 
     evaluate_periodic(T0 + timedelta(seconds=60))
     assert active() == {}
     assert Alert.objects.get(rule__key="collector-down").clear_values == {"reason": "no longer monitored"}
+
+
+def test_a_restart_raises_no_offline_alert_for_devices_seen_before_it_until_its_delay_has_passed() -> None:
+    offline = rule("offline-inverter", raise_after_s=600)
+    sys = f.system("system")
+    f.inverter("inv1", f.array("array1", sys), adapter=f.adapter(
+        "inv1_adapter", "powdrive", {"transport": "tcp", "host": "192.0.2.10"}, poll_interval_s=5))
+    # Last seen an hour before the worker started (solarmon was stopped meanwhile).
+    DeviceStatus.objects.create(device_type="inverter", device_id="inv1", system=sys, state="offline",
+                                last_seen=T0 - timedelta(hours=1), poll_interval_s=5, collector="pi-house")
+    collector_register("pi-house", host="pi-house", ports=[], now=T0)
+    evaluate_periodic(T0 + timedelta(seconds=2))  # before its first poll after the start
+    assert not Alert.objects.filter(rule=offline).exists()
+    evaluate_periodic(T0 + timedelta(seconds=599))
+    assert not Alert.objects.filter(rule=offline).exists()
+    evaluate_periodic(T0 + timedelta(seconds=601))  # still not answering, 10 min after the start
+    assert Alert.objects.get(rule=offline).device_id == "inv1"
