@@ -168,8 +168,10 @@ def evaluate_periodic(now: datetime | None = None) -> int:
             key = (finding.subject_type, finding.subject_id)
             seen.add(key)
             changes += apply(rule, finding, watches.get(key), now) is not None
-        if rule.rule_kind.clears_unseen:
-            changes += _drop_unseen([w for key, w in watches.items() if key not in seen], now)
+        kind = rule.rule_kind
+        if kind.clears_unseen:
+            changes += _drop_unseen([w for key, w in watches.items()
+                                     if key not in seen and kind.covers(w.device_id)], now)
     return changes
 
 

@@ -91,6 +91,10 @@ class RuleKind:
         """Periodic look at every subject of the rule."""
         return ()
 
+    def covers(self, subject_id: str) -> bool:
+        """Whether a ``scan`` here can see that subject (``clears_unseen`` only clears those)."""
+        return True
+
     def observe_rollup(self, rule: AlertRule, rollup: RollupData) -> Iterable[Finding]:
         """Look at what a rollup of a day found."""
         return ()

@@ -49,6 +49,11 @@ class DiskSpaceLow(RuleKind):
                 "total_mb": space.total // MB, "guard_keeps_mb": space.guard_threshold // MB,
                 "guard": space.guard_level, "path": space.path}))
 
+    def covers(self, subject_id: str) -> bool:
+        # With several collectors the periodic task runs on any of their hosts, each seeing only
+        # its own disk: another host's alert is left to that host's next look.
+        return subject_id == socket.gethostname()
+
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
             free = f"{values.get('free_mb')} MB ({values.get('free_pct')} %)"

@@ -83,3 +83,19 @@ def test_the_alert_limit_follows_the_guard_and_one_at_or_below_the_guard_is_refu
     assert refused.returncode != 0
     assert ("SOLARMON_ALERT_DISK_FREE_BELOW_PCT=10 must be above SOLARMON_DISK_MIN_FREE_PCT=10"
             in refused.stderr)
+
+
+def test_a_look_at_this_hosts_disk_leaves_another_hosts_alert_alone() -> None:
+    from django.utils import timezone
+
+    from alerts.kinds.base import Finding, Observation
+    from alerts.services import alert_raise
+
+    disk_rule = rule("disk-space", low=0.001, hysteresis=0.0, raise_after_s=0, clear_after_s=0)
+    other = alert_raise(disk_rule, Finding("host", "pi-garage", None, Observation(True, False, {
+        "free_pct": 3.0})), timezone.now(), None)
+    assert other is not None
+    evaluate_periodic()  # this host has room; pi-garage's disk is not visible from here
+    other.refresh_from_db()
+    assert other.state == "active"
+    assert not Alert.objects.exclude(pk=other.pk).filter(state="active").exists()
