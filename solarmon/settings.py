@@ -329,13 +329,14 @@ SOLARMON_ALERT_SOC_BELOW_PCT = env.float("SOLARMON_ALERT_SOC_BELOW_PCT", default
 SOLARMON_ALERT_GRID_LOST_BELOW_V = env.float("SOLARMON_ALERT_GRID_LOST_BELOW_V", default=100.0)
 SOLARMON_ALERT_GLITCHES_PER_DAY = env.int("SOLARMON_ALERT_GLITCHES_PER_DAY", default=10)
 # The disk-space alert warns before the disk guard prunes: its default lies 5 points above the
-# guard's share of the disk, and a value at or below that share is refused.
+# guard's share of the disk (at most 100 %), and a value set at or below that share is refused.
 SOLARMON_ALERT_DISK_FREE_BELOW_PCT = env.float("SOLARMON_ALERT_DISK_FREE_BELOW_PCT",
                                                default=min(SOLARMON_DISK_MIN_FREE_PCT + 5.0, 100.0))
 if not 0 <= SOLARMON_ALERT_DISK_FREE_BELOW_PCT <= 100:
     raise ImproperlyConfigured(f"SOLARMON_ALERT_DISK_FREE_BELOW_PCT must be 0-100, not "
                                f"{SOLARMON_ALERT_DISK_FREE_BELOW_PCT:g}")
-if SOLARMON_DISK_MIN_FREE_MB > 0 and 0 < SOLARMON_DISK_MIN_FREE_PCT >= SOLARMON_ALERT_DISK_FREE_BELOW_PCT:
+if ("SOLARMON_ALERT_DISK_FREE_BELOW_PCT" in os.environ and SOLARMON_DISK_MIN_FREE_MB > 0
+        and 0 < SOLARMON_DISK_MIN_FREE_PCT >= SOLARMON_ALERT_DISK_FREE_BELOW_PCT):
     raise ImproperlyConfigured(
         f"SOLARMON_ALERT_DISK_FREE_BELOW_PCT={SOLARMON_ALERT_DISK_FREE_BELOW_PCT:g} must be above "
         f"SOLARMON_DISK_MIN_FREE_PCT={SOLARMON_DISK_MIN_FREE_PCT:g}, so the disk-space alert warns before "
