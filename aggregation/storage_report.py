@@ -55,7 +55,7 @@ RETENTION_WINDOWS: list[tuple[str, Callable[[], Iterable[type[models.Model]]]]] 
     ("SOLARMON_CELL_TIER_RETENTION_DAYS", _cell_tier_models),
 ]
 # Settings shown as "retention and tiers": every SOLARMON_* setting whose name has one of these.
-RETENTION_SETTING_WORDS = ("RETENTION", "TIER", "KEEP", "DISK", "VACUUM")
+RETENTION_SETTING_WORDS = ("RETENTION", "TIER", "_KEEP_", "DISK", "VACUUM")  # not MQTT_KEEPALIVE
 TIME_COLUMNS = ("ts", "created_at")
 # The apps whose tables grow with time (configuration tables change, they do not grow).
 GROWING_APPS = ("telemetry", "aggregation")

@@ -45,5 +45,8 @@ def default_rules() -> dict[str, dict[str, Any]]:
                              "high": s.SOLARMON_ALERT_GLITCHES_PER_DAY},
         "disk-space": {"name": "Disk space low", "kind": "disk_space_low", "severity": Severity.CRITICAL,
                        "low": s.SOLARMON_ALERT_DISK_FREE_BELOW_PCT, "hysteresis": 2.0},
+        # Raised only with several collectors; as long to wait as for a device's offline alert.
+        "collector-down": {"name": "Collector down", "kind": "collector_down", "severity": Severity.CRITICAL,
+                           "raise_after_s": s.SOLARMON_ALERT_OFFLINE_AFTER_S},
     })
     return rules

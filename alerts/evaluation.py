@@ -6,7 +6,7 @@ for ``clear_after_s``. A value between the limit and the hysteresis band neither
 clears, and it resets whichever delay was running, so a value hovering at a limit cannot flap.
 
 Evaluation runs after each poll (``evaluate_poll``: only that device, from the rows it wrote),
-periodically (``evaluate_periodic``: offline devices, disk space) and after each rollup
+periodically (``evaluate_periodic``: offline devices, disk space, collectors) and after each rollup
 (``evaluate_rollup``: counter glitches). Writes happen only when something changes.
 """
 
@@ -157,7 +157,7 @@ def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime
 
 
 def evaluate_periodic(now: datetime | None = None) -> int:
-    """Evaluate the periodic rules (offline devices, disk space) over all their subjects."""
+    """Evaluate the periodic rules (offline devices, disk space, collectors) over all their subjects."""
     now = now or timezone.now()
     changes = 0
     for rule in _enabled_rules(Trigger.PERIODIC):
@@ -168,8 +168,10 @@ def evaluate_periodic(now: datetime | None = None) -> int:
             key = (finding.subject_type, finding.subject_id)
             seen.add(key)
             changes += apply(rule, finding, watches.get(key), now) is not None
-        if rule.rule_kind.clears_unseen:
-            changes += _drop_unseen([w for key, w in watches.items() if key not in seen], now)
+        kind = rule.rule_kind
+        if kind.clears_unseen:
+            changes += _drop_unseen([w for key, w in watches.items()
+                                     if key not in seen and kind.covers(w.device_id)], now)
     return changes
 
 

@@ -9,7 +9,7 @@ EVALUATE_TIME_LIMIT_S = 120
 
 @shared_task(ignore_result=True, soft_time_limit=EVALUATE_TIME_LIMIT_S - 10, time_limit=EVALUATE_TIME_LIMIT_S)
 def evaluate_alerts() -> int:
-    """The periodic rules (offline devices, disk space), which no poll triggers; changes made."""
+    """The periodic rules (offline devices, disk space, collectors), which no poll triggers; changes made."""
     from alerts.evaluation import evaluate_periodic
 
     return evaluate_periodic()

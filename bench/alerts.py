@@ -6,7 +6,7 @@
    add to a poll. Measured with nothing wrong (no watches), and with every tenth pack's cells
    out of balance (active alerts being kept), and with 20,000 cleared alerts in the history.
 2. SQL statements the receiver adds to one poll of each device kind.
-3. The periodic evaluation (offline devices, disk space) over all 500 devices.
+3. The periodic evaluation (offline devices, disk space, collectors) over all 500 devices.
 
 Run: ``.venv/bin/python bench/alerts.py`` (SQLite in a temporary folder; ``--database-url``
 for PostgreSQL).

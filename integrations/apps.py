@@ -6,7 +6,8 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
-    """Connects notification channels to ``alerts.signals.alert_changed``."""
+    """Connects the MQTT publisher to telemetry's signals and Celery's worker hooks, and notification
+    channels and the alert binary sensors to ``alerts.signals.alert_changed``."""
 
     name = "integrations"
     verbose_name = "Integrations"
@@ -16,8 +17,9 @@ class IntegrationsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from alerts.signals import alert_changed
-        from integrations import receivers
+        from integrations import alerts_mqtt, receivers
         from integrations.mqtt import runtime
+        from integrations.mqtt.extensions import register_provider
         from integrations.notifications import queue_deliveries
         from telemetry.models import DeviceStatus
         from telemetry.signals import samples_written
@@ -30,3 +32,5 @@ class IntegrationsConfig(AppConfig):
         worker_process_init.connect(runtime.on_worker_process_init, weak=False)
         worker_shutdown.connect(runtime.on_worker_shutdown, weak=False)
         alert_changed.connect(queue_deliveries, dispatch_uid="integrations.queue_deliveries")
+        alert_changed.connect(alerts_mqtt.on_alert_changed, dispatch_uid="integrations.alerts_mqtt")
+        register_provider(alerts_mqtt.components_for)

@@ -19,3 +19,14 @@ MAX_RETRIES = 8
 def deliver_notification(self: Any, delivery_id: int) -> None:
     """Send one alert notification to one channel."""
     deliver(delivery_id, final=self.request.retries >= MAX_RETRIES)
+
+
+@shared_task(ignore_result=True, expires=300)
+def publish_alert_change(alert_id: int, event: str) -> None:
+    """Publish an alert change made outside a worker (acknowledged in the web server) over MQTT."""
+    from alerts.models import Alert
+    from integrations.alerts_mqtt import publish_alert_change as publish
+
+    alert = Alert.objects.select_related("rule", "acknowledged_by").filter(pk=alert_id).first()
+    if alert is not None:
+        publish(alert, event)

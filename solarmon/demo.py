@@ -15,6 +15,7 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapters.jkbms_tcpip.attribution import MASTER_ADDRESS
 from adapters.simulators.jkbms import JkGatewaySimulator
 from adapters.simulators.modbus import IammeterSimulator, PowdriveSimulator, SenergySimulator
 from adapters.simulators.plant import Plant, PlantParams, PlantSum
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MODBUS_SIMULATORS: dict[str, Any] = {
     "powdrive": PowdriveSimulator, "senergy": SenergySimulator, "iammeter": IammeterSimulator}
+JK_MASTER_CYCLE_S = 1.0  # how often the simulated JK-PB master polls its bus (passive mode)
 
 
 class DemoPlants:
@@ -128,11 +130,17 @@ class DemoRig:
             return config, f"console on {sim.path}"
         if kind == "jkbms_tcpip":
             addresses = config.get("addresses") or list(range(1, int(config.get("batteries", 1)) + 1))
-            sim = JkGatewaySimulator(plant, addresses=addresses,
-                                     cells_per_battery=int(config.get("cells_per_battery", 16))).start()
+            # A passive listener hears another master's polling, so the simulated bus has one,
+            # as a real JK-PB bus does: at address 0, itself a battery of the pack.
+            passive = config.get("mode") == "passive"
+            sim = JkGatewaySimulator(plant, addresses=[a for a in addresses if a != MASTER_ADDRESS],
+                                     cells_per_battery=int(config.get("cells_per_battery", 16)),
+                                     master_interval_s=JK_MASTER_CYCLE_S if passive else None).start()
             self.simulators.append(sim)
+            config.pop("serial_port", None)  # the simulator is a TCP gateway, also for a USB-adapter config
             config["host"], config["port"] = "127.0.0.1", sim.port
-            return config, f"JK gateway on 127.0.0.1:{sim.port}"
+            master = ", a bus master polling it (passive mode)" if passive else ""
+            return config, f"JK gateway on 127.0.0.1:{sim.port}{master}"
         if kind == "jkbms_ble":
             return None, "simulated Bluetooth inside the worker"
         return None, "no simulator"

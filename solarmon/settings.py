@@ -329,7 +329,19 @@ SOLARMON_ALERT_CHARGE_TEMP_MIN_C = env.float("SOLARMON_ALERT_CHARGE_TEMP_MIN_C",
 SOLARMON_ALERT_SOC_BELOW_PCT = env.float("SOLARMON_ALERT_SOC_BELOW_PCT", default=20.0)
 SOLARMON_ALERT_GRID_LOST_BELOW_V = env.float("SOLARMON_ALERT_GRID_LOST_BELOW_V", default=100.0)
 SOLARMON_ALERT_GLITCHES_PER_DAY = env.int("SOLARMON_ALERT_GLITCHES_PER_DAY", default=10)
-SOLARMON_ALERT_DISK_FREE_BELOW_PCT = env.float("SOLARMON_ALERT_DISK_FREE_BELOW_PCT", default=10.0)
+# The disk-space alert warns before the disk guard prunes: its default lies 5 points above the
+# guard's share of the disk (at most 100 %), and a value set at or below that share is refused.
+SOLARMON_ALERT_DISK_FREE_BELOW_PCT = env.float("SOLARMON_ALERT_DISK_FREE_BELOW_PCT",
+                                               default=min(SOLARMON_DISK_MIN_FREE_PCT + 5.0, 100.0))
+if not 0 <= SOLARMON_ALERT_DISK_FREE_BELOW_PCT <= 100:
+    raise ImproperlyConfigured(f"SOLARMON_ALERT_DISK_FREE_BELOW_PCT must be 0-100, not "
+                               f"{SOLARMON_ALERT_DISK_FREE_BELOW_PCT:g}")
+if ("SOLARMON_ALERT_DISK_FREE_BELOW_PCT" in os.environ and SOLARMON_DISK_MIN_FREE_MB > 0
+        and 0 < SOLARMON_DISK_MIN_FREE_PCT >= SOLARMON_ALERT_DISK_FREE_BELOW_PCT):
+    raise ImproperlyConfigured(
+        f"SOLARMON_ALERT_DISK_FREE_BELOW_PCT={SOLARMON_ALERT_DISK_FREE_BELOW_PCT:g} must be above "
+        f"SOLARMON_DISK_MIN_FREE_PCT={SOLARMON_DISK_MIN_FREE_PCT:g}, so the disk-space alert warns before "
+        "the disk guard prunes raw samples early")
 SOLARMON_ALERT_EVALUATE_PERIOD_S = env.float("SOLARMON_ALERT_EVALUATE_PERIOD_S", default=30.0)
 SOLARMON_ALERT_HISTORY_DAYS = env.int("SOLARMON_ALERT_HISTORY_DAYS", default=365)
 for _name in ("SOLARMON_ALERT_OFFLINE_AFTER_S", "SOLARMON_ALERT_EVALUATE_PERIOD_S",

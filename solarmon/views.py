@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from aggregation.selectors import today_energy
 from aggregation.storage_status import storage_status
 from discovery.models import DeviceDiscovery, PortProbe
+from integrations.selectors import mqtt_overview
 from solarmon.dashboard import history as hist
 from solarmon.dashboard.battery import pack_views
 from solarmon.dashboard.systems import SystemChoice, choose_system
@@ -78,10 +79,12 @@ def _refresh_s(request: HttpRequest) -> int:
 @login_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    """Live power flow, today's energy and every device of one system."""
+    """Live power flow, today's energy and every device of one system; for staff, how MQTT
+    publishing fares (connected, messages published and dropped, last error)."""
     choice = choose_system(request)
     today = today_energy(choice.current) if choice.current else None
-    return _page(request, "dashboard/overview.html", choice, "overview", today=today,
+    mqtt = mqtt_overview() if request.user.is_staff else None
+    return _page(request, "dashboard/overview.html", choice, "overview", today=today, mqtt=mqtt,
                  refresh_ms=_refresh_s(request) * 1000)
 
 

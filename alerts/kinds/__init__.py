@@ -8,8 +8,9 @@ migration (the field's choices are read from here); a default rule for it is one
 Each kind says when it looks (``triggers``) and implements the matching method: ``observe`` for
 a poll's rows, ``scan`` for the periodic look over all its subjects, ``observe_rollup`` for a
 rollup's counts. A subject need not be a device: ``host`` (disk space) and ``collector`` are
-subject types, so "a collector is down" is a periodic kind whose ``scan`` yields one finding per
-collector from its last heartbeat, with ``clears_unseen`` so a removed collector clears.
+subject types (the kind's ``subject_type``): ``collector_down`` is a periodic kind whose ``scan``
+yields one finding per collector from its last heartbeat, with ``clears_unseen`` so a removed
+collector clears.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from alerts.kinds.base import RuleKind
 RULE_KINDS: dict[str, RuleKind] = {}
 
 _MODULES = ("alerts.kinds.devices", "alerts.kinds.battery", "alerts.kinds.grid", "alerts.kinds.counters",
-            "alerts.kinds.host")
+            "alerts.kinds.host", "alerts.kinds.collectors")
 
 
 def register(cls: type[RuleKind]) -> type[RuleKind]:

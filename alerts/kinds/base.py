@@ -75,6 +75,9 @@ class RuleKind:
     # A periodic scan covers every subject: a watched subject it no longer reports (a device
     # that was removed or disabled) is cleared.
     clears_unseen: ClassVar[bool] = False
+    # What the alerts are about when it is not the polled device itself ("system", "host",
+    # "collector"): where Home Assistant shows them (integrations/alerts_mqtt.py).
+    subject_type: ClassVar[str | None] = None
 
     def subject(self, device_type: str, device_id: str, system_id: str) -> tuple[str, str]:
         """What an alert from this device's poll is about (the device itself, by default)."""
@@ -87,6 +90,10 @@ class RuleKind:
     def scan(self, rule: AlertRule, now: datetime) -> Iterable[Finding]:
         """Periodic look at every subject of the rule."""
         return ()
+
+    def covers(self, subject_id: str) -> bool:
+        """Whether a ``scan`` here can see that subject (``clears_unseen`` only clears those)."""
+        return True
 
     def observe_rollup(self, rule: AlertRule, rollup: RollupData) -> Iterable[Finding]:
         """Look at what a rollup of a day found."""

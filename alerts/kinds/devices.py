@@ -10,6 +10,7 @@ from alerts.choices import DEVICE_SUBJECTS, Trigger
 from alerts.kinds import register
 from alerts.kinds.base import Finding, Observation, RuleKind
 from catalog import models as catalog
+from catalog.models import Collector
 from telemetry.choices import DeviceKind, DeviceState
 from telemetry.models import DeviceStatus
 from telemetry.status import STALE_AFTER_INTERVALS, effective_state
@@ -37,6 +38,24 @@ def stale_since(status: DeviceStatus) -> datetime | None:
     return status.last_seen + timedelta(seconds=STALE_AFTER_INTERVALS * max(status.poll_interval_s, 1.0))
 
 
+def collector_starts() -> dict[str, datetime]:
+    """When each collector's worker last started (its devices are watched from then on)."""
+    rows = Collector.objects.filter(started_at__isnull=False).values_list("name", "started_at")
+    return {name: started for name, started in rows if started is not None}
+
+
+def offline_since(status: DeviceStatus, starts: dict[str, datetime]) -> datetime | None:
+    """Since when the device counts as offline *while solarmon was watching it*: a device last
+    seen before its collector's worker started (solarmon was stopped, or that host was down)
+    has the delay counted from that start, so a restart raises no alert for devices that answer
+    its first polls. A device not polled yet counts from the latest start of any collector."""
+    since = stale_since(status)
+    started = starts.get(status.collector) or max(starts.values(), default=None)
+    if since is None or started is None:
+        return since
+    return max(since, started)
+
+
 @register
 class DeviceOffline(RuleKind):
     """Raised when a device has not been read for the rule's delay (``raise_after_s``) after it
@@ -56,6 +75,7 @@ class DeviceOffline(RuleKind):
 
     def scan(self, rule: AlertRule, now: datetime) -> Iterable[Finding]:
         monitored = monitored_devices()
+        starts = collector_starts()
         statuses = DeviceStatus.objects.all()
         if rule.device_kind:
             statuses = statuses.filter(device_type=rule.device_kind)
@@ -69,7 +89,7 @@ class DeviceOffline(RuleKind):
             online = state == DeviceState.ONLINE
             yield Finding(status.device_type, status.device_id, status.system_id, Observation(
                 bad=not online, clear=online, values=_status_values(status, state),
-                since=stale_since(status)))
+                since=offline_since(status, starts)))
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         return f"{subject} is offline" if raised else f"{subject} is back online"

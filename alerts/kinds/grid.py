@@ -29,6 +29,7 @@ class GridLost(RuleKind):
     device_kinds = (DeviceKind.METER, DeviceKind.INVERTER)
     requires = frozenset({"low"})
     needs = frozenset({"head"})
+    subject_type = SubjectType.SYSTEM
 
     def subject(self, device_type: str, device_id: str, system_id: str) -> tuple[str, str]:
         return SubjectType.SYSTEM, system_id

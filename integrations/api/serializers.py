@@ -93,11 +93,11 @@ class MqttClientStatusSerializer(serializers.ModelSerializer):
 
     def get_running(self, obj: MqttClientStatus) -> bool:
         """Whether the process reported recently (it writes at least once a minute)."""
-        from datetime import timedelta
-
         from django.utils import timezone
 
-        return timezone.now() - obj.updated_at < timedelta(seconds=90)
+        from integrations.selectors import is_running
+
+        return is_running(obj, timezone.now())
 
 
 class MqttPackOptionSerializer(serializers.ModelSerializer):

@@ -82,6 +82,8 @@ def components(dev: HaDevice, naming: Naming, expire: int, has_phases: bool = Fa
         cmps[extra.component_id] = {
             "p": extra.platform, "unique_id": f"{naming.identifier(dev)}_{extra.unique_suffix}",
             "state_topic": f"{naming.device_root(dev)}/{extra.state_suffix}", **extra.config}
+        if extra.availability == "bridge":  # overrides the device's shared availability
+            cmps[extra.component_id]["availability"] = [{"topic": naming.bridge_topic}]
     return cmps
 
 

@@ -7,6 +7,12 @@ app then sends that topic's state with ``integrations.mqtt.runtime.publish_extra
 suffix, payload)``, typically from a receiver of its own signal (for example an alert raised
 or cleared, published as a ``binary_sensor``). Extra states are retained and republished
 after a reconnect like every other state.
+
+A component that knows its state when it is described (``state``) has it published with the
+configs, after every reconnect and at each catalog check, so it is right from the start and
+comes back right when several processes publish; ``publish_extra`` then only makes changes
+show at once. ``availability="bridge"`` makes a component follow solarmon alone, not its
+device: an alert that its device is offline must stay visible while the device is.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ class ExtraComponent:
     unique_suffix: str  # appended to the device identifier to form the unique id
     state_suffix: str  # the state topic is <device root>/<state_suffix>
     config: dict[str, Any] = field(default_factory=dict)  # name, device_class, value_template, ...
+    state: str | None = None  # the state now, if the provider knows it (see the module docstring)
+    availability: str = "device"  # "device": like the device's sensors; "bridge": solarmon's only
 
 
 Provider = Callable[[HaDevice], list[ExtraComponent]]

@@ -35,6 +35,7 @@ from integrations.mqtt import devices as ha
 from integrations.mqtt.config import MqttConfig, effective_config
 from integrations.mqtt.discovery import ORIGIN_NAME, device_config
 from integrations.mqtt.energy import EnergyGuard, Totals, lifetime_totals, local_midnight, today_energy_kwh
+from integrations.mqtt.extensions import extra_components
 from integrations.mqtt.link import Link
 from integrations.mqtt.naming import LegacyNaming, Naming, naming_for
 from integrations.mqtt.sensors import BY_KIND
@@ -58,7 +59,7 @@ CATALOG_EVERY_CHECKS = 6
 class Event:
     """Something the publisher thread should act on."""
 
-    kind: str  # samples | status | extra | message | connected | sync
+    kind: str  # samples | status | extra | event | message | connected | sync
     args: tuple[Any, ...] = ()
 
 
@@ -108,6 +109,7 @@ class Publisher:
         self.world = World()
         self.guard = EnergyGuard()
         self.availability: dict[ha.Key, str] = {}
+        self.extras: dict[str, str] = {}  # extension state topic → the state its provider gave last
         self.link: Link | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -258,6 +260,9 @@ class Publisher:
             dev = self.world.devices.get(key)
             if dev is not None:
                 self._send(f"{self.naming.device_root(dev)}/{suffix}", payload)
+        elif event.kind == "event":
+            suffix, payload = event.args
+            self._send(f"{self.naming.base}/{suffix}", payload, retain=False)
         elif event.kind == "message":
             self._on_broker_message(*event.args)
         elif event.kind == "sync":
@@ -405,9 +410,13 @@ class Publisher:
         if self.cfg.discovery_enabled:
             for topic, payload in self.configs().items():
                 self._send_config(topic, payload)
+        extras = self._safely(self.extra_states) or {}
         for topic, payload in list(self.image.items()):
-            if not topic.startswith(prefix) and not topic.endswith("/availability"):
+            if not topic.startswith(prefix) and not topic.endswith("/availability") and topic not in extras:
                 self._send(topic, payload)
+        for topic, payload in extras.items():
+            self._send(topic, payload)
+        self.extras = extras
         if not any(t.endswith("/state") or t.endswith("/regs") for t in self.image):
             for dev in self.world.devices.values():
                 if dev.kind != HaKind.BATTERY:
@@ -445,6 +454,7 @@ class Publisher:
         self.cfg = fresh
         self.image.clear()
         self.availability.clear()
+        self.extras.clear()
         if fresh.enabled:
             self._prepare()
         self._start_link()
@@ -469,17 +479,45 @@ class Publisher:
             self.remove_device(dev)
         if self.cfg.discovery_enabled and self.link is not None:
             self.publish_configs()
+        if self.link is not None:
+            self.publish_extra_states()
         if gone:
             self.guard.forget([f"{d.kind}:{d.device_id}:" for d in gone])
 
     def remove_device(self, dev: ha.HaDevice) -> None:
-        """Empty retained payloads on the device's discovery, state and availability topics."""
+        """Empty retained payloads on the device's discovery, state, availability and extension topics."""
         naming = self.naming
         self._send_config(naming.discovery_topic(dev), "")
         if dev.kind != HaKind.BATTERY:
             self._send(naming.state_topic(dev), "", retain=True)
             self._send(naming.availability_topic(dev), "", retain=True)
+            root = f"{naming.device_root(dev)}/"
+            for topic in [t for t in set(self.image) | set(self.extras) if t.startswith(root)]:
+                self._send(topic, "", retain=True)
+                self.extras.pop(topic, None)
         self.availability.pop(dev.key, None)
+
+    # ---- extension states ---------------------------------------------------------------
+    def extra_states(self) -> dict[str, str]:
+        """The state topic and state of every extension component whose provider knows its state."""
+        naming = self.naming
+        out: dict[str, str] = {}
+        for dev in self.world.devices.values():
+            for extra in extra_components(dev):
+                if extra.state is not None:
+                    out[f"{naming.device_root(dev)}/{extra.state_suffix}"] = extra.state
+        return out
+
+    def publish_extra_states(self) -> None:
+        """Send the extension states that changed since the last look, and clear (an empty retained
+        payload) those no provider lists any more, e.g. the sensor of a deleted alert rule."""
+        fresh = self.extra_states()
+        for topic in self.extras.keys() - fresh.keys():
+            self._send(topic, "", retain=True)
+        for topic, payload in fresh.items():
+            if self.extras.get(topic) != payload:
+                self._send(topic, payload)
+        self.extras = fresh
 
     # ---- messages from the broker -------------------------------------------------------
     def _on_broker_message(self, topic: str, payload: bytes) -> None:

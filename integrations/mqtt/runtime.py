@@ -70,6 +70,12 @@ def publish_extra(device_key: tuple[str, str], suffix: str, payload: str) -> boo
     return submit("extra", device_key, suffix, payload)
 
 
+def publish_event(suffix: str, payload: str) -> bool:
+    """Publish one message on ``<base>/<suffix>``, not retained and not sent again after a
+    reconnect: an event, such as an alert raised (lost, like any message, while the broker is away)."""
+    return submit("event", suffix, payload)
+
+
 atexit.register(stop)
 
 

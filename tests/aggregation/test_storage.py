@@ -53,6 +53,8 @@ def test_the_report_gives_rows_size_and_growth_of_each_table() -> None:
     assert report["growth"]["measured_hours"] == pytest.approx(24)
     assert report["retention_settings"]["SOLARMON_RAW_RETENTION_DAYS"] == 90
     assert "SOLARMON_DISK_MIN_FREE_MB" in report["retention_settings"]
+    assert "SOLARMON_ALERT_DISK_FREE_BELOW_PCT" in report["retention_settings"]  # beside the guard's
+    assert "SOLARMON_MQTT_KEEPALIVE_S" not in report["retention_settings"]
     assert report["disk"]["level"] in ("ok", "low", "full")
     assert report["database"]["bytes"] >= sum(row["bytes"] or 0 for row in report["tables"]) * 0.9
 

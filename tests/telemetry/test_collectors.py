@@ -3,7 +3,7 @@
 Collector alpha runs the beat. Each collector has a serial inverter (RTU on a pty) and an
 inverter behind one RS485-to-TCP gateway that both share, and finds a new device on its own
 ports. Then beta is killed: its devices turn offline and nobody else polls them, while
-alpha's keep their schedule.
+alpha's keep their schedule, and the collector-down alert names beta.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import pytest
 from django.utils import timezone
 
 from adapters.simulators.modbus import ModbusSimulator, PowdriveSimulator, SenergySimulator
+from alerts.evaluation import evaluate_periodic
+from alerts.models import Alert
 from catalog import models as m
 from catalog.choices import CollectorState
 from catalog.collectors import collector_state
@@ -29,6 +31,7 @@ from telemetry import models as t
 from telemetry.choices import DeviceState
 from telemetry.status import effective_state
 from tests import factories as f
+from tests.alerts.conftest import rule
 from tests.telemetry.conftest import Worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.timeout(240)]
@@ -176,6 +179,9 @@ def test_each_collector_polls_and_discovers_only_its_own_devices(
         assert set(failures.values()) == {0}, failures
 
         # ---- beta dies: its devices go offline, alpha's keep their schedule ---------------
+        rule("collector-down", raise_after_s=0)
+        evaluate_periodic()
+        assert not Alert.objects.filter(rule__key="collector-down").exists()  # both up
         workers[1].proc.send_signal(signal.SIGKILL)
         workers[1].proc.wait(10)
         killed_at = timezone.now()
@@ -191,6 +197,9 @@ def test_each_collector_polls_and_discovers_only_its_own_devices(
         elapsed = (timezone.now() - killed_at).total_seconds()
         assert collector_state(m.Collector.objects.get(pk=beta), timezone.now()) == CollectorState.DOWN
         assert collector_state(m.Collector.objects.get(pk=alpha), timezone.now()) == CollectorState.UP
+        evaluate_periodic()
+        down = Alert.objects.filter(rule__key="collector-down", state="active")
+        assert [(a.device_type, a.device_id) for a in down] == [("collector", beta)]
         for device_id in beta_devices:
             assert seen[device_id] == {beta}, f"{device_id} was polled by another collector"
             assert _samples(device_id, after=killed_at) == 0

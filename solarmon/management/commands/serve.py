@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+import gunicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -30,7 +31,10 @@ def gunicorn_argv(bind: str, port: int) -> list[str]:
             "--max-requests", "5000", "--max-requests-jitter", "500",
             "--access-logfile", "-", "--error-logfile", "-",
             "--forwarded-allow-ips", "127.0.0.1,::1" if settings.SOLARMON_BEHIND_PROXY else "",
-            "--name", "solarmon-web"]
+            "--name", "solarmon-web",
+            # gunicorn 27 opens a control socket in the account's home (~/.gunicorn/gunicorn.ctl) that
+            # solarmon never uses, and that two servers on one host would take from each other.
+            *(["--no-control-socket"] if gunicorn.version_info >= (27,) else [])]
 
 
 class Command(BaseCommand):

@@ -162,6 +162,32 @@
     document.getElementById("today-empty").hidden = Boolean(today.source);
   }
 
+  // ---- MQTT publishing (staff, when configured) ----------------------------------------
+  function mqttRow(client) {
+    const [word, css] = !client.running ? ["stopped", "stale"] : client.connected
+      ? ["connected", "online"] : ["not connected", "offline"];
+    const errorAge = client.last_error_at ? (Date.now() - Date.parse(client.last_error_at)) / 1000 : null;
+    const error = client.last_error
+      ? [S.el("span", { class: "error", title: client.last_error }, [client.last_error.slice(0, 120)]),
+        errorAge === null ? null : S.el("span", { class: "seen" }, [" " + S.ago(errorAge)])]
+      : ["—"];
+    return S.el("tr", { "data-client": client.client_id }, [
+      S.el("th", { scope: "row" }, [client.client_id, S.el("small", {}, [client.host + " · pid " + client.pid])]),
+      S.el("td", { "data-field": "connection" }, [S.el("span", { class: "badge state-" + css }, [word])]),
+      S.el("td", { class: "num", "data-field": "published" }, [String(client.published)]),
+      S.el("td", { class: "num", "data-field": "dropped" }, [String(client.dropped)]),
+      S.el("td", { "data-field": "last_error" }, error),
+    ]);
+  }
+
+  async function refreshMqtt() {
+    const card = document.getElementById("mqtt-card");
+    if (!card) return;
+    const page = await S.getJSON(card.dataset.clientsUrl);
+    document.querySelector("#mqtt-clients tbody").replaceChildren(...page.results.map(mqttRow));
+    document.getElementById("mqtt-none").hidden = page.results.length > 0;
+  }
+
   // ---- refresh loop -----------------------------------------------------------------
   function showProblem(error) {
     const updated = document.getElementById("updated");
@@ -180,6 +206,7 @@
       const [live, tree] = await Promise.all([S.getJSON(root.dataset.liveUrl), S.getJSON(root.dataset.treeUrl)]);
       renderFlow(live);
       renderTables(tree, live);
+      await refreshMqtt();
       if (Date.now() - lastToday >= todayEveryMs) {
         renderToday(await S.getJSON(root.dataset.todayUrl));
         lastToday = Date.now();
