@@ -68,7 +68,7 @@ _MODBUS_PROPS: dict[str, Any] = {
 }
 # Battery packs: how often their unit and cell rows are stored (telemetry.ingest).
 _CELL_PROPS: dict[str, Any] = {
-    "cell_interval_s": {"type": "integer", "minimum": 0, "maximum": 3600,
+    "cell_interval_s": {"type": "integer", "minimum": 0, "maximum": 3600, "title": "Cell row interval (s)",
                         "description": "Seconds between stored unit and cell rows; each row keeps the "
                         "interval's lowest and highest cell reading. 0 = a row per reading. Default: "
                         "SOLARMON_CELL_INTERVAL_S"},

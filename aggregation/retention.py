@@ -24,7 +24,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from aggregation import tier_models as tm
-from aggregation.buckets import from_db, local_date, local_midnight
+from aggregation.buckets import from_db, local_date, local_midnight, slot_of, slot_start
 from aggregation.models import DirtyDay, SystemDailySummary
 from aggregation.vacuum import reclaim_space
 from catalog import models as catalog
@@ -98,7 +98,14 @@ def oldest_sample(devices: Devices) -> datetime | None:
 
 
 def tiers_complete(devices: Devices, start: datetime, end: datetime) -> bool:
-    """Whether the tiers of [start, end) account for every raw sample of it."""
+    """Whether the tiers of [start, end) account for every raw sample of it.
+
+    Raw samples before the system's oldest one's slot are gone already (pruning cuts at slot
+    bounds): there the tiers stand alone, and only the rest of the range is compared.
+    """
+    oldest = oldest_sample(devices)
+    if oldest is not None and oldest > start:
+        start = min(end, slot_start(slot_of(oldest)))
     for table, (tier, column) in COUNTED.items():
         where, ids = devices.where(table)
         if not ids:
@@ -132,7 +139,8 @@ def prune_limit(system: catalog.System, now: datetime, keep_days: int, *, backfi
     tz = ZoneInfo(system.timezone)
     devices = Devices(system)
     oldest = oldest_sample(devices)
-    cutoff = now - timedelta(days=keep_days)
+    # At a slot bound, so a slot's raw samples go together (see tiers_complete).
+    cutoff = slot_start(slot_of(now - timedelta(days=keep_days)))
     if oldest is None or oldest >= cutoff:
         return None
     budget = settings.SOLARMON_RETENTION_BACKFILL_DAYS if backfill is None else backfill

@@ -33,12 +33,15 @@ def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
 class DeviceData:
     """One poll of one device: its head row, and for a pack its units and cells, loaded lazily."""
 
-    def __init__(self, device_type: str, device_id: str, system_id: str, ts: datetime) -> None:
+    def __init__(self, device_type: str, device_id: str, system_id: str, ts: datetime,
+                 detail_ts: datetime | None = None) -> None:
         self.device_type = device_type
         self.device_id = device_id
         self.system_id = system_id
         self.ts = ts
         self._ts = connection.ops.adapt_datetimefield_value(ts)
+        # Unit and cell rows sit at the start of their detail interval, updated by each poll.
+        self._detail_ts = connection.ops.adapt_datetimefield_value(detail_ts or ts)
 
     @cached_property
     def head(self) -> dict[str, Any] | None:
@@ -54,7 +57,7 @@ class DeviceData:
         if self.device_type != DeviceKind.BATTERY_PACK:
             return []
         return _rows(f"SELECT battery_id, voltage, current, temperature FROM {_UNITS} "
-                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._ts])
+                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_ts])
 
     @cached_property
     def cells(self) -> list[dict[str, Any]]:
@@ -62,4 +65,4 @@ class DeviceData:
         if self.device_type != DeviceKind.BATTERY_PACK:
             return []
         return _rows(f"SELECT cell_id AS cell_ref_id, voltage, temperature FROM {_CELLS} "
-                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._ts])
+                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_ts])

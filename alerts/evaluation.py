@@ -137,15 +137,17 @@ def _apply_all(pairs: list[tuple[AlertRule, Finding]], at: datetime, look: bool 
     return changes
 
 
-def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime) -> int:
-    """Evaluate the rules that watch this device on the rows its poll at ``ts`` wrote."""
+def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime,
+                  detail_ts: datetime | None = None) -> int:
+    """Evaluate the rules that watch this device on the rows its poll at ``ts`` wrote (a pack's
+    unit and cell rows at ``detail_ts``, the start of their detail interval)."""
     subjects = [(device_type, device_id), (SubjectType.SYSTEM.value, system_id)]
     enabled, watched = _RULES.enabled(subjects)
     rules = [r for r in enabled if Trigger.POLL in r.rule_kind.triggers
              and r.applies_to(device_type, device_id, system_id)]
     if not rules:
         return 0
-    data = DeviceData(device_type, device_id, system_id, ts)
+    data = DeviceData(device_type, device_id, system_id, ts, detail_ts)
     pairs = []
     for rule in rules:
         kind = rule.rule_kind

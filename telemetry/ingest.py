@@ -181,7 +181,8 @@ def write_rows(rows: list[models.Model]) -> IngestResult:
         else:
             model.objects.bulk_create(batch, ignore_conflicts=True, batch_size=500)  # type: ignore[attr-defined]
     device_type = {"inverter_id": "inverter", "meter_id": "meter", "pack_id": "battery_pack"}[device_field]
+    detail_ts = next((row.ts for row in rows if type(row) in DETAIL_MERGE), head.ts)  # type: ignore[attr-defined]
     transaction.on_commit(lambda: samples_written.send(
         sender=head_model, device_type=device_type, device_id=getattr(head, device_field),
-        system_id=head.system_id, ts=head.ts))  # type: ignore[attr-defined]
+        system_id=head.system_id, ts=head.ts, detail_ts=detail_ts))  # type: ignore[attr-defined]
     return IngestResult(rows=len(rows), written=len(rows))

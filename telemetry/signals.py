@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 # Sent after a poll's rows are committed: kwargs ``device_type`` ("inverter", "battery_pack",
-# "meter"), ``device_id``, ``system_id`` and ``ts`` (the sample time). Rollups use it to
-# recompute buckets that a late sample touches.
+# "meter"), ``device_id``, ``system_id``, ``ts`` (the sample time) and ``detail_ts`` (where a
+# pack's unit and cell rows of this poll are: the start of their detail interval, which holds
+# the latest values; ``ts`` for other devices). Rollups use it to recompute buckets that a late
+# sample touches.
 samples_written = Signal()

@@ -22,6 +22,7 @@ from django.test import override_settings
 from aggregation.diskguard import Volume, guard_disk, level_of, read_record, threshold_bytes
 from aggregation.models import SystemDailySummary
 from aggregation.retention import SAMPLE_MODELS
+from aggregation.rollups import rollup_day
 from aggregation.storage_status import StorageStatus
 from telemetry import models as t
 from telemetry.diskfull import DiskFullEpisode, is_disk_full
@@ -112,6 +113,8 @@ def test_the_guard_keeps_rollups_and_the_last_days_and_says_when_nothing_more_ma
 @pytest.mark.django_db
 def test_a_day_without_rollups_stops_early_pruning_unless_retention_rolls_it_up_first() -> None:
     ten_days_of_samples()
+    for d in range(11):  # the periodic rollup has written every day's tiers and rollups
+        rollup_day("system", (NOW - timedelta(days=d)).date())
     unrolled = (NOW - timedelta(days=6)).date()
     SystemDailySummary.objects.filter(date=unrolled).delete()
     with override_settings(SOLARMON_RETENTION_BACKFILL_DAYS=0):  # retention may not roll it up

@@ -131,3 +131,22 @@ def test_pruning_gives_the_space_back_to_the_file_system() -> None:
         cursor.execute("PRAGMA freelist_count")
         assert cursor.fetchone()[0] == 0
     assert pages() < before * 0.6
+
+
+@pytest.mark.django_db
+def test_a_day_cut_in_two_by_one_run_is_pruned_on_by_the_next_with_its_rollup_unchanged() -> None:
+    from tests.aggregation.test_diskguard import NOW, ten_days_of_samples
+
+    ten_days_of_samples()  # hourly samples, 13:00 ten days back to noon today
+    for d in range(11):
+        rollup_day("system", (NOW - timedelta(days=d)).date())
+    day = (NOW - timedelta(days=9)).date()
+    before = agg.SystemDailySummary.objects.get(date=day).pv_energy_kwh
+    later = NOW + timedelta(minutes=7)  # retention runs at any time of day
+    prune_raw_samples(now=later, keep_days=9)  # cuts the day nine days back at about noon
+    assert t.EnergySample.objects.filter(ts__date=day).count() == 11  # 13:00 to 23:00 stay
+    # A day on, the rest of it goes, as a day whose tiers hold it, not one to roll up again.
+    with override_settings(SOLARMON_RETENTION_BACKFILL_DAYS=0):
+        prune_raw_samples(now=later + timedelta(days=1), keep_days=9)
+    assert not t.EnergySample.objects.filter(ts__date=day).exists()
+    assert agg.SystemDailySummary.objects.get(date=day).pv_energy_kwh == pytest.approx(before)

@@ -48,10 +48,10 @@ def test_the_report_gives_rows_size_and_growth_of_each_table() -> None:
     assert energy["rows"] == 3 * DAY
     assert energy["rows_per_day"] == pytest.approx(DAY, rel=0.01)
     assert 0 < energy["bytes_per_day"] < energy["bytes"]
-    assert energy["kept_by"] == "SOLARMON_RAW_RETENTION_DAYS" and energy["kept_days"] == 90
-    assert energy["window_days_left"] == pytest.approx(87, abs=0.1)
+    assert energy["kept_by"] == "SOLARMON_RAW_RETENTION_DAYS" and energy["kept_days"] == 14  # the default
+    assert energy["window_days_left"] == pytest.approx(11, abs=0.1)
     assert report["growth"]["measured_hours"] == pytest.approx(24)
-    assert report["retention_settings"]["SOLARMON_RAW_RETENTION_DAYS"] == 90
+    assert report["retention_settings"]["SOLARMON_RAW_RETENTION_DAYS"] == 14
     assert "SOLARMON_DISK_MIN_FREE_MB" in report["retention_settings"]
     assert "SOLARMON_ALERT_DISK_FREE_BELOW_PCT" in report["retention_settings"]  # beside the guard's
     assert "SOLARMON_MQTT_KEEPALIVE_S" not in report["retention_settings"]
@@ -66,7 +66,7 @@ def test_the_printed_report_names_tables_settings_free_space_and_the_outlook() -
     call_command("storage", stdout=out)
     text = out.getvalue()
     line = next(row for row in text.splitlines() if row.startswith("energy_samples"))
-    assert f"{3 * DAY:,}" in line and "90 days (SOLARMON_RAW_RETENTION_DAYS)" in line
+    assert f"{3 * DAY:,}" in line and "14 days (SOLARMON_RAW_RETENTION_DAYS)" in line
     assert "Retention, tiers and the disk guard:" in text
     assert "SOLARMON_DISK_MIN_FREE_PCT" in text
     assert "free of" in text and "the disk guard keeps" in text

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from solarmon.demo import DemoRig
+from telemetry.ingest import detail_interval_s, detail_slot
 from telemetry.models import BatteryCellSample
 from telemetry.polling import poll_device, slot_for
 from tests.alerts.conftest import ref_of, rule
@@ -39,7 +40,9 @@ def test_a_drifting_cell_raises_the_spread_alert_once_and_clears_it_once(pack_si
         gateway.low_cell_drop_mv = drop
         slot = start + timedelta(seconds=second)
         assert poll_device(ref, slot).ok
-        volts = [v for v in BatteryCellSample.objects.filter(pack_id="pack1", ts=slot).values_list(
+        # The cell rows of the detail interval holding this poll carry its values (the latest).
+        detail = detail_slot(slot, detail_interval_s("jk_gateway"))
+        volts = [v for v in BatteryCellSample.objects.filter(pack_id="pack1", ts=detail).values_list(
             "voltage", flat=True) if v is not None]
         spreads.append(round((max(volts) - min(volts)) * 1000))
     # What the pack reported: balanced, a spike, far out, hovering both sides of the limit, back.

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregation.models import SystemHourlyEnergy
+from aggregation.models import RollupWatermark, SystemHourlyEnergy
 from integrations.models import MqttSettings
 from integrations.mqtt.config import effective_config
 from integrations.mqtt.publisher import Publisher
@@ -28,6 +28,15 @@ def _hour(day: date, hour: int, pv: float, imp: float) -> None:
         system_id="system", date=day, hour_start=hour, fold=0,
         defaults={"start_utc": start, "solar_energy_kwh": pv, "grid_import_energy_kwh": imp,
                   "load_energy_kwh": pv + imp})
+    # The periodic rollup has closed the hour: today's energy reads it from the rollups.
+    RollupWatermark.objects.update_or_create(
+        device_type="inverter", device_id="inv1",
+        defaults={"system_id": "system", "closed_until": max(start + timedelta(hours=1), _closed())})
+
+
+def _closed() -> datetime:
+    mark = RollupWatermark.objects.filter(device_id="inv1").first()
+    return mark.closed_until if mark else datetime.min.replace(tzinfo=UTC)
 
 
 def _publisher() -> Publisher:
