@@ -113,8 +113,7 @@ def log_glitches(slots: dict[str, SlotAggs]) -> dict[tuple[str, str], int]:
     return counts
 
 
-# The device types of ``telemetry.choices.DeviceKind`` behind the slot kinds.
-DEVICE_TYPES = {"inv": "inverter", "pack": "battery_pack", "meter": "meter"}
+DEVICE_TYPES = tiers.DEVICE_TYPES
 
 
 def _total(aggs: Iterable[Agg], prefix: str) -> int:

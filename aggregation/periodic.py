@@ -35,6 +35,7 @@ from aggregation.buckets import SLOT_S, Day, local_date, local_day, local_midnig
 from aggregation.daydata import DayData, TierDaySummary, log_glitches, raw_slots, tier_slots
 from aggregation.levels import LEVEL_KEYS, build_daily, build_hourly, hours_by_level
 from aggregation.rollups import rollup_day, upsert_rows, write_energy_tiers
+from aggregation.signals import rollup_written
 from aggregation.sql import Device
 from aggregation.topology import Topology
 from catalog import models as catalog
@@ -160,15 +161,27 @@ def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport
         return
     written, read = tiers.replace_stat_tiers(topo, start, end, fresh=fresh)
     slots = raw_slots(topo, start, end)
-    log_glitches(slots)
+    found = any(log_glitches(slots).values())
     written += write_energy_tiers(topo, slots, start, end, fresh=fresh)
     for kind, aggs in slots.items():
         read[RAW_TABLE[kind]] += sum(int(a.get("n") or 0) for a in aggs.values())
     report.read += read
     for day in _touched_days(start, end, topo):
-        written += roll_day(topo, local_day(day, topo.tz), start, end, daily=daily)
+        local = local_day(day, topo.tz)
+        written += roll_day(topo, local, start, end, daily=daily)
+        if found or any(start < h.end_utc <= end for h in local.hours):
+            _report_glitches(topo, local)
     report.written += written
     report.slots += slot_of(end) - slot_of(start)
+
+
+def _report_glitches(topo: Topology, day: Day) -> None:
+    """Tell the alert rules the day's counter glitches so far (the tiers keep them per slot): when
+    this run found some, and once an hour so a rule sees its count settle."""
+    glitches = tiers.glitches_between(topo, day.start_utc, day.end_utc)
+    system_id = topo.system.pk
+    transaction.on_commit(lambda: rollup_written.send(sender=DayData, system_id=system_id, day=day.date,
+                                                      glitches=glitches))
 
 
 def _save_watermarks(topo: Topology, closed: datetime, marks: Marks) -> None:

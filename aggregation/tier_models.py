@@ -51,6 +51,7 @@ class EnergyTier(Tier):
 
     covered_s = models.FloatField(default=0.0, help_text="Seconds of the slot between neighbouring samples")
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.NONE)
+    glitches = models.IntegerField(default=0, help_text="Counter readings rejected in the slot")
 
     class Meta:
         abstract = True

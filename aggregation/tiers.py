@@ -44,7 +44,7 @@ class EnergyTierSpec:
         return self.model._meta.db_table
 
     def columns(self) -> list[str]:
-        cols = ["ts", self.device, "sample_count", "covered_s", "source", *self.energies.values()]
+        cols = ["ts", self.device, "sample_count", "covered_s", "source", "glitches", *self.energies.values()]
         for prefix in self.stats.values():
             cols += [f"{prefix}_avg", f"{prefix}_n", f"{prefix}_min", f"{prefix}_max"]
         return cols
@@ -78,7 +78,8 @@ def to_row(spec: EnergyTierSpec, device_id: str, slot: int, agg: Agg, system_id:
 
     row: dict[str, Any] = {"ts": slot_start(slot), spec.device: device_id, "system_id": system_id,
                            "sample_count": int(agg.get("n") or 0), "covered_s": float(agg.get("cov") or 0.0),
-                           "source": source(agg, tuple(spec.energies))}
+                           "source": source(agg, tuple(spec.energies)),
+                           "glitches": sum(int(v) for k, v in agg.items() if k.startswith("gl_") and v)}
     for flow, column in spec.energies.items():
         row[column] = float(agg.get(f"e_{flow}") or 0.0)
     for alias, prefix in spec.stats.items():
@@ -92,7 +93,7 @@ def to_row(spec: EnergyTierSpec, device_id: str, slot: int, agg: Agg, system_id:
 
 def to_agg(spec: EnergyTierSpec, values: Mapping[str, Any]) -> Agg:
     """The slot aggregate a tier row stands for (the inverse of :func:`to_row`)."""
-    agg: Agg = {"n": values["sample_count"], "cov": values["covered_s"]}
+    agg: Agg = {"n": values["sample_count"], "cov": values["covered_s"], "gl_slot": values["glitches"] or 0}
     for flow, column in spec.energies.items():
         agg[f"e_{flow}"] = values[column] or 0.0
     # The source of a sum of slots is the union of their sources: one flow standing for all.
@@ -107,6 +108,29 @@ def to_agg(spec: EnergyTierSpec, values: Mapping[str, Any]) -> Agg:
         agg[f"min_{alias}"] = values[f"{prefix}_min"]
         agg[f"max_{alias}"] = values[f"{prefix}_max"]
     return agg
+
+
+# The device types of ``telemetry.choices.DeviceKind`` behind the slot kinds.
+DEVICE_TYPES = {"inv": "inverter", "pack": "battery_pack", "meter": "meter"}
+
+
+def glitches_between(topo: Topology, start: datetime, end: datetime) -> dict[tuple[str, str], int]:
+    """Counter readings rejected in [start, end) per (device type, device id), from the tiers;
+    every device of the system included (0 when clean)."""
+    devices = {"inv": [i.pk for i in topo.inverters], "meter": [mt.pk for mt in topo.meters],
+               "pack": [p.pk for p in topo.packs]}
+    out: dict[tuple[str, str], int] = {}
+    for kind, spec in ENERGY_TIERS.items():
+        if not devices[kind]:
+            continue
+        out.update({(DEVICE_TYPES[kind], dev): 0 for dev in devices[kind]})
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {spec.device}, SUM(glitches) FROM {spec.table} "
+                           f"WHERE {spec.device} IN ({_in(devices[kind])}) AND ts >= %s AND ts < %s "
+                           f"GROUP BY {spec.device}", [*devices[kind], *_bounds(start, end)])
+            for dev, count in cursor.fetchall():
+                out[DEVICE_TYPES[kind], dev] = int(count or 0)
+    return out
 
 
 def _bounds(start: datetime, end: datetime) -> list[Any]:

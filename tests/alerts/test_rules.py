@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from aggregation.periodic import rollup_recent
 from aggregation.rollups import rollup_day
 from alerts.evaluation import evaluate_periodic
 from alerts.models import Alert
@@ -147,3 +148,25 @@ def test_too_many_counter_glitches_in_a_day_are_raised_after_the_rollup(site: di
         rollup_day("system", timezone.now().date())
     alert = Alert.objects.get(rule__key="counter-glitches")
     assert alert.device_id == "inv1" and alert.values["glitches"] > 3
+
+
+def test_counter_glitches_are_raised_by_the_periodic_rollup_before_the_day_is_over(site: dict[str, Any]
+                                                                                   ) -> None:
+    rule("counter-glitches", high=3)
+    now = timezone.now()
+    start = now - timedelta(minutes=30)
+    if start.date() != now.date():  # the rule counts today's glitches
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = [t.EnergySample(ts=start + timedelta(seconds=10 * i), inverter=site["inverter"], array_id="array1",
+                           system_id="system", pv_power_w=1000,
+                           pv_total_kwh=100.0 + i * 0.003 - (i % 2) * 0.5)
+            for i in range(40)]
+    t.EnergySample.objects.bulk_create(rows)
+    with _COMMIT[0](execute=True):
+        rollup_recent(now=now + timedelta(hours=1))  # the periodic run closes the slots: no full-day rollup
+    alert = Alert.objects.get(rule__key="counter-glitches")
+    assert alert.device_id == "inv1" and alert.values["glitches"] > 3
+    # A later run that finds nothing new keeps the day's count: the alert stays, once.
+    with _COMMIT[0](execute=True):
+        rollup_recent(now=now + timedelta(hours=2))
+    assert Alert.objects.get(rule__key="counter-glitches").state == "active"
