@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from aggregation.buckets import from_db
-from aggregation.series import _closed_until, _oldest, _timezone, _buckets
+from aggregation.series import _buckets, _closed_until, _oldest, _timezone
 from catalog import models as catalog
 from telemetry.series import MAX_POINTS, Column, Source, bucket_rows, points_of, step_for
 
@@ -41,8 +41,8 @@ def cell_series(cell: catalog.BatteryCell, start: datetime, end: datetime, point
     """At most ``points`` buckets of one cell's voltage and temperature (shaped as :func:`series`)."""
     points = min(max(points, 1), MAX_POINTS)
     raw_from, tier_from = _oldest(CELL_RAW.table), _oldest(CELL_TIER.table)
-    raw = raw_from is not None and end - start <= timedelta(hours=settings.SOLARMON_SERIES_RAW_MAX_HOURS) and (
-        raw_from <= start or tier_from is None or tier_from >= raw_from)
+    short = end - start <= timedelta(hours=settings.SOLARMON_SERIES_RAW_MAX_HOURS)
+    raw = raw_from is not None and short and (raw_from <= start or tier_from is None or tier_from >= raw_from)
     table = CELL_RAW if raw or tier_from is None else CELL_TIER
     step = step_for(start, end, points, table.grain_s)
     while _buckets(start, end, step) > points:
@@ -56,7 +56,8 @@ def cell_series(cell: catalog.BatteryCell, start: datetime, end: datetime, point
     if split < end:
         buckets.update(bucket_rows(CELL_RAW, cell.pk, max(start, split), end, step, CELL_QUANTITIES))
     return {"kind": "cell", "device_id": cell.pk, "start": start, "end": end, "step_s": step,
-            "source": "raw" if table is CELL_RAW else "tiers", "timezone": _timezone("battery_pack", cell.pack_id),
+            "source": "raw" if table is CELL_RAW else "tiers",
+            "timezone": _timezone("battery_pack", cell.pack_id),
             "columns": CELL_QUANTITIES, "points": points_of(buckets, start, end, step, CELL_QUANTITIES)}
 
 
@@ -72,23 +73,24 @@ def weakest_cell(pack: catalog.BatteryPack, start: datetime, end: datetime) -> d
     when no cell was read in the period."""
     adapt = connection.ops.adapt_datetimefield_value
     closed = _closed_until("battery_pack", pack.pk)
-    split = min(max(closed, start), end) if closed is not None else start
+    split = min(max(closed, start), end) if closed is not None else end
     found: list[tuple[datetime, str | None, float]] = []
     if split > start:
         slot = _lowest("SELECT ts, NULL, cell_voltage_min FROM battery_bank_samples_5min WHERE pack_id = %s "
                        "AND ts >= %s AND ts < %s AND cell_voltage_min IS NOT NULL "
                        "ORDER BY cell_voltage_min, ts LIMIT 1", [pack.pk, adapt(start), adapt(split)])
         if slot is not None:
-            cell = _lowest("SELECT ts, cell_id, voltage_min FROM battery_cell_samples_5min WHERE ts = %s "
-                           "AND pack_id = %s AND voltage_min IS NOT NULL ORDER BY voltage_min, cell_id LIMIT 1",
-                           [adapt(slot[0]), pack.pk])
-            if cell is not None:
-                found.append(cell)
-    if split < end:
+            in_slot = _lowest("SELECT ts, cell_id, voltage_min FROM battery_cell_samples_5min "
+                              "WHERE ts = %s AND pack_id = %s AND voltage_min IS NOT NULL "
+                              "ORDER BY voltage_min, cell_id LIMIT 1",
+                              [adapt(slot[0]), pack.pk])
+            if in_slot is not None:
+                found.append(in_slot)
+    if split < end or not found:  # the last minutes, or cells the rollup has not reached yet
         low = "COALESCE(voltage_min, voltage)"
-        recent = _lowest(f"SELECT ts, cell_id, {low} FROM battery_cell_samples WHERE pack_id = %s AND ts >= %s "
-                         f"AND ts < %s AND {low} IS NOT NULL ORDER BY {low}, ts LIMIT 1",
-                         [pack.pk, adapt(split), adapt(end)])
+        recent = _lowest(f"SELECT ts, cell_id, {low} FROM battery_cell_samples WHERE pack_id = %s "
+                         f"AND ts >= %s AND ts < %s AND {low} IS NOT NULL ORDER BY {low}, ts LIMIT 1",
+                         [pack.pk, adapt(split if found else start), adapt(end)])
         if recent is not None:
             found.append(recent)
     if not found:
