@@ -101,7 +101,8 @@ def _draws(page: Any, selector: str) -> str:
 
 
 def _x_of(page: Any, selector: str, ts: float) -> tuple[float, float]:
-    """Page coordinates of time ``ts`` (epoch seconds), in the middle of the plot's height."""
+    """Viewport coordinates of time ``ts`` (epoch seconds), in the middle of the plot's height."""
+    page.locator(selector + " .u-over").scroll_into_view_if_needed()
     box = page.eval_on_selector(selector, """(el, ts) => { const r = el.uplot.over.getBoundingClientRect();
         return [r.left + el.uplot.valToPos(ts, "x"), r.top + r.height / 2]; }""", ts)
     return float(box[0]), float(box[1])

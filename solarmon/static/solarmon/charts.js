@@ -224,7 +224,7 @@ window.SolarCurves = (function () {
         return hm === "00:00" ? date : date + " " + hm;
       }) }];
       units.forEach((unit, i) => axes.push({
-        scale: unit, side: i === 0 ? 3 : 1, stroke: "#5c6670", size: 56, grid: { show: i === 0, stroke: "#eceff2" },
+        scale: unit, side: i === 0 ? 3 : 1, stroke: "#5c6670", size: unit === "°C" ? 64 : 56, grid: { show: i === 0, stroke: "#eceff2" },
         values: (u, ticks) => ticks.map((v) => (unit === "W" && Math.abs(v) >= 1000 ? v / 1000 + " kW"
           : v + (unit === "V" ? "" : " ") + unit)),
       }));
