@@ -266,3 +266,38 @@ def test_on_a_phone_the_charts_fit_the_screen_and_a_tap_reads_the_values(
     finally:
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_history_page_compares_two_days_and_shows_a_week(plant: dict[str, Any], page: Any) -> None:
+    zone = ZoneInfo(plant["tz"])
+    today = datetime.now(zone).date()
+    yesterday = today - timedelta(days=1)
+    noon = datetime(yesterday.year, yesterday.month, yesterday.day, 12, tzinfo=zone)
+    system = catalog.System.objects.get(pk="system")
+    fast_insert([t.SystemSample(ts=noon + timedelta(minutes=10 * i), system=system, pv_power_w=3000 + i,
+                                load_power_w=500, grid_power_w=0, batt_power_w=2500 + i, batt_soc_pct=50.0)
+                 for i in range(-30, 30)])
+    page.goto(f"/history/?period=day&day={today.isoformat()}")
+    chart = "#curves .curves-chart"
+    _wait_drawn(page, chart)
+    drawn = _draws(page, chart)
+    page.fill("#curves [data-compare]", yesterday.isoformat())
+    page.dispatch_event("#curves [data-compare]", "change")
+    _wait_drawn(page, chart, drawn)
+    shown = _chart(page, chart)
+    assert shown["labels"][6:] == [f"{label} · {yesterday.isoformat()}" for label in
+                                   ["PV", "Load", "Battery (+ charging)", "Grid (+ import)", "SOC"]]
+    midnight = datetime(today.year, today.month, today.day, tzinfo=zone)
+    assert (shown["min"], shown["max"]) == (midnight.timestamp(), (midnight + timedelta(days=1)).timestamp())
+    # Yesterday's noon is drawn at today's noon.
+    at_noon = shown["data"][0].index((noon + timedelta(days=1)).timestamp())
+    assert shown["data"][6][at_noon] == 3000 and shown["data"][1][at_noon] != 3000
+
+    drawn = _draws(page, chart)
+    page.select_option("#curves [data-period-choice]", "week")
+    _wait_drawn(page, chart, drawn)
+    week = _chart(page, chart)
+    assert week["max"] - week["min"] == 7 * 86400 and len(week["labels"]) == 6  # no comparison for a week
+    answer = api(page, page.get_attribute("#curves", "data-url"))
+    assert len(answer["points"]) <= 1000 and week["data"][1] == _expected(answer, "pv_power_w")
+    assert max(v for v in week["data"][1] if v is not None) >= 3000  # yesterday is in the week
