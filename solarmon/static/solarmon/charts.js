@@ -12,7 +12,7 @@
 window.SolarCurves = (function () {
   const S = window.Solarmon;
   const HEIGHT = 300;
-  const COLORS = { pv: "#d99a00", load: "#3465c8", battery: "#1f9d55", grid: "#a23fb8", soc: "#5c6670",
+  const COLORS = { pv: "#d99a00", load: "#3465c8", battery: "#a23fb8", grid: "#1f9d55", soc: "#5c6670",
     band: "rgba(52, 101, 200, 0.18)", cell: "#c0392b", temperature: "#c2571a" };
 
   // ---- time zone arithmetic (the system's zone, not the browser's) -----------------
