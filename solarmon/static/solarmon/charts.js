@@ -401,6 +401,12 @@ window.SolarCurves = (function () {
       return "/api/series/battery_pack/" + encodeURIComponent(packSelect.value) + "/";
     }
 
+    /* The chosen cell's series over the range, if a cell is chosen. */
+    function cellUrls(start, end) {
+      if (!cellSelect.value) return [];
+      return [seriesUrl("/api/series/cell/" + encodeURIComponent(cellSelect.value) + "/", start, end, 720)];
+    }
+
     async function loadCells(start, end) {
       const specs = [
         { field: "cell_voltage", part: "max", label: "Highest cell", color: COLORS.load, unit: "V", width: 1 },
@@ -408,9 +414,8 @@ window.SolarCurves = (function () {
           bandWith: 0 },
         { field: "cell_voltage", label: "Mean", color: "#1b2a4a", unit: "V", width: 2 },
       ];
-      const urls = [seriesUrl(packPath(), start, end, 720, ["cell_voltage"])];
-      if (cellSelect.value) {
-        urls.push(seriesUrl("/api/series/cell/" + encodeURIComponent(cellSelect.value) + "/", start, end, 720));
+      const urls = [seriesUrl(packPath(), start, end, 720, ["cell_voltage"]), ...cellUrls(start, end)];
+      if (urls.length > 1) {
         specs.push({ field: "voltage", from: 1, label: cellSelect.selectedOptions[0].textContent,
           color: COLORS.cell, unit: "V", dash: [4, 3] });
       }
@@ -421,9 +426,8 @@ window.SolarCurves = (function () {
     async function loadLevels(start, end) {
       const specs = [{ field: "soc", label: "SOC", color: COLORS.soc, unit: "%" },
         { field: "temperature", label: "Pack temperature", color: COLORS.temperature, unit: "°C" }];
-      const urls = [seriesUrl(packPath(), start, end, 720, ["soc", "temperature"])];
-      if (cellSelect.value) {
-        urls.push(seriesUrl("/api/series/cell/" + encodeURIComponent(cellSelect.value) + "/", start, end, 720));
+      const urls = [seriesUrl(packPath(), start, end, 720, ["soc", "temperature"]), ...cellUrls(start, end)];
+      if (urls.length > 1) {
         specs.push({ field: "temperature", from: 1, label: "Cell temperature", color: COLORS.cell, unit: "°C",
           dash: [4, 3] });
       }
