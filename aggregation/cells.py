@@ -73,7 +73,8 @@ def weakest_cell(pack: catalog.BatteryPack, start: datetime, end: datetime) -> d
     when no cell was read in the period."""
     adapt = connection.ops.adapt_datetimefield_value
     closed = _closed_until("battery_pack", pack.pk)
-    split = min(max(closed, start), end) if closed is not None else end
+    # As the series do: the tiers up to the last closed slot, the raw rows after it.
+    split = closed if closed is not None and start < closed < end else end
     found: list[tuple[datetime, str | None, float]] = []
     if split > start:
         slot = _lowest("SELECT ts, NULL, cell_voltage_min FROM battery_bank_samples_5min WHERE pack_id = %s "
