@@ -6,17 +6,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATA := var/test
+# The chart library, copied from npm into our static files (tools/vendor_static.sh).
+VENDOR := solarmon/static/solarmon/vendor/uPlot.iife.min.js
 export SOLARMON_PORT ?= 8000
 
 .PHONY: run test venv lint typecheck pytest pytest-sqlite pytest-postgres bench clean
 
-venv: $(STAMP)
+venv: $(STAMP) $(VENDOR)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(VENDOR): package.json package-lock.json tools/vendor_static.sh
+	tools/vendor_static.sh
+	touch $(VENDOR)
 
 run: venv
 	$(PY) -m solarmon.devkey >/dev/null
@@ -57,4 +63,4 @@ bench: venv
 	@for script in bench/*.py; do echo "== $$script"; SOLARMON_DATA_DIR=$(TEST_DATA) $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache node_modules solarmon/static/solarmon/vendor

@@ -127,6 +127,8 @@ def choose_source(kind: str, start: datetime, end: datetime) -> str:
     if tier_from is not None and span <= timedelta(days=settings.SOLARMON_SERIES_TIER_MAX_DAYS) and (
             tier_from <= start or hourly_from is None or hourly_from >= tier_from - timedelta(days=1)):
         return "tiers"
+    if raw_from is not None and tier_from is None and hourly_from is None:
+        return "raw"  # a new installation: nothing is rolled up yet, the raw samples are all there is
     return "hourly"
 
 

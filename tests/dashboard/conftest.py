@@ -96,9 +96,10 @@ class Problems(list[str]):
 
 
 def new_context(browser: Any, live_server: Any, viewport: dict[str, int], problems: Problems,
-                user: User | None = None) -> Any:
-    """A browser context on the live server, logged in as ``user`` (a session made by the test client)."""
-    context = browser.new_context(base_url=live_server.url, viewport=viewport)
+                user: User | None = None, **options: Any) -> Any:
+    """A browser context on the live server, logged in as ``user`` (a session made by the test client);
+    ``options`` go to Playwright (``has_touch=True`` for a phone)."""
+    context = browser.new_context(base_url=live_server.url, viewport=viewport, **options)
     context.set_default_timeout(5000)
     problems.watch(context)
     if user is not None:

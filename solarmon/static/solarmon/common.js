@@ -108,7 +108,14 @@ window.Solarmon = (function () {
       if (response.ok && !response.redirected) {
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = page.getElementById("content");
-        if (fresh) document.getElementById("content").replaceChildren(...fresh.childNodes);
+        if (fresh) {
+          // Parts marked data-keep (charts with their own state) stay as they are.
+          for (const kept of fresh.querySelectorAll("[data-keep][id]")) {
+            const shown = document.getElementById(kept.id);
+            if (shown) kept.replaceWith(shown);
+          }
+          document.getElementById("content").replaceChildren(...fresh.childNodes);
+        }
       }
     } catch (error) {
       // Offline for a moment: keep what is shown and try again at the next tick.
