@@ -21,12 +21,13 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from catalog.models import System
+from catalog.selectors import SystemTree, system_tree
 from telemetry.buses import run_alone
 from telemetry.derive import derive_missed, derive_samples
 from telemetry.diskfull import is_disk_full
 from telemetry.dispatch import POLL_TIME_LIMIT_S, dispatch_due, short_lock_waits
 from telemetry.models import DeviceStatus
-from telemetry.polling import DeviceRef, device_refs, poll_device
+from telemetry.polling import DeviceRef, device_refs, poll_device, statuses_for
 from telemetry.queues import collector_queue
 from telemetry.status import count_expired, record_failure, record_missed
 
@@ -62,21 +63,26 @@ def dispatch_polls() -> int:
 def poll_bus(device_keys: list[str], slot_iso: str) -> None:
     """Poll the given devices in turn at one slot, then derive their systems' totals."""
     slot = datetime.fromisoformat(slot_iso)
-    wanted = set(device_keys)
+    refs = device_refs(keys=device_keys)
+    statuses = statuses_for(refs)
+    trees: dict[str, SystemTree | None] = {}
     systems: set[str] = set()
-    for ref in [r for r in device_refs() if r.key in wanted]:
-        if _poll_one(ref, slot):
+    for ref in refs:
+        if ref.system_id not in trees:
+            trees[ref.system_id] = system_tree(ref.system_id)
+        if _poll_one(ref, slot, trees[ref.system_id], statuses.get(ref.key)):
             systems.add(ref.system_id)
     for system_id in sorted(systems):
         try:
-            derive_samples(system_id, slot)
+            derive_samples(system_id, slot, trees[system_id])
         except SoftTimeLimitExceeded:
             raise
         except Exception:
             log.exception("deriving %s at %s failed; the catch-up derives it later", system_id, slot_iso)
 
 
-def _poll_one(ref: DeviceRef, slot: datetime) -> bool:
+def _poll_one(ref: DeviceRef, slot: datetime, tree: SystemTree | None = None,
+              status: DeviceStatus | None = None) -> bool:
     """Poll one device, whatever goes wrong with it; True when its rows were written."""
     me = settings.SOLARMON_COLLECTOR
     try:
@@ -85,7 +91,7 @@ def _poll_one(ref: DeviceRef, slot: datetime) -> bool:
             record_missed(status, timezone.now(), f"assigned to collector {ref.owner} before the poll ran",
                           me)
             return False
-        return poll_device(ref, slot).ok
+        return poll_device(ref, slot, tree=tree, status=status).ok
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:  # a bug or a database error must not stop the bus's other devices

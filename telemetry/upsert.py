@@ -22,12 +22,26 @@ BATCH = 200
 
 def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
            skip: Iterable[str] = (), overrides: Mapping[str, Any] | None = None,
-           keep_min: Iterable[str] = (), keep_max: Iterable[str] = ()) -> int:
+           keep_min: Iterable[str] = (), keep_max: Iterable[str] = (), many: bool = False) -> int:
     """Upsert ``rows`` into ``model``'s table on its primary key; returns the rows sent.
 
     ``skip`` names fields left to their database default (on insert) and never updated
-    (``created_at``); ``overrides`` sets a value for every row (``updated_at``).
+    (``created_at``); ``overrides`` sets a value for every row (``updated_at``). With ``many``
+    the rows go in one ``executemany`` of a one-row statement (one statement whatever their
+    number) instead of multi-row statements of ``BATCH`` rows.
     """
+    return _write(model, rows, skip=skip, overrides=overrides, keep_min=keep_min, keep_max=keep_max,
+                  update=True, many=many)
+
+
+def insert_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert the ``rows`` whose primary key is not in the table yet; returns how many were new."""
+    return _write(model, rows, update=False)
+
+
+def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
+           overrides: Mapping[str, Any] | None = None, keep_min: Iterable[str] = (),
+           keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
     meta = model._meta
     skipped = set(skip)
     fields = [f for f in meta.concrete_fields if f.column and f.name not in skipped]
@@ -37,22 +51,29 @@ def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
     column = {f.name: quote(f.column) for f in fields}
     lower, upper = {column[n] for n in keep_min}, {column[n] for n in keep_max}
     keys = {quote(f.column) for f in meta.pk_fields}
-    update = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
+    changes = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
     defaults = {f.attname: f.get_default() for f in fields}
     fixed = dict(overrides or {})
     prepare = [_preparer(f) for f in fields]
     values = [[prep(fixed[f.attname] if f.attname in fixed else _value(row, f, defaults))
                for f, prep in zip(fields, prepare, strict=True)] for row in rows]
+    if not values:
+        return 0
     marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     conflict = f"ON CONFLICT ({', '.join(quote(f.column) for f in meta.pk_fields)})"
-    action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+    action = f"DO UPDATE SET {changes}" if changes and update else "DO NOTHING"
+    head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+    written = 0
     with connection.cursor() as cursor:
+        if many:
+            cursor.executemany(f"{head}{marks} {conflict} {action}", values)
+            return len(values)
         for i in range(0, len(values), BATCH):
             batch = values[i:i + BATCH]
-            rows_sql = ", ".join([marks] * len(batch))
-            cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES {rows_sql} {conflict} {action}",
+            cursor.execute(f"{head}{', '.join([marks] * len(batch))} {conflict} {action}",
                            [v for row in batch for v in row])
-    return len(values)
+            written += max(cursor.rowcount, 0)
+    return len(values) if update else written
 
 
 # Columns whose Python values go to the driver as they are (the hot path of ingest: a pack poll
