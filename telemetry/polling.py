@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from adapters.errors import AdapterError
@@ -178,10 +177,11 @@ def slot_for(now: datetime, interval_s: float) -> datetime:
 
 def statuses_for(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
     """The status rows of ``refs`` by device key, in one query (devices never polled are absent)."""
-    match = Q(pk__in=[])
-    for ref in refs:
-        match |= Q(device_type=ref.kind, device_id=ref.device_id)
-    return {f"{s.device_type}:{s.device_id}": s for s in DeviceStatus.objects.filter(match)} if refs else {}
+    if not refs:
+        return {}
+    wanted = {ref.key for ref in refs}
+    rows = DeviceStatus.objects.filter(device_id__in={ref.device_id for ref in refs})
+    return {key: s for s in rows if (key := f"{s.device_type}:{s.device_id}") in wanted}
 
 
 def _status_for(ref: DeviceRef, status: DeviceStatus | None = None) -> DeviceStatus:

@@ -61,7 +61,8 @@ def dispatch_polls() -> int:
 
 @shared_task(ignore_result=True, soft_time_limit=POLL_TIME_LIMIT_S - 10, time_limit=POLL_TIME_LIMIT_S)
 def poll_bus(device_keys: list[str], slot_iso: str) -> None:
-    """Poll the given devices in turn at one slot, then derive their systems' totals."""
+    """Poll the given devices in turn at one slot, then derive their systems' totals if no other
+    bus of theirs still has this slot to poll."""
     slot = datetime.fromisoformat(slot_iso)
     refs = device_refs(keys=device_keys)
     statuses = statuses_for(refs)
@@ -73,12 +74,24 @@ def poll_bus(device_keys: list[str], slot_iso: str) -> None:
         if _poll_one(ref, slot, trees[ref.system_id], statuses.get(ref.key)):
             systems.add(ref.system_id)
     for system_id in sorted(systems):
+        if slot_still_pending(system_id, slot):
+            continue  # another bus's poll of this slot is still to report: the last one derives
         try:
             derive_samples(system_id, slot, trees[system_id])
         except SoftTimeLimitExceeded:
             raise
         except Exception:
             log.exception("deriving %s at %s failed; the catch-up derives it later", system_id, slot_iso)
+
+
+def slot_still_pending(system_id: str, slot: datetime) -> bool:
+    """Whether a device of the system still has a poll of ``slot`` queued or running.
+
+    A system's totals are derived once per slot, by the ``poll_bus`` that finishes it, after
+    all its devices have reported or failed (each clears its pending slot). A poll that never
+    reports (expired, its worker died) leaves the slot to ``derive_catch_up``.
+    """
+    return DeviceStatus.objects.filter(system_id=system_id, pending_slot=slot).exists()
 
 
 def _poll_one(ref: DeviceRef, slot: datetime, tree: SystemTree | None = None,

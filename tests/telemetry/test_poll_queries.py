@@ -14,6 +14,8 @@ from catalog.selectors import load_system_tree, system_tree
 from solarmon.demo import DemoRig
 from telemetry import ingest, polling
 from telemetry import models as t
+from telemetry.dispatch import dispatch_due
+from telemetry.tasks import poll_bus
 from tests import factories as f
 
 TRANSACTION = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
@@ -89,3 +91,25 @@ def test_a_pack_write_is_three_statements_for_4_or_256_cells(units: int, cells: 
     with CaptureQueriesContext(connection) as ctx:
         repeat = ingest.write(again)
     assert repeat.written == 0 and len(_statements(ctx)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_reported(
+        installation: DemoRig) -> None:
+    sent: list[tuple[list[str], datetime]] = []
+    now = timezone.now()
+    dispatch_due(now, lambda owner, keys, slot, expires_s: sent.append((keys, slot)))
+    inverter_slot = polling.slot_for(now, 5)
+    buses = [keys for keys, slot in sent if slot == inverter_slot]
+    assert len(buses) >= 3  # the inverters and the meter are on separate buses
+    for keys in buses[:-1]:
+        poll_bus(keys, inverter_slot.isoformat())
+        assert not t.SystemSample.objects.filter(ts=inverter_slot).exists()
+    poll_bus(buses[-1], inverter_slot.isoformat())
+    system = t.SystemSample.objects.get(ts=inverter_slot)
+    # Derived once every device had reported: all three inverters' PV, the meter's grid figure.
+    assert system.pv_power_w == sum(t.EnergySample.objects.filter(ts=inverter_slot).values_list(
+        "pv_power_w", flat=True))
+    assert t.EnergySample.objects.filter(ts=inverter_slot).count() == 3
+    assert system.grid_source == "meter"
