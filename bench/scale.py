@@ -2,13 +2,15 @@
 
 1. Ingest: pack ticks (pack, unit and cell rows) written by ``telemetry.ingest.write`` from column
    values (the poll path), and by ``write_rows`` from model instances, for 4 × 16 and 16 × 16
-   cells: rows per second.
+   cells: rows per second, with the receivers of ``samples_written`` (rollup marks, alerts, MQTT)
+   muted, so that the figure is the write's; the poll figures below include them.
 2. Poll: ``--devices`` Powdrive simulators (default 500), each behind its own Modbus TCP port in
    a child process (their CPU is not this process's), one inverter each, polled every
-   ``--interval`` seconds for ``--seconds``: ``dispatch_due`` runs at beat's period, and ``--threads`` threads take the queued
-   ``poll_bus`` tasks like a worker of the threads pool (Celery's transport is left out). Printed: polls/s, sample rows/s, this
-   process's CPU per poll, dispatch lag (the slot's time to the poll task's start, p50/p99), and
-   the CPU of the drivers' reads alone (the same devices read without storing), so that the
+   ``--interval`` seconds for ``--seconds``: ``dispatch_due`` runs at beat's period, and
+   ``--threads`` threads take the queued ``poll_bus`` tasks like a worker of the threads pool
+   (Celery's transport is left out). Printed: polls/s, sample rows/s, this process's CPU per
+   poll, dispatch lag (the slot's time to the poll task's start, p50/p99), and the CPU of the
+   drivers' reads alone (the same devices read without storing), so that the
    CPU besides the wire is the difference.
 
 Run: ``.venv/bin/python bench/scale.py`` (SQLite in a temporary folder); ``--postgres`` starts a
@@ -97,7 +99,26 @@ def _pack_reading(units: int, cells: int) -> Any:
         for u in range(1, units + 1)])
 
 
+@contextlib.contextmanager
+def muted_receivers() -> Iterator[None]:
+    from telemetry.signals import samples_written
+
+    held = samples_written.receivers
+    samples_written.receivers = []
+    samples_written.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        samples_written.receivers = held
+        samples_written.sender_receivers_cache.clear()
+
+
 def bench_ingest(ticks: int) -> None:
+    with muted_receivers():
+        _bench_ingest(ticks)
+
+
+def _bench_ingest(ticks: int) -> None:
     from catalog.selectors import load_system_tree
     from telemetry import ingest
     from tests import factories as f
@@ -122,8 +143,8 @@ def bench_ingest(ticks: int) -> None:
                 ts = start + timedelta(seconds=60 * i) + (timedelta(days=1) if name == "instances" else
                                                           timedelta())
                 if name == "values":
-                    rows += ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk, batteries,
-                                                            ids, reading, ts, 60)).written
+                    rows += ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk,
+                                                            batteries, ids, reading, ts, 60)).written
                 else:
                     rows += ingest.write_rows(ingest.pack_rows(pack, reading, ts)).written
             figures.append(rows / (time.perf_counter() - began))
@@ -162,8 +183,9 @@ def bench_polls(devices: int, interval: float, seconds: float, threads: int) -> 
     from telemetry.tasks import poll_bus
 
     period = next(e.every_s for e in beat_entries() if e.task == "telemetry.tasks.dispatch_polls") or 2.0
-    print(f"{devices} Modbus TCP inverters every {interval:g} s for {seconds:g} s; dispatch every {period:g} s, "
-          f"{threads} worker threads, bus locks in {'Redis' if 'redis' in settings.CELERY_BROKER_URL else 'files'}:")
+    locks = "Redis" if "redis" in settings.CELERY_BROKER_URL else "files"
+    print(f"{devices} Modbus TCP inverters every {interval:g} s for {seconds:g} s; dispatch every "
+          f"{period:g} s, {threads} worker threads, bus locks in {locks}:")
     with simulators(devices) as ports:
         system_id = _catalog(ports, interval)
         tasks: queue.Queue[tuple[list[str], str] | None] = queue.Queue()

@@ -52,11 +52,7 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
     lower, upper = {column[n] for n in keep_min}, {column[n] for n in keep_max}
     keys = {quote(f.column) for f in meta.pk_fields}
     changes = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
-    defaults = {f.attname: f.get_default() for f in fields}
-    fixed = dict(overrides or {})
-    prepare = [_preparer(f) for f in fields]
-    values = [[prep(fixed[f.attname] if f.attname in fixed else _value(row, f, defaults))
-               for f, prep in zip(fields, prepare, strict=True)] for row in rows]
+    values = _values(fields, rows, dict(overrides or {}))
     if not values:
         return 0
     marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -86,18 +82,42 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     if isinstance(target, _PLAIN):
         return _same
     if isinstance(target, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
+        return _last_one(connection.ops.adapt_datetimefield_value)
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _last_one(prepare: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``prepare`` remembering its last answer: the rows of one reading share their ``ts``."""
+    last: list[Any] = [object(), None]
+
+    def prepared(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, prepare(value)
+        return last[1]
+    return prepared
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def _value(row: Mapping[str, Any], field: models.Field[Any, Any], defaults: Mapping[str, Any]) -> Any:
-    if field.attname in row:
-        return row[field.attname]
-    return row.get(field.name, defaults[field.attname])
+def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, Any]],
+            fixed: Mapping[str, Any]) -> list[list[Any]]:
+    """Each row's values in ``fields`` order, prepared for the driver (the hot loop of ingest)."""
+    columns = [(f.attname, f.name, f.get_default()) for f in fields]
+    prepare = [(i, _preparer(f)) for i, f in enumerate(fields)]
+    special = [(i, prep) for i, prep in prepare if prep is not _same]
+    constant = [(i, fixed[f.attname]) for i, f in enumerate(fields) if f.attname in fixed]
+    values = []
+    for row in rows:
+        value = [row[attname] if attname in row else row.get(name, default)
+                 for attname, name, default in columns]
+        for i, given in constant:
+            value[i] = given
+        for i, prep in special:
+            value[i] = prep(value[i])
+        values.append(value)
+    return values
 
 
 def _merged(table: str, column: str, lower: bool, upper: bool) -> str:
