@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from catalog.models import System
 from catalog.selectors import SystemTree, system_tree
+from solarmon.schedule import dispatch_period_s
 from telemetry.buses import run_alone
 from telemetry.derive import derive_missed, derive_samples
 from telemetry.diskfull import is_disk_full
@@ -39,8 +40,14 @@ CATCH_UP_DELAY_S = 30  # ... once the slot's own polls have surely finished
 
 
 def _send_poll(owner: str, device_keys: list[str], slot: datetime, expires_s: float) -> None:
-    poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
-                         expires=expires_s)
+    """Queue one bus's poll; one due later than now (the dispatch's lookahead) waits for its slot."""
+    ahead_s = max((slot - timezone.now()).total_seconds(), 0.0)
+    if ahead_s:
+        poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
+                             expires=expires_s + ahead_s, countdown=ahead_s)
+    else:
+        poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
+                             expires=expires_s)
 
 
 @shared_task(ignore_result=True)
@@ -52,7 +59,7 @@ def dispatch_polls() -> int:
             return 0
         try:
             with short_lock_waits(DISPATCH_LOCK_WAIT_S):
-                return dispatch_due(timezone.now(), _send_poll)
+                return dispatch_due(timezone.now(), _send_poll, dispatch_period_s())
         except OperationalError as exc:
             log.warning("dispatch skipped: the database stayed locked for %.0f s (%s); the devices "
                         "stay due", DISPATCH_LOCK_WAIT_S, exc)
