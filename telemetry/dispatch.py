@@ -65,16 +65,27 @@ def lost_after_s(status: DeviceStatus) -> float:
 
 
 def group_by_bus(refs: list[DeviceRef]) -> list[list[DeviceRef]]:
-    """Devices that share any bus land in the same group (union of overlapping buses)."""
-    groups: list[tuple[set[str], list[DeviceRef]]] = []
-    for ref in refs:
-        buses = set(ref.buses)
-        merged = [g for g in groups if g[0] & buses]
-        for g in merged:
-            groups.remove(g)
-            buses |= g[0]
-        groups.append((buses, [r for g in merged for r in g[1]] + [ref]))
-    return [members for _, members in groups]
+    """Devices that share any bus land in the same group (union of overlapping buses), each group
+    in the order of ``refs`` (a union-find over bus names: linear in the number of devices)."""
+    parent = list(range(len(refs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_on: dict[str, int] = {}
+    for i, ref in enumerate(refs):
+        for bus in ref.buses:
+            j = first_on.setdefault(bus, i)
+            a, b = root(i), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[DeviceRef]] = {}
+    for i, ref in enumerate(refs):
+        groups.setdefault(root(i), []).append(ref)
+    return list(groups.values())
 
 
 @dataclass

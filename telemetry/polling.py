@@ -26,7 +26,7 @@ from django.utils import timezone
 from adapters.errors import AdapterError
 from adapters.failover import FailoverReader
 from adapters.readings import BatteryPackReading, InverterReading, MeterReading, Reading
-from adapters.registry import config_with_defaults, create_driver
+from adapters.registry import create_driver, get_type
 from catalog import models as catalog
 from catalog.collectors import Owners
 from catalog.selectors import PackNode, SystemTree, load_system_tree, system_tree
@@ -72,7 +72,8 @@ class DeviceRef:
 
     @property
     def buses(self) -> list[str]:
-        return sorted({bus_key(a.adapter_type, config_with_defaults(a.adapter_type, a.config),
+        # bus_key reads top-level keys only: a shallow overlay of the defaults does (no deep copy).
+        return sorted({bus_key(a.adapter_type, {**get_type(a.adapter_type).default_config, **a.config},
                                self.owner or "") for a in self.adapters})
 
     def fingerprint(self) -> str:
@@ -102,6 +103,10 @@ def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> Adapt
                       adapter.updated_at.isoformat() if adapter.updated_at else "")
 
 
+# An adapter type's documents, which polling never reads (decoding them was most of the cost).
+_TYPE_DOCS = ("config_schema", "default_config", "supported_transports", "description")
+
+
 def device_refs(system_id: str | None = None, owners: Owners | None = None,
                 keys: list[str] | None = None) -> list[DeviceRef]:
     """Every enabled device with at least one enabled adapter, with its owner (four queries).
@@ -121,7 +126,8 @@ def device_refs(system_id: str | None = None, owners: Owners | None = None,
             continue
         only = {"pk__in": named[kind]} if keys is not None else {}
         for dev in model.objects.filter(adapter__enabled=True, **scope, **only).select_related(
-                "adapter__adapter_type").order_by("pk"):
+                "adapter__adapter_type").defer(*(f"adapter__adapter_type__{name}" for name in _TYPE_DOCS)
+                                              ).order_by("pk"):
             adapter = dev.adapter
             assert adapter is not None  # filtered on adapter__enabled
             refs.append(DeviceRef(kind, dev.pk, dev.system_id, adapter.effective_poll_interval(),
@@ -130,7 +136,8 @@ def device_refs(system_id: str | None = None, owners: Owners | None = None,
         return refs
     only = {"pack_id__in": named[DeviceKind.BATTERY_PACK]} if keys is not None else {}
     links = catalog.BatteryPackAdapter.objects.filter(enabled=True, adapter__enabled=True, **only, **{
-        f"pack__{k}": v for k, v in scope.items()}).select_related("pack", "adapter__adapter_type")
+        f"pack__{k}": v for k, v in scope.items()}).select_related("pack", "adapter__adapter_type").defer(
+        *(f"adapter__adapter_type__{name}" for name in _TYPE_DOCS))
     packs: dict[str, DeviceRef] = {}
     for link in links.order_by("pack_id", "priority"):
         owner = owners.owner_of(link.adapter)
