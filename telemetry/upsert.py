@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, models
 
 BATCH = 200
+PG_MAX_PARAMS = 65535  # bind parameters in one PostgreSQL statement
 
 
 def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
@@ -27,8 +28,9 @@ def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
 
     ``skip`` names fields left to their database default (on insert) and never updated
     (``created_at``); ``overrides`` sets a value for every row (``updated_at``). With ``many``
-    the rows go in one ``executemany`` of a one-row statement (one statement whatever their
-    number) instead of multi-row statements of ``BATCH`` rows.
+    the rows go in one statement whatever their number (an ``executemany`` of a one-row
+    statement on SQLite, one multi-row statement of up to 65,535 values on PostgreSQL) instead
+    of multi-row statements of ``BATCH`` rows.
     """
     return _write(model, rows, skip=skip, overrides=overrides, keep_min=keep_min, keep_max=keep_max,
                   update=True, many=many)
@@ -60,12 +62,15 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
     action = f"DO UPDATE SET {changes}" if changes and update else "DO NOTHING"
     head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
     written = 0
+    # SQLite runs an executemany in C without a round trip per row; PostgreSQL's driver does not,
+    # so there ``many`` sends one multi-row statement holding as many rows as it may bind.
+    size = BATCH if not many else max(PG_MAX_PARAMS // len(fields), 1)
     with connection.cursor() as cursor:
-        if many:
+        if many and connection.vendor == "sqlite":
             cursor.executemany(f"{head}{marks} {conflict} {action}", values)
             return len(values)
-        for i in range(0, len(values), BATCH):
-            batch = values[i:i + BATCH]
+        for i in range(0, len(values), size):
+            batch = values[i:i + size]
             cursor.execute(f"{head}{', '.join([marks] * len(batch))} {conflict} {action}",
                            [v for row in batch for v in row])
             written += max(cursor.rowcount, 0)
