@@ -109,7 +109,7 @@ def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_repor
     poll_bus(buses[-1], inverter_slot.isoformat())
     system = t.SystemSample.objects.get(ts=inverter_slot)
     # Derived once every device had reported: all three inverters' PV, the meter's grid figure.
-    assert system.pv_power_w == sum(t.EnergySample.objects.filter(ts=inverter_slot).values_list(
-        "pv_power_w", flat=True))
+    assert system.pv_power_w == sum(pv or 0 for pv in t.EnergySample.objects.filter(
+        ts=inverter_slot).values_list("pv_power_w", flat=True))
     assert t.EnergySample.objects.filter(ts=inverter_slot).count() == 3
     assert system.grid_source == "meter"
