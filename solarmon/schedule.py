@@ -24,9 +24,14 @@ class Entry:
     description: str = ""
 
 
+def dispatch_period_s() -> float:
+    """Seconds between two runs of the poll dispatcher."""
+    return float(getattr(settings, "SOLARMON_DISPATCH_PERIOD_S", 2))
+
+
 def beat_entries() -> list[Entry]:
     """Every periodic task solarmon runs."""
-    dispatch = float(getattr(settings, "SOLARMON_DISPATCH_PERIOD_S", 2))
+    dispatch = dispatch_period_s()
     discovery = float(getattr(settings, "SOLARMON_DISCOVERY_INTERVAL_S", 300))
     guard = settings.SOLARMON_DISK_GUARD_PERIOD_S
     return [

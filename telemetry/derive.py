@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from catalog import models as catalog
+from catalog.selectors import SystemTree, system_tree
 from telemetry import models as t
 from telemetry.choices import GridSource
 
@@ -63,8 +63,10 @@ def _fresh(rows: dict[str, Any], kind: str, intervals: dict[tuple[str, str], flo
             if (ts - row.ts).total_seconds() <= WINDOW_INTERVALS * intervals.get((kind, device), 10.0)}
 
 
-def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
+def derive_samples(system_id: str, ts: datetime, tree: SystemTree | None = None) -> tuple[int, int]:
     """Upsert the array samples and the system sample of ``system_id`` at ``ts``.
+
+    ``tree`` is the system's hierarchy when the caller holds it (else it is fetched).
 
     Returns (array rows, system rows) written.
     """
@@ -77,40 +79,34 @@ def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
     meters = _fresh(_newest(t.MeterSample.objects.filter(**scope), "meter_id"), "meter", intervals, ts)
     packs = _fresh(_newest(t.BatteryBankSample.objects.filter(**scope), "pack_id"), "battery_pack",
                    intervals, ts)
-    pack_rows = {p.pk: p for p in catalog.BatteryPack.objects.filter(system_id=system_id)}
-    attached = dict(catalog.BatteryArrayAttachment.objects.filter(
-        inverter_array__system_id=system_id, detached_at__isnull=True).values_list(
-        "inverter_array_id", "battery_array_id"))
-    meter_rows = list(catalog.Meter.objects.filter(system_id=system_id))
-    by_array: dict[str, list[str]] = {}
-    inverter_arrays = catalog.Inverter.objects.filter(system_id=system_id).values_list("pk", "array_id")
-    for inv_id, array_id in inverter_arrays:
-        by_array.setdefault(array_id, []).append(inv_id)
+    tree = tree or system_tree(system_id)
+    if tree is None:
+        return 0, 0
+    capacity = {p.pack_id: p.nominal_kwh for p in tree.packs}
 
     array_samples = []
-    for array_id in catalog.InverterArray.objects.filter(system_id=system_id).values_list("pk", flat=True):
-        members = [inverters[i] for i in by_array.get(array_id, []) if i in inverters]
+    for array in tree.arrays:
+        members = [inverters[i.inverter_id] for i in array.inverters if i.inverter_id in inverters]
         if not members:
             continue
-        array_meters = [meters[m.pk] for m in meter_rows if m.array_id == array_id and m.pk in meters]
+        array_meters = [meters[mid] for mid in tree.grid_meters(array.array_id) if mid in meters]
         grid = (_sum(m.grid_power_w for m in array_meters) if array_meters
                 else _sum(s.grid_power_w for s in members))
-        its_packs = [p for pid, p in packs.items()
-                     if pack_rows[pid].battery_array_id == attached.get(array_id)]
-        soc = _first_known(_weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in its_packs]),
+        its_packs = [packs[p.pack_id] for p in tree.packs_of(array.array_id) if p.pack_id in packs]
+        soc = _first_known(_weighted_soc([(p.soc, capacity[p.pack_id]) for p in its_packs]),
                            _weighted_soc([(s.soc, None) for s in members]))
         voltages = [s.batt_voltage_v for s in members if s.batt_voltage_v is not None]
         array_samples.append(t.ArraySample(
-            ts=ts, array_id=array_id, system_id=system_id,
+            ts=ts, array_id=array.array_id, system_id=system_id,
             pv_power_w=_sum(s.pv_power_w for s in members),
             load_power_w=_sum(s.load_power_w for s in members),
             grid_power_w=grid, batt_power_w=_sum(s.batt_power_w for s in members), batt_soc_pct=soc,
             batt_voltage_v=round(sum(voltages) / len(voltages), 2) if voltages else None,
             batt_current_a=_sum(s.batt_current_a for s in members),
-            inverters_reporting=len(members), inverters_total=len(by_array.get(array_id, []))))
+            inverters_reporting=len(members), inverters_total=len(array.inverters)))
     _upsert(t.ArraySample, array_samples, ["ts", "array"])
 
-    system_meters = [meters[m.pk] for m in meter_rows if m.array_id is None and m.pk in meters]
+    system_meters = [meters[mid] for mid in tree.grid_meters(None) if mid in meters]
     if not array_samples and not system_meters:
         return len(array_samples), 0
     grid_source = GridSource.METER if system_meters else GridSource.INVERTERS
@@ -121,7 +117,7 @@ def derive_samples(system_id: str, ts: datetime) -> tuple[int, int]:
         load_power_w=_sum(a.load_power_w for a in array_samples), grid_power_w=grid,
         batt_power_w=_sum(a.batt_power_w for a in array_samples),
         batt_soc_pct=_first_known(
-            _weighted_soc([(p.soc, pack_rows[p.pack_id].nominal_kwh) for p in packs.values()]),
+            _weighted_soc([(p.soc, capacity.get(p.pack_id)) for p in packs.values()]),
             _weighted_soc([(a.batt_soc_pct, None) for a in array_samples])),
         grid_source=grid_source)
     _upsert(t.SystemSample, [system], ["ts", "system"])

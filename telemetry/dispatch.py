@@ -14,6 +14,10 @@ never stops the others):
 - otherwise it is due: devices of one owner that share a bus are queued as one ``poll_bus``
   task on the owner's queue, expiring before the next slot.
 
+With a ``lookahead_s`` (beat's dispatch period, from ``dispatch_polls``), devices that fall due
+before the next dispatch are queued now for their own slot, which the task waits for (a Celery
+ETA): a poll then starts at its due time, not up to a dispatch period after it.
+
 Claims (``next_poll_at``, ``pending_slot``) are committed before the tasks are sent, so a
 task never runs for a device the database does not know is pending.
 """
@@ -61,16 +65,27 @@ def lost_after_s(status: DeviceStatus) -> float:
 
 
 def group_by_bus(refs: list[DeviceRef]) -> list[list[DeviceRef]]:
-    """Devices that share any bus land in the same group (union of overlapping buses)."""
-    groups: list[tuple[set[str], list[DeviceRef]]] = []
-    for ref in refs:
-        buses = set(ref.buses)
-        merged = [g for g in groups if g[0] & buses]
-        for g in merged:
-            groups.remove(g)
-            buses |= g[0]
-        groups.append((buses, [r for g in merged for r in g[1]] + [ref]))
-    return [members for _, members in groups]
+    """Devices that share any bus land in the same group (union of overlapping buses), each group
+    in the order of ``refs`` (a union-find over bus names: linear in the number of devices)."""
+    parent = list(range(len(refs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_on: dict[str, int] = {}
+    for i, ref in enumerate(refs):
+        for bus in ref.buses:
+            j = first_on.setdefault(bus, i)
+            a, b = root(i), root(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[DeviceRef]] = {}
+    for i, ref in enumerate(refs):
+        groups.setdefault(root(i), []).append(ref)
+    return list(groups.values())
 
 
 @dataclass
@@ -78,17 +93,19 @@ class _Round:
     """What one dispatch decided, written in a few UPDATEs at the end."""
 
     now: datetime
+    lookahead_s: float = 0.0
     due: list[DeviceRef] = field(default_factory=list)
     unreachable: dict[tuple[str, float], list[DeviceStatus]] = field(default_factory=dict)
     busy: dict[float, list[DeviceStatus]] = field(default_factory=dict)  # by interval
 
 
-def dispatch_due(now: datetime, send: Send) -> int:
-    """Queue a poll for every device due at ``now``; returns how many devices were queued."""
+def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
+    """Queue a poll for every device due at ``now`` (or within ``lookahead_s`` after it, for its
+    own slot); returns how many devices were queued."""
     owners = Owners.load(now)
     refs = device_refs(owners=owners)
     statuses = _statuses(refs)
-    round_ = _Round(now)
+    round_ = _Round(now, lookahead_s)
     for ref in refs:
         try:
             _triage(round_, ref, statuses[ref.key], owners)
@@ -98,18 +115,23 @@ def dispatch_due(now: datetime, send: Send) -> int:
     for interval_s, statuses_ in round_.busy.items():
         count_missed(statuses_, now, "the previous poll is still queued or running",
                      next_poll_at=now + timedelta(seconds=interval_s))
-    queued = 0
+    sends: list[tuple[str, list[DeviceRef], datetime, float]] = []
+    claims: dict[tuple[datetime, datetime], list[int]] = {}  # (next poll, pending slot) → status rows
     for owner, group in _groups(round_.due):
         interval = min(r.interval_s for r in group)
-        slot = slot_for(now, interval)
-        claims: dict[datetime, list[int]] = {}
+        # A device due later within the lookahead is polled at its own time, not before.
+        starts = {ref.key: max(now, statuses[ref.key].next_poll_at or now) for ref in group}
+        slot = slot_for(min(starts.values()), interval)
         for ref in group:
-            next_at = slot_for(now, ref.interval_s) + timedelta(seconds=ref.interval_s)
-            claims.setdefault(next_at, []).append(statuses[ref.key].pk)
-        for next_at, pks in claims.items():
-            DeviceStatus.objects.filter(pk__in=pks).update(next_poll_at=next_at, pending_slot=slot)
+            next_at = slot_for(starts[ref.key], ref.interval_s) + timedelta(seconds=ref.interval_s)
+            claims.setdefault((next_at, slot), []).append(statuses[ref.key].pk)
+        sends.append((owner, group, slot, expires_s(interval)))
+    for (next_at, slot), pks in claims.items():  # one UPDATE per distinct claim, before any send
+        DeviceStatus.objects.filter(pk__in=pks).update(next_poll_at=next_at, pending_slot=slot)
+    queued = 0
+    for owner, group, slot, expires in sends:
         try:
-            send(owner, [r.key for r in group], slot, expires_s(interval))
+            send(owner, [r.key for r in group], slot, expires)
         except Exception:  # the broker is away: the pending slots are counted as lost later
             log.exception("could not queue the poll of %s on collector %s", [r.key for r in group], owner)
             continue
@@ -136,7 +158,7 @@ def _statuses(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
 
 def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners) -> None:
     now = round_.now
-    if status.next_poll_at is not None and status.next_poll_at > now:
+    if status.next_poll_at is not None and status.next_poll_at > now + timedelta(seconds=round_.lookahead_s):
         return
     if retries_stopped(status, ref.fingerprint()):
         return

@@ -16,6 +16,8 @@ lost between rows. The pack row itself is written at every poll.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +30,7 @@ from catalog import models as catalog
 from catalog.services import ensure_pack_units
 from telemetry import models as t
 from telemetry.signals import samples_written
-from telemetry.upsert import upsert
+from telemetry.upsert import insert_new, upsert
 
 INVERTER_FIELDS = [
     "batt_voltage_v", "batt_current_a", "soc", "inverter_mode", "inverter_temp_c",
@@ -61,7 +63,15 @@ def _whole(value: float | None) -> int | None:
     return None if value is None else round(value)
 
 
-def inverter_rows(inv: catalog.Inverter, reading: InverterReading, ts: datetime) -> list[models.Model]:
+def inverter_values(inverter_id: str, array_id: str, system_id: str, reading: InverterReading,
+                    ts: datetime) -> RowSet:
+    """The inverter's row at ``ts`` as column values (no model instance)."""
+    return RowSet(t.EnergySample, "inverter", inverter_id, system_id, ts, [(t.EnergySample, [{
+        "ts": ts, "inverter_id": inverter_id, "array_id": array_id, "system_id": system_id,
+        "adapter_id": reading.adapter_id, **_inverter_columns(reading)}])])
+
+
+def _inverter_columns(reading: InverterReading) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(reading, name) for name in INVERTER_FIELDS}
     values.update({name: _whole(getattr(reading, name)) for name in INVERTER_WATTS})
     # The spec's duplicate battery columns and Wh grid counters, filled from the same values.
@@ -72,21 +82,42 @@ def inverter_rows(inv: catalog.Inverter, reading: InverterReading, ts: datetime)
         values["grid_import_wh"] = reading.grid_import_total_kwh * 1000
     if reading.grid_export_total_kwh is not None:
         values["grid_export_wh"] = reading.grid_export_total_kwh * 1000
+    return values
+
+
+def inverter_rows(inv: catalog.Inverter, reading: InverterReading, ts: datetime) -> list[models.Model]:
     return [t.EnergySample(ts=ts, inverter_id=inv.pk, array_id=inv.array_id, system_id=inv.system_id,
-                           adapter_id=reading.adapter_id, **values)]
+                           adapter_id=reading.adapter_id, **_inverter_columns(reading))]
+
+
+def _meter_columns(reading: MeterReading) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(reading, name) for name in METER_FIELDS}
+    values.update({name: _whole(getattr(reading, name)) for name in METER_WHOLE})
+    return values
+
+
+def meter_values(meter_id: str, array_id: str | None, system_id: str, reading: MeterReading,
+                 ts: datetime) -> RowSet:
+    """The meter's row at ``ts`` as column values (no model instance)."""
+    return RowSet(t.MeterSample, "meter", meter_id, system_id, ts, [(t.MeterSample, [{
+        "ts": ts, "meter_id": meter_id, "system_id": system_id, "array_id": array_id,
+        "adapter_id": reading.adapter_id, **_meter_columns(reading)}])])
 
 
 def meter_rows(meter: catalog.Meter, reading: MeterReading, ts: datetime) -> list[models.Model]:
-    values: dict[str, Any] = {name: getattr(reading, name) for name in METER_FIELDS}
-    values.update({name: _whole(getattr(reading, name)) for name in METER_WHOLE})
     return [t.MeterSample(ts=ts, meter_id=meter.pk, system_id=meter.system_id, array_id=meter.array_id,
-                          adapter_id=reading.adapter_id, **values)]
+                          adapter_id=reading.adapter_id, **_meter_columns(reading))]
 
 
 def detail_interval_s(adapter_id: str | None) -> int:
     """Seconds between a pack's unit and cell rows: the adapter's ``cell_interval_s``, else the setting."""
     config = (catalog.Adapter.objects.filter(pk=adapter_id).values_list("config_json", flat=True).first()
               if adapter_id else None)
+    return detail_interval_of(config)
+
+
+def detail_interval_of(config: Mapping[str, Any] | None) -> int:
+    """:func:`detail_interval_s` of an adapter whose configuration the caller holds."""
     value = (config or {}).get("cell_interval_s")
     return int(settings.SOLARMON_CELL_INTERVAL_S if value is None else value)
 
@@ -126,6 +157,49 @@ def pack_rows(pack: catalog.BatteryPack, reading: BatteryPackReading, ts: dateti
     return rows
 
 
+def pack_values(pack_id: str, battery_array_id: str, system_id: str, batteries: Mapping[int, str],
+                cells: Mapping[tuple[str, int], str], reading: BatteryPackReading, ts: datetime,
+                detail_interval: int) -> RowSet:
+    """:func:`pack_rows` as column values, for a pack whose catalog ids the caller holds
+    (``batteries``: id by index from 0; ``cells``: id by (battery id, cell index)); every unit
+    and cell of the reading must be in them (:func:`missing_units`)."""
+    scope = {"pack_id": pack_id, "battery_array_id": battery_array_id, "system_id": system_id}
+    head = {"ts": ts, "voltage": reading.voltage, "current": reading.current,
+            "temperature": reading.temperature, "soc": reading.soc,
+            "batteries_count": reading.batteries_count, "cells_per_battery": reading.cells_per_battery,
+            "power_w": reading.power, "cycles": reading.cycles, "adapter_id": reading.adapter_id, **scope}
+    detail = detail_slot(ts, detail_interval)
+    units: list[dict[str, Any]] = []
+    cell_rows: list[dict[str, Any]] = []
+    for unit in reading.units:
+        battery_id = batteries[unit.index - 1]
+        units.append({"ts": detail, "battery_id": battery_id, "power": unit.index, "power_w": unit.power,
+                      **scope, **{name: getattr(unit, name) for name in UNIT_FIELDS}})
+        for cell in unit.cells:
+            cell_rows.append({
+                "ts": detail, "cell_ref_id": cells[(battery_id, cell.index)], "battery_id": battery_id,
+                "power": unit.index, "cell": cell.index, "voltage": cell.voltage,
+                "temperature": cell.temperature, "soc": cell.soc, "volt_st": cell.volt_st,
+                "temp_st": cell.temp_st, "voltage_min": cell.voltage, "voltage_max": cell.voltage,
+                "temperature_min": cell.temperature, "temperature_max": cell.temperature, **scope})
+    tables: list[tuple[type[models.Model], list[dict[str, Any]]]] = [(t.BatteryBankSample, [head])]
+    if units:
+        tables.append((t.BatteryUnitSample, units))
+    if cell_rows:
+        tables.append((t.BatteryCellSample, cell_rows))
+    return RowSet(t.BatteryBankSample, "battery_pack", pack_id, system_id, ts, tables)
+
+
+def missing_units(batteries: Mapping[int, str], cells: Mapping[tuple[str, int], str],
+                  reading: BatteryPackReading) -> bool:
+    """Whether the reading has a unit or cell the catalog ids lack (``ensure_pack_units`` makes them)."""
+    for unit in reading.units:
+        battery_id = batteries.get(unit.index - 1)
+        if battery_id is None or any((battery_id, c.index) not in cells for c in unit.cells):
+            return True
+    return False
+
+
 def _pack_catalog(pack: catalog.BatteryPack, reading: BatteryPackReading
                   ) -> tuple[dict[int, str], dict[tuple[str, int], str]]:
     """Battery ids by index and cell ids by (battery, cell index); missing rows are created once."""
@@ -152,37 +226,58 @@ def _fields(row: models.Model) -> dict[str, Any]:
     return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
 
 
-@transaction.atomic
-def write_rows(rows: list[models.Model]) -> IngestResult:
-    """Write one reading's rows (head row first) in one transaction; a repeat writes nothing.
+@dataclass
+class RowSet:
+    """One reading's rows as column values, per table, the head table (one row) first."""
 
-    The rows of one reading are always written together, so if its head row (the inverter,
-    meter or pack row at this ``ts``) exists, this is a re-delivered poll and all of them exist.
-    ``ignore_conflicts`` still guards the race of two identical polls running at once.
-    """
+    head: type[models.Model]
+    device_type: str  # "inverter", "meter", "battery_pack"
+    device_id: str
+    system_id: str
+    ts: datetime
+    tables: list[tuple[type[models.Model], list[dict[str, Any]]]]
+
+    def __len__(self) -> int:
+        return sum(len(rows) for _, rows in self.tables)
+
+
+_HEADS: dict[type[models.Model], tuple[str, str]] = {
+    t.EnergySample: ("inverter_id", "inverter"), t.MeterSample: ("meter_id", "meter"),
+    t.BatteryBankSample: ("pack_id", "battery_pack")}
+
+
+def write_rows(rows: list[models.Model]) -> IngestResult:
+    """:func:`write` for rows built as model instances (head row first)."""
     if not rows:
         return IngestResult(rows=0, written=0)
     head = rows[0]
-    head_model = type(head)
-    device_field = {t.EnergySample: "inverter_id", t.MeterSample: "meter_id",
-                    t.BatteryBankSample: "pack_id"}[head_model]  # type: ignore[index]
-    exists = head_model.objects.filter(  # type: ignore[attr-defined]
-        ts=head.ts, **{device_field: getattr(head, device_field)}).exists()  # type: ignore[attr-defined]
-    if exists:
-        return IngestResult(rows=len(rows), written=0)
-    by_model: dict[type[models.Model], list[models.Model]] = {}
+    device_field, device_type = _HEADS[type(head)]
+    tables: dict[type[models.Model], list[dict[str, Any]]] = {}
     for row in rows:
-        by_model.setdefault(type(row), []).append(row)
-    for model, batch in by_model.items():
-        if model in DETAIL_MERGE:
-            # Rows of a detail interval: the first reading inserts, later ones update (see above).
-            low, high = DETAIL_MERGE[model]
-            upsert(model, [_fields(row) for row in batch], keep_min=low, keep_max=high)
-        else:
-            model.objects.bulk_create(batch, ignore_conflicts=True, batch_size=500)  # type: ignore[attr-defined]
-    device_type = {"inverter_id": "inverter", "meter_id": "meter", "pack_id": "battery_pack"}[device_field]
-    detail_ts = next((row.ts for row in rows if type(row) in DETAIL_MERGE), head.ts)  # type: ignore[attr-defined]
-    transaction.on_commit(lambda: samples_written.send(
-        sender=head_model, device_type=device_type, device_id=getattr(head, device_field),
-        system_id=head.system_id, ts=head.ts, detail_ts=detail_ts))  # type: ignore[attr-defined]
+        tables.setdefault(type(row), []).append(_fields(row))
+    return write(RowSet(type(head), device_type, getattr(head, device_field), head.system_id,  # type: ignore[attr-defined]
+                        head.ts, list(tables.items())))  # type: ignore[attr-defined]
+
+
+def write(rows: RowSet) -> IngestResult:
+    """Write one reading's rows, one statement per table; a repeat writes nothing.
+
+    The head row (the inverter, meter or pack row at this ``ts``) goes first with ``ON CONFLICT
+    DO NOTHING``: if it was there already this is a re-delivered poll, whose other rows exist
+    too (a reading's rows are written in one transaction), so nothing more is sent. Unit and
+    cell rows of a detail interval are upserted (see above) in one ``executemany`` per table.
+    """
+    if not rows.tables:
+        return IngestResult(rows=0, written=0)
+    with transaction.atomic() if len(rows.tables) > 1 else contextlib.nullcontext():
+        (head_model, head_rows), *details = rows.tables
+        if not insert_new(head_model, head_rows):
+            return IngestResult(rows=len(rows), written=0)
+        for model, batch in details:
+            low, high = DETAIL_MERGE.get(model, ((), ()))
+            upsert(model, batch, keep_min=low, keep_max=high, many=True)
+        detail_ts = next((batch[0]["ts"] for _, batch in details if batch), rows.ts)
+        transaction.on_commit(lambda: samples_written.send(
+            sender=rows.head, device_type=rows.device_type, device_id=rows.device_id,
+            system_id=rows.system_id, ts=rows.ts, detail_ts=detail_ts))
     return IngestResult(rows=len(rows), written=len(rows))

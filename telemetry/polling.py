@@ -21,15 +21,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import models
 from django.utils import timezone
 
 from adapters.errors import AdapterError
 from adapters.failover import FailoverReader
 from adapters.readings import BatteryPackReading, InverterReading, MeterReading, Reading
-from adapters.registry import config_with_defaults, create_driver
+from adapters.registry import create_driver, get_type
 from catalog import models as catalog
 from catalog.collectors import Owners
+from catalog.selectors import PackNode, SystemTree, load_system_tree, system_tree
+from catalog.services import ensure_pack_units
 from telemetry import ingest
 from telemetry.buses import BusBusy, bus_key, bus_locks
 from telemetry.choices import DeviceKind
@@ -71,7 +72,8 @@ class DeviceRef:
 
     @property
     def buses(self) -> list[str]:
-        return sorted({bus_key(a.adapter_type, config_with_defaults(a.adapter_type, a.config),
+        # bus_key reads top-level keys only: a shallow overlay of the defaults does (no deep copy).
+        return sorted({bus_key(a.adapter_type, {**get_type(a.adapter_type).default_config, **a.config},
                                self.owner or "") for a in self.adapters})
 
     def fingerprint(self) -> str:
@@ -101,20 +103,41 @@ def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> Adapt
                       adapter.updated_at.isoformat() if adapter.updated_at else "")
 
 
-def device_refs(system_id: str | None = None, owners: Owners | None = None) -> list[DeviceRef]:
-    """Every enabled device with at least one enabled adapter, with its owner (five queries)."""
+# An adapter type's documents, which polling never reads (decoding them was most of the cost).
+_TYPE_DOCS = ("config_schema", "default_config", "supported_transports", "description")
+
+
+def device_refs(system_id: str | None = None, owners: Owners | None = None,
+                keys: list[str] | None = None) -> list[DeviceRef]:
+    """Every enabled device with at least one enabled adapter, with its owner (four queries).
+
+    ``system_id`` keeps one system's; ``keys`` (``kind:device_id``) keeps the named devices, so
+    a task that polls a few devices does not load every device there is.
+    """
     owners = owners or Owners.load(timezone.now())
     refs: list[DeviceRef] = []
-    scope = {"system_id": system_id} if system_id else {}
+    scope: dict[str, Any] = {"system_id": system_id} if system_id else {}
+    named: dict[str, list[str]] = {}
+    for key in keys or []:
+        kind, _, device_id = key.partition(":")
+        named.setdefault(kind, []).append(device_id)
     for kind, model in ((DeviceKind.INVERTER, catalog.Inverter), (DeviceKind.METER, catalog.Meter)):
-        for dev in model.objects.filter(adapter__enabled=True, **scope).select_related(
-                "adapter__adapter_type").order_by("pk"):
+        if keys is not None and kind not in named:
+            continue
+        only = {"pk__in": named[kind]} if keys is not None else {}
+        for dev in model.objects.filter(adapter__enabled=True, **scope, **only).select_related(
+                "adapter__adapter_type").defer(*(f"adapter__adapter_type__{name}" for name in _TYPE_DOCS)
+                                              ).order_by("pk"):
             adapter = dev.adapter
             assert adapter is not None  # filtered on adapter__enabled
             refs.append(DeviceRef(kind, dev.pk, dev.system_id, adapter.effective_poll_interval(),
                                   [_adapter_ref(adapter)], owners.owner_of(adapter)))
-    links = catalog.BatteryPackAdapter.objects.filter(enabled=True, adapter__enabled=True, **{
-        f"pack__{k}": v for k, v in scope.items()}).select_related("pack", "adapter__adapter_type")
+    if keys is not None and DeviceKind.BATTERY_PACK not in named:
+        return refs
+    only = {"pack_id__in": named[DeviceKind.BATTERY_PACK]} if keys is not None else {}
+    links = catalog.BatteryPackAdapter.objects.filter(enabled=True, adapter__enabled=True, **only, **{
+        f"pack__{k}": v for k, v in scope.items()}).select_related("pack", "adapter__adapter_type").defer(
+        *(f"adapter__adapter_type__{name}" for name in _TYPE_DOCS))
     packs: dict[str, DeviceRef] = {}
     for link in links.order_by("pack_id", "priority"):
         owner = owners.owner_of(link.adapter)
@@ -159,24 +182,70 @@ def slot_for(now: datetime, interval_s: float) -> datetime:
     return datetime.fromtimestamp((epoch_ms - epoch_ms % step) / 1000, tz=UTC)
 
 
-def _status_for(ref: DeviceRef) -> DeviceStatus:
-    status, _ = DeviceStatus.objects.get_or_create(
-        device_type=ref.kind, device_id=ref.device_id,
-        defaults={"system_id": ref.system_id, "poll_interval_s": ref.interval_s})
+def statuses_for(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
+    """The status rows of ``refs`` by device key, in one query (devices never polled are absent)."""
+    if not refs:
+        return {}
+    wanted = {ref.key for ref in refs}
+    rows = DeviceStatus.objects.filter(device_id__in={ref.device_id for ref in refs})
+    return {key: s for s in rows if (key := f"{s.device_type}:{s.device_id}") in wanted}
+
+
+def _status_for(ref: DeviceRef, status: DeviceStatus | None = None) -> DeviceStatus:
+    if status is None:
+        status, _ = DeviceStatus.objects.get_or_create(
+            device_type=ref.kind, device_id=ref.device_id,
+            defaults={"system_id": ref.system_id, "poll_interval_s": ref.interval_s})
     if status.poll_interval_s != ref.interval_s or status.system_id != ref.system_id:
         status.poll_interval_s, status.system_id = ref.interval_s, ref.system_id
     return status
 
 
-def _rows(ref: DeviceRef, reading: Reading, ts: datetime) -> list[models.Model]:
+def _rows(ref: DeviceRef, reading: Reading, ts: datetime, tree: SystemTree) -> ingest.RowSet:
+    """The reading's rows, placed in the hierarchy from ``tree`` (no catalog query)."""
     if ref.kind == DeviceKind.INVERTER and isinstance(reading, InverterReading):
-        return ingest.inverter_rows(catalog.Inverter.objects.get(pk=ref.device_id), reading, ts)
-    if ref.kind == DeviceKind.METER and isinstance(reading, MeterReading):
-        return ingest.meter_rows(catalog.Meter.objects.get(pk=ref.device_id), reading, ts)
-    if ref.kind == DeviceKind.BATTERY_PACK and isinstance(reading, BatteryPackReading):
-        return ingest.pack_rows(catalog.BatteryPack.objects.get(pk=ref.device_id), reading, ts)
-    raise AdapterError(f"adapter returned a {reading.kind} reading for {ref.kind} {ref.device_id}",
-                       permanent=True)
+        inverter = tree.inverter(ref.device_id)
+        if inverter is not None:
+            return ingest.inverter_values(inverter.inverter_id, inverter.array_id, tree.system_id, reading,
+                                          ts)
+    elif ref.kind == DeviceKind.METER and isinstance(reading, MeterReading):
+        meter = tree.meter(ref.device_id)
+        if meter is not None:
+            return ingest.meter_values(meter.meter_id, meter.array_id, tree.system_id, reading, ts)
+    elif ref.kind == DeviceKind.BATTERY_PACK and isinstance(reading, BatteryPackReading):
+        pack = tree.pack(ref.device_id)
+        if pack is not None:
+            return _pack_values(ref, pack, reading, ts, tree)
+    else:
+        raise AdapterError(f"adapter returned a {reading.kind} reading for {ref.kind} {ref.device_id}",
+                           permanent=True)
+    raise AdapterError(f"{ref.kind} {ref.device_id} is no longer in system {tree.system_id}")
+
+
+def _pack_values(ref: DeviceRef, pack: PackNode, reading: BatteryPackReading, ts: datetime,
+                 tree: SystemTree) -> ingest.RowSet:
+    batteries, cells = _unit_ids(pack)
+    if ingest.missing_units(batteries, cells, reading):  # a pack's first reading, or it grew
+        need_units = max((u.index for u in reading.units), default=0)
+        need_cells = max((len(u.cells) for u in reading.units), default=0)
+        ensure_pack_units(catalog.BatteryPack.objects.get(pk=pack.pack_id), need_units, need_cells)
+        fresh = load_system_tree(tree.system_id)
+        grown = fresh.pack(pack.pack_id) if fresh is not None else None
+        if grown is None:
+            raise AdapterError(f"battery pack {pack.pack_id} is no longer in system {tree.system_id}")
+        batteries, cells = _unit_ids(grown)
+        if ingest.missing_units(batteries, cells, reading):
+            raise AdapterError(f"the reading of battery pack {pack.pack_id} numbers its units or cells in "
+                               "a way the catalog cannot hold", permanent=True)
+    config = next((a.config for a in ref.adapters if a.adapter_id == reading.adapter_id), None)
+    return ingest.pack_values(pack.pack_id, pack.battery_array_id, tree.system_id, batteries, cells, reading,
+                              ts, ingest.detail_interval_of(config))
+
+
+def _unit_ids(pack: PackNode) -> tuple[dict[int, str], dict[tuple[str, int], str]]:
+    """Battery ids by index and cell ids by (battery id, cell index)."""
+    return ({b.battery_index: b.battery_id for b in pack.batteries},
+            {(b.battery_id, index): cell for b in pack.batteries for index, cell in b.cells.items()})
 
 
 def bus_wait_s(interval_s: float) -> float:
@@ -184,16 +253,21 @@ def bus_wait_s(interval_s: float) -> float:
     return min(interval_s * BUS_WAIT_SHARE, BUS_WAIT_MAX_S)
 
 
-def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
+def poll_device(ref: DeviceRef, slot: datetime | None = None, *, tree: SystemTree | None = None,
+                status: DeviceStatus | None = None) -> PollOutcome:
     """Read one device once and store the result; never raises for device trouble.
 
     A permanent driver error (wrong device, bad config) stops retries until the adapter
     changes; a transient one backs off; a bus that stays busy makes a missed poll.
+
+    ``tree`` (the device's system) and ``status`` (its status row) are what a caller polling
+    many devices loads once for all of them (:func:`statuses_for`); with both, the poll costs
+    its sample write (one statement per table) and its status update, nothing more.
     """
     started = time.monotonic()
     now = timezone.now()
     slot = slot or slot_for(now, ref.interval_s)
-    status = _status_for(ref)
+    status = _status_for(ref, status)
     collector = settings.SOLARMON_COLLECTOR
     outcome = PollOutcome(device=ref, ok=False)
     permanent = False
@@ -201,8 +275,10 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None) -> PollOutcome:
         reader = _reader(ref)
         with bus_locks(ref.buses, bus_wait_s(ref.interval_s)):
             reading = reader.read()
-        rows = _rows(ref, reading, slot)
-        result = ingest.write_rows(rows)
+        tree = tree if tree is not None and tree.system_id == ref.system_id else system_tree(ref.system_id)
+        if tree is None:
+            raise AdapterError(f"system {ref.system_id} of {ref.kind} {ref.device_id} no longer exists")
+        result = ingest.write(_rows(ref, reading, slot, tree))
         outcome = PollOutcome(device=ref, ok=True, adapter_id=reading.adapter_id or "", rows=result.rows,
                               written=result.written, flags=list(reading.flags))
     except BusBusy as exc:

@@ -21,12 +21,14 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from catalog.models import System
+from catalog.selectors import SystemTree, system_tree
+from solarmon.schedule import dispatch_period_s
 from telemetry.buses import run_alone
 from telemetry.derive import derive_missed, derive_samples
 from telemetry.diskfull import is_disk_full
 from telemetry.dispatch import POLL_TIME_LIMIT_S, dispatch_due, short_lock_waits
 from telemetry.models import DeviceStatus
-from telemetry.polling import DeviceRef, device_refs, poll_device
+from telemetry.polling import DeviceRef, device_refs, poll_device, statuses_for
 from telemetry.queues import collector_queue
 from telemetry.status import count_expired, record_failure, record_missed
 
@@ -38,8 +40,14 @@ CATCH_UP_DELAY_S = 30  # ... once the slot's own polls have surely finished
 
 
 def _send_poll(owner: str, device_keys: list[str], slot: datetime, expires_s: float) -> None:
-    poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
-                         expires=expires_s)
+    """Queue one bus's poll; one due later than now (the dispatch's lookahead) waits for its slot."""
+    ahead_s = max((slot - timezone.now()).total_seconds(), 0.0)
+    if ahead_s:
+        poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
+                             expires=expires_s + ahead_s, countdown=ahead_s)
+    else:
+        poll_bus.apply_async(args=(device_keys, slot.isoformat()), queue=collector_queue(owner),
+                             expires=expires_s)
 
 
 @shared_task(ignore_result=True)
@@ -51,7 +59,7 @@ def dispatch_polls() -> int:
             return 0
         try:
             with short_lock_waits(DISPATCH_LOCK_WAIT_S):
-                return dispatch_due(timezone.now(), _send_poll)
+                return dispatch_due(timezone.now(), _send_poll, dispatch_period_s())
         except OperationalError as exc:
             log.warning("dispatch skipped: the database stayed locked for %.0f s (%s); the devices "
                         "stay due", DISPATCH_LOCK_WAIT_S, exc)
@@ -60,23 +68,41 @@ def dispatch_polls() -> int:
 
 @shared_task(ignore_result=True, soft_time_limit=POLL_TIME_LIMIT_S - 10, time_limit=POLL_TIME_LIMIT_S)
 def poll_bus(device_keys: list[str], slot_iso: str) -> None:
-    """Poll the given devices in turn at one slot, then derive their systems' totals."""
+    """Poll the given devices in turn at one slot, then derive their systems' totals if no other
+    bus of theirs still has this slot to poll."""
     slot = datetime.fromisoformat(slot_iso)
-    wanted = set(device_keys)
+    refs = device_refs(keys=device_keys)
+    statuses = statuses_for(refs)
+    trees: dict[str, SystemTree | None] = {}
     systems: set[str] = set()
-    for ref in [r for r in device_refs() if r.key in wanted]:
-        if _poll_one(ref, slot):
+    for ref in refs:
+        if ref.system_id not in trees:
+            trees[ref.system_id] = system_tree(ref.system_id)
+        if _poll_one(ref, slot, trees[ref.system_id], statuses.get(ref.key)):
             systems.add(ref.system_id)
     for system_id in sorted(systems):
+        if slot_still_pending(system_id, slot):
+            continue  # another bus's poll of this slot is still to report: the last one derives
         try:
-            derive_samples(system_id, slot)
+            derive_samples(system_id, slot, trees[system_id])
         except SoftTimeLimitExceeded:
             raise
         except Exception:
             log.exception("deriving %s at %s failed; the catch-up derives it later", system_id, slot_iso)
 
 
-def _poll_one(ref: DeviceRef, slot: datetime) -> bool:
+def slot_still_pending(system_id: str, slot: datetime) -> bool:
+    """Whether a device of the system still has a poll of ``slot`` queued or running.
+
+    A system's totals are derived once per slot, by the ``poll_bus`` that finishes it, after
+    all its devices have reported or failed (each clears its pending slot). A poll that never
+    reports (expired, its worker died) leaves the slot to ``derive_catch_up``.
+    """
+    return DeviceStatus.objects.filter(system_id=system_id, pending_slot=slot).exists()
+
+
+def _poll_one(ref: DeviceRef, slot: datetime, tree: SystemTree | None = None,
+              status: DeviceStatus | None = None) -> bool:
     """Poll one device, whatever goes wrong with it; True when its rows were written."""
     me = settings.SOLARMON_COLLECTOR
     try:
@@ -85,7 +111,7 @@ def _poll_one(ref: DeviceRef, slot: datetime) -> bool:
             record_missed(status, timezone.now(), f"assigned to collector {ref.owner} before the poll ran",
                           me)
             return False
-        return poll_device(ref, slot).ok
+        return poll_device(ref, slot, tree=tree, status=status).ok
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:  # a bug or a database error must not stop the bus's other devices

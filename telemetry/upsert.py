@@ -18,16 +18,32 @@ from typing import Any
 from django.db import connection, models
 
 BATCH = 200
+PG_MAX_PARAMS = 65535  # bind parameters in one PostgreSQL statement
 
 
 def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
            skip: Iterable[str] = (), overrides: Mapping[str, Any] | None = None,
-           keep_min: Iterable[str] = (), keep_max: Iterable[str] = ()) -> int:
+           keep_min: Iterable[str] = (), keep_max: Iterable[str] = (), many: bool = False) -> int:
     """Upsert ``rows`` into ``model``'s table on its primary key; returns the rows sent.
 
     ``skip`` names fields left to their database default (on insert) and never updated
-    (``created_at``); ``overrides`` sets a value for every row (``updated_at``).
+    (``created_at``); ``overrides`` sets a value for every row (``updated_at``). With ``many``
+    the rows go in one statement whatever their number (an ``executemany`` of a one-row
+    statement on SQLite, one multi-row statement of up to 65,535 values on PostgreSQL) instead
+    of multi-row statements of ``BATCH`` rows.
     """
+    return _write(model, rows, skip=skip, overrides=overrides, keep_min=keep_min, keep_max=keep_max,
+                  update=True, many=many)
+
+
+def insert_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert the ``rows`` whose primary key is not in the table yet; returns how many were new."""
+    return _write(model, rows, update=False)
+
+
+def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
+           overrides: Mapping[str, Any] | None = None, keep_min: Iterable[str] = (),
+           keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
     meta = model._meta
     skipped = set(skip)
     fields = [f for f in meta.concrete_fields if f.column and f.name not in skipped]
@@ -37,22 +53,28 @@ def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
     column = {f.name: quote(f.column) for f in fields}
     lower, upper = {column[n] for n in keep_min}, {column[n] for n in keep_max}
     keys = {quote(f.column) for f in meta.pk_fields}
-    update = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
-    defaults = {f.attname: f.get_default() for f in fields}
-    fixed = dict(overrides or {})
-    prepare = [_preparer(f) for f in fields]
-    values = [[prep(fixed[f.attname] if f.attname in fixed else _value(row, f, defaults))
-               for f, prep in zip(fields, prepare, strict=True)] for row in rows]
+    changes = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
+    values = _values(fields, rows, dict(overrides or {}))
+    if not values:
+        return 0
     marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     conflict = f"ON CONFLICT ({', '.join(quote(f.column) for f in meta.pk_fields)})"
-    action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+    action = f"DO UPDATE SET {changes}" if changes and update else "DO NOTHING"
+    head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+    written = 0
+    # SQLite runs an executemany in C without a round trip per row; PostgreSQL's driver does not,
+    # so there ``many`` sends one multi-row statement holding as many rows as it may bind.
+    size = BATCH if not many else max(PG_MAX_PARAMS // len(fields), 1)
     with connection.cursor() as cursor:
-        for i in range(0, len(values), BATCH):
-            batch = values[i:i + BATCH]
-            rows_sql = ", ".join([marks] * len(batch))
-            cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES {rows_sql} {conflict} {action}",
+        if many and connection.vendor == "sqlite":
+            cursor.executemany(f"{head}{marks} {conflict} {action}", values)
+            return len(values)
+        for i in range(0, len(values), size):
+            batch = values[i:i + size]
+            cursor.execute(f"{head}{', '.join([marks] * len(batch))} {conflict} {action}",
                            [v for row in batch for v in row])
-    return len(values)
+            written += max(cursor.rowcount, 0)
+    return len(values) if update else written
 
 
 # Columns whose Python values go to the driver as they are (the hot path of ingest: a pack poll
@@ -65,18 +87,42 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
     if isinstance(target, _PLAIN):
         return _same
     if isinstance(target, models.DateTimeField):
-        return connection.ops.adapt_datetimefield_value
+        return _last_one(connection.ops.adapt_datetimefield_value)
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _last_one(prepare: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``prepare`` remembering its last answer: the rows of one reading share their ``ts``."""
+    last: list[Any] = [object(), None]
+
+    def prepared(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, prepare(value)
+        return last[1]
+    return prepared
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-def _value(row: Mapping[str, Any], field: models.Field[Any, Any], defaults: Mapping[str, Any]) -> Any:
-    if field.attname in row:
-        return row[field.attname]
-    return row.get(field.name, defaults[field.attname])
+def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, Any]],
+            fixed: Mapping[str, Any]) -> list[list[Any]]:
+    """Each row's values in ``fields`` order, prepared for the driver (the hot loop of ingest)."""
+    columns = [(f.attname, f.name, f.get_default()) for f in fields]
+    prepare = [(i, _preparer(f)) for i, f in enumerate(fields)]
+    special = [(i, prep) for i, prep in prepare if prep is not _same]
+    constant = [(i, fixed[f.attname]) for i, f in enumerate(fields) if f.attname in fixed]
+    values = []
+    for row in rows:
+        value = [row[attname] if attname in row else row.get(name, default)
+                 for attname, name, default in columns]
+        for i, given in constant:
+            value[i] = given
+        for i, prep in special:
+            value[i] = prep(value[i])
+        values.append(value)
+    return values
 
 
 def _merged(table: str, column: str, lower: bool, upper: bool) -> str:

@@ -246,3 +246,31 @@ def test_the_dispatcher_gives_up_on_a_locked_database_instead_of_holding_its_thr
         assert dispatch_polls() == 0
     assert database_locked.is_alive()  # it returned while the other connection still held the lock
     assert "database stayed locked" in caplog.text
+
+
+def test_a_device_due_before_the_next_dispatch_is_queued_now_for_its_own_slot(array: m.InverterArray) -> None:
+    _up("house")
+    _inverter(array, "soon", _tcp("192.0.2.1"))
+    start = timezone.now()
+    first = Queues()
+    dispatch_due(start, first, lookahead_s=2)
+    [(_, _, slot, _)] = first.sent
+    due = _status("soon").next_poll_at
+    assert due == slot + timedelta(seconds=5)
+    # Without the lookahead, one dispatch period before it is due, nothing goes.
+    _status_poll_reported("soon")
+    assert dispatch_due(due - timedelta(seconds=1.5), Queues()) == 0
+    # With it, the poll is queued now, for the slot it is due at (it waits for it), and claimed.
+    ahead = Queues()
+    assert dispatch_due(due - timedelta(seconds=1.5), ahead, lookahead_s=2) == 1
+    [(_, _, next_slot, _)] = ahead.sent
+    assert next_slot == due
+    status = _status("soon")
+    assert status.pending_slot == due and status.next_poll_at == due + timedelta(seconds=5)
+    # The next dispatch does not queue it again, nor count it missed.
+    assert dispatch_due(due + timedelta(seconds=0.5), Queues(), lookahead_s=2) == 0
+    assert _status("soon").missed_polls == 0
+
+
+def _status_poll_reported(device_id: str) -> None:
+    DeviceStatus.objects.filter(device_id=device_id).update(pending_slot=None)

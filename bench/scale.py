@@ -1,0 +1,292 @@
+"""Scale: many simulated Modbus TCP inverters polled through the real dispatch and poll path.
+
+1. Ingest: pack ticks (pack, unit and cell rows) written by ``telemetry.ingest.write`` from column
+   values (the poll path), and by ``write_rows`` from model instances, for 4 × 16 and 16 × 16
+   cells: rows per second, with the receivers of ``samples_written`` (rollup marks, alerts, MQTT)
+   muted, so that the figure is the write's; the poll figures below include them.
+2. Poll: ``--devices`` Powdrive simulators (default 500), each behind its own Modbus TCP port in
+   a child process (their CPU is not this process's), one inverter each, polled every
+   ``--interval`` seconds for ``--seconds``: ``dispatch_due`` runs at beat's period, and
+   ``--threads`` threads take the queued ``poll_bus`` tasks like a worker of the threads pool
+   (Celery's transport is left out). Printed: polls/s, sample rows/s, this process's CPU per
+   poll, dispatch lag (the slot's time to the poll task's start, p50/p99), and the CPU of the
+   drivers' reads alone (the same devices read without storing), so that the
+   CPU besides the wire is the difference.
+
+Run: ``.venv/bin/python bench/scale.py`` (SQLite in a temporary folder); ``--postgres`` starts a
+private PostgreSQL and Redis (the scale setup: Redis bus locks) with tests/setup/services.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# ---- the simulators' process ----------------------------------------------------------------
+def serve(count: int) -> None:
+    """Start ``count`` Powdrive simulators on loopback; print their ports; run until stdin closes."""
+    from adapters.simulators.modbus import PowdriveSimulator
+    from adapters.simulators.plant import Plant
+
+    sims = [PowdriveSimulator(Plant(), serial=f"SC{i:08d}").start() for i in range(count)]
+    print(json.dumps([sim.serve_tcp(0) for sim in sims]), flush=True)
+    sys.stdin.read()
+    for sim in sims:
+        sim.stop()
+
+
+@contextlib.contextmanager
+def simulators(count: int) -> Iterator[list[int]]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(count)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(30)
+
+
+# ---- set-up ---------------------------------------------------------------------------------
+def _setup(database_url: str | None, data_dir: str, broker_url: str | None) -> None:
+    os.environ["SOLARMON_DATA_DIR"] = data_dir
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-" + "x" * 40)
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{data_dir}/bench.sqlite3"
+    if broker_url:
+        os.environ["CELERY_BROKER_URL"] = broker_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solarmon.settings")
+    os.environ["SOLARMON_LOG_LEVEL"] = "ERROR"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _create_database(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# ---- 1. ingest ------------------------------------------------------------------------------
+def _pack_reading(units: int, cells: int) -> Any:
+    from adapters.readings import BatteryUnitReading, CellReading, battery_pack_from_units
+
+    return battery_pack_from_units([
+        BatteryUnitReading(index=u, voltage=52.1, current=-12.5, temperature=24.0, soc=71.0, power=-651.0,
+                           basic_st="Dischg", cells=[CellReading(index=c, voltage=3.256 + c / 1000,
+                                                                 temperature=24.0) for c in range(cells)])
+        for u in range(1, units + 1)])
+
+
+@contextlib.contextmanager
+def muted_receivers() -> Iterator[None]:
+    from telemetry.signals import samples_written
+
+    held = samples_written.receivers
+    samples_written.receivers = []
+    samples_written.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        samples_written.receivers = held
+        samples_written.sender_receivers_cache.clear()
+
+
+def bench_ingest(ticks: int) -> None:
+    with muted_receivers():
+        _bench_ingest(ticks)
+
+
+def _bench_ingest(ticks: int) -> None:
+    from catalog.selectors import load_system_tree
+    from telemetry import ingest
+    from tests import factories as f
+
+    print("ingest of pack ticks (pack + unit + cell rows; each tick its own detail interval):")
+    sys_ = f.system("ingest")
+    for units, cells in ((4, 16), (16, 16)):
+        pack = f.pack(f"pack_{units}x{cells}", f.battery_array(f"ba_{units}x{cells}", sys_), batteries=units,
+                      cells=cells)
+        tree = load_system_tree(sys_.pk)
+        node = tree.pack(pack.pk) if tree else None
+        assert node is not None
+        batteries = {b.battery_index: b.battery_id for b in node.batteries}
+        ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
+        reading = _pack_reading(units, cells)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        figures = []
+        for name in ("values", "instances"):
+            rows = 0
+            began = time.perf_counter()
+            for i in range(ticks):
+                ts = start + timedelta(seconds=60 * i) + (timedelta(days=1) if name == "instances" else
+                                                          timedelta())
+                if name == "values":
+                    rows += ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk,
+                                                            batteries, ids, reading, ts, 60)).written
+                else:
+                    rows += ingest.write_rows(ingest.pack_rows(pack, reading, ts)).written
+            figures.append(rows / (time.perf_counter() - began))
+        print(f"  {units:2d} × {cells} cells ({1 + units + units * cells} rows/tick): "
+              f"{figures[0]:8.0f} rows/s from values (poll path), {figures[1]:8.0f} rows/s from model "
+              f"instances, ×{figures[0] / figures[1]:.1f}")
+
+
+# ---- 2. polls -------------------------------------------------------------------------------
+def _catalog(ports: list[int], interval: float) -> str:
+    from tests import factories as f
+
+    sys_ = f.system("scale")
+    arrays = [f.array(f"scale_a{i}", sys_) for i in range((len(ports) + 9) // 10)]
+    for i, port in enumerate(ports):
+        f.inverter(f"inv{i:04d}", arrays[i // 10], adapter=f.adapter(
+            f"inv{i:04d}_ad", "powdrive", {"transport": "tcp", "host": "127.0.0.1", "port": port,
+                                           "timeout": 2.0}, poll_interval_s=interval))
+    return str(sys_.pk)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(share * len(ordered)), len(ordered) - 1)] if ordered else float("nan")
+
+
+def bench_polls(devices: int, interval: float, seconds: float, threads: int) -> None:
+    from django.conf import settings
+    from django.db import connection, connections
+    from django.utils import timezone
+
+    from solarmon.schedule import beat_entries
+    from telemetry import models as t
+    from telemetry.dispatch import dispatch_due
+    from telemetry.polling import _reader, close_readers, device_refs
+    from telemetry.tasks import poll_bus
+
+    period = next(e.every_s for e in beat_entries() if e.task == "telemetry.tasks.dispatch_polls") or 2.0
+    locks = "Redis" if "redis" in settings.CELERY_BROKER_URL else "files"
+    print(f"{devices} Modbus TCP inverters every {interval:g} s for {seconds:g} s; dispatch every "
+          f"{period:g} s, {threads} worker threads, bus locks in {locks}:")
+    with simulators(devices) as ports:
+        system_id = _catalog(ports, interval)
+        tasks: queue.Queue[tuple[list[str], str] | None] = queue.Queue()
+        lags: list[float] = []
+        polls = [0]
+        lock = threading.Lock()
+
+        def work() -> None:
+            while (task := tasks.get()) is not None:
+                keys, slot_iso = task
+                lag = time.time() - datetime.fromisoformat(slot_iso).timestamp()
+                poll_bus(keys, slot_iso)
+                with lock:
+                    lags.extend([lag] * len(keys))
+                    polls[0] += len(keys)
+            connections.close_all()
+
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+
+        def send(owner: str, keys: list[str], slot: datetime, expires_s: float) -> None:
+            ahead_s = slot.timestamp() - time.time()
+            if ahead_s > 0:  # queued ahead for its slot: a Celery ETA
+                threading.Timer(ahead_s, tasks.put, ((keys, slot.isoformat()),)).start()
+            else:
+                tasks.put((keys, slot.isoformat()))
+
+        # Warm-up: one round opens every connection and creates the status rows.
+        dispatch_due(timezone.now(), send)
+        while not tasks.empty() or polls[0] < devices:
+            time.sleep(0.2)
+        lags.clear()
+        polls[0] = 0
+        rows_before = t.EnergySample.objects.count()
+        cpu, began = time.process_time(), time.monotonic()
+        dispatch_cpu = 0.0
+        while time.monotonic() - began < seconds:
+            tick = time.monotonic()
+            before = time.process_time()
+            dispatch_due(timezone.now(), send, period)
+            dispatch_cpu += time.process_time() - before
+            time.sleep(max(period - (time.monotonic() - tick), 0.0))
+        while not tasks.empty():
+            time.sleep(0.1)
+        for _ in workers:
+            tasks.put(None)
+        for worker in workers:
+            worker.join()
+        elapsed, used = time.monotonic() - began, time.process_time() - cpu
+        rows = t.EnergySample.objects.count() - rows_before
+        made = polls[0]
+        print(f"  {made / elapsed:7.1f} polls/s sustained ({made} polls in {elapsed:.1f} s, "
+              f"{devices / interval:.0f}/s wanted), {rows / elapsed:7.1f} sample rows/s")
+        print(f"  CPU of this process: {used / max(made, 1) * 1000:.2f} ms per poll (dispatch "
+              f"{dispatch_cpu / max(made, 1) * 1000:.2f} ms of it), {used / elapsed * 100:.0f} % of a core")
+        print(f"  dispatch lag (slot → poll start): p50 {_percentile(lags, 0.5) * 1000:.0f} ms, "
+              f"p99 {_percentile(lags, 0.99) * 1000:.0f} ms, max {max(lags, default=0) * 1000:.0f} ms")
+        print(f"  missed polls counted: {sum(t.DeviceStatus.objects.values_list('missed_polls', flat=True))}")
+
+        refs = device_refs(system_id)
+        before = time.process_time()
+        for _ in range(2):
+            for ref in refs:
+                _reader(ref).read()
+        reads = (time.process_time() - before) / (2 * len(refs))
+        print(f"  CPU of the driver's read alone: {reads * 1000:.2f} ms per poll; so besides the wire and "
+              f"the driver: {(used / max(made, 1) - reads) * 1000:.2f} ms per poll")
+        close_readers()
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", action="store_true", help="a private PostgreSQL and Redis")
+    parser.add_argument("--devices", type=int, default=500)
+    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--ticks", type=int, default=200)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    with contextlib.ExitStack() as stack:
+        database_url = broker_url = None
+        if args.postgres:
+            from tests.setup.services import postgres_server, redis_server
+
+            database_url = stack.enter_context(postgres_server())
+            broker_url = stack.enter_context(redis_server())
+            _create_database(database_url)
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="solarmon-bench-"))
+        _setup(database_url, data_dir, broker_url)
+        from django.db import connection
+
+        print(f"database: {connection.vendor}")
+        bench_ingest(args.ticks)
+        bench_polls(args.devices, args.interval, args.seconds, args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The poll path's SQL: a device's poll is its sample write and its status update, whatever its size."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from adapters.readings import BatteryUnitReading, CellReading, battery_pack_from_units
+from catalog.selectors import load_system_tree, system_tree
+from solarmon.demo import DemoRig
+from telemetry import ingest, polling
+from telemetry import models as t
+from telemetry.dispatch import dispatch_due
+from telemetry.tasks import poll_bus
+from tests import factories as f
+
+TRANSACTION = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+
+
+def _statements(ctx: CaptureQueriesContext) -> list[str]:
+    """The statements that read or write data (transaction control left out)."""
+    return [q["sql"] for q in ctx.captured_queries if not q["sql"].upper().startswith(TRANSACTION)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_each_device_poll_is_one_statement_per_sample_table_and_one_status_update(
+        installation: DemoRig) -> None:
+    refs = polling.device_refs()
+    tree = system_tree("system")
+    warm = polling.slot_for(timezone.now(), 5) - timedelta(seconds=60)
+    for ref in refs:  # first polls: connections, status rows, catalog rows of the units and cells
+        assert polling.poll_device(ref, warm).ok
+    tree = system_tree("system")
+    statuses = polling.statuses_for(refs)
+    assert len(statuses) == len(refs)
+    slot = polling.slot_for(timezone.now(), 5)
+    counts = {}
+    for ref in refs:
+        with CaptureQueriesContext(connection) as ctx:
+            outcome = polling.poll_device(ref, slot, tree=tree, status=statuses[ref.key])
+        assert outcome.ok and outcome.written == outcome.rows > 0
+        counts[ref.key] = len(_statements(ctx))
+    # Inverters and the meter: their row and the status update. A pack (2 units × 16 cells):
+    # its row, its unit rows, its cell rows, the status update.
+    assert counts == {"inverter:powdrive1": 2, "inverter:powdrive2": 2, "inverter:senergy1": 2,
+                      "meter:grid_meter_1": 2, "battery_pack:battery1": 4, "battery_pack:jkbms_bank": 4}
+    assert t.BatteryCellSample.objects.filter(pack_id="battery1", ts__gt=warm).count() == 2 * 16
+    # The status still reports the poll (and so fires post_save for MQTT).
+    status = polling.statuses_for(refs)["inverter:powdrive1"]
+    assert status.next_poll_at == slot + timedelta(seconds=status.poll_interval_s)
+
+
+def _reading(units: int, cells: int, start: float):  # type: ignore[no-untyped-def]
+    return battery_pack_from_units([
+        BatteryUnitReading(index=u, voltage=52.0, current=-3.0, temperature=25.0, soc=55.0,
+                           cells=[CellReading(index=c, voltage=start + c / 1000, temperature=25.0)
+                                  for c in range(cells)]) for u in range(1, units + 1)])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("units, cells", [(1, 4), (16, 16)])
+def test_a_pack_write_is_three_statements_for_4_or_256_cells(units: int, cells: int) -> None:
+    pack = f.pack("pack1", f.battery_array("ba1", f.system()), batteries=units, cells=cells)
+    tree = load_system_tree("system")
+    node = tree.pack("pack1") if tree else None
+    assert node is not None
+    batteries = {b.battery_index: b.battery_id for b in node.batteries}
+    ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
+    ts = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
+    first = ingest.pack_values(pack.pk, pack.battery_array_id, "system", batteries, ids,
+                               _reading(units, cells, 3.30), ts - timedelta(seconds=10), 60)
+    ingest.write(first)
+    again = ingest.pack_values(pack.pk, pack.battery_array_id, "system", batteries, ids,
+                               _reading(units, cells, 3.10), ts, 60)
+    with CaptureQueriesContext(connection) as ctx:
+        result = ingest.write(again)
+    assert len(_statements(ctx)) == 3
+    assert result.written == 1 + units + units * cells
+    # Both polls fall in one detail interval: one row per cell, holding the lower voltage seen.
+    rows = t.BatteryCellSample.objects.filter(pack_id="pack1")
+    assert rows.count() == units * cells
+    low = rows.get(power=units, cell=cells - 1)
+    assert low.voltage_min == pytest.approx(3.10 + (cells - 1) / 1000)
+    assert low.voltage_max == pytest.approx(3.30 + (cells - 1) / 1000)
+    # A re-delivered poll writes nothing and stops after its head row.
+    with CaptureQueriesContext(connection) as ctx:
+        repeat = ingest.write(again)
+    assert repeat.written == 0 and len(_statements(ctx)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_reported(
+        installation: DemoRig) -> None:
+    sent: list[tuple[list[str], datetime]] = []
+    now = timezone.now()
+    dispatch_due(now, lambda owner, keys, slot, expires_s: sent.append((keys, slot)))
+    inverter_slot = polling.slot_for(now, 5)
+    buses = [keys for keys, slot in sent if slot == inverter_slot]
+    assert len(buses) >= 3  # the inverters and the meter are on separate buses
+    for keys in buses[:-1]:
+        poll_bus(keys, inverter_slot.isoformat())
+        assert not t.SystemSample.objects.filter(ts=inverter_slot).exists()
+    poll_bus(buses[-1], inverter_slot.isoformat())
+    system = t.SystemSample.objects.get(ts=inverter_slot)
+    # Derived once every device had reported: all three inverters' PV, the meter's grid figure.
+    assert system.pv_power_w == sum(pv or 0 for pv in t.EnergySample.objects.filter(
+        ts=inverter_slot).values_list("pv_power_w", flat=True))
+    assert t.EnergySample.objects.filter(ts=inverter_slot).count() == 3
+    assert system.grid_source == "meter"
