@@ -12,3 +12,6 @@ DEFAULT_BATTERY_ARRAY_NAME = "Default Battery Array"
 # Catalog ids are short text keys used in URLs, YAML and SQL.
 ID_MAX_LENGTH = 64
 ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+# Free-text descriptions: long enough for notes, short enough to send in every API response.
+DESCRIPTION_MAX_LENGTH = 2000

@@ -16,6 +16,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from discovery.conf import DiscoverySettings
 from discovery.phases import run_discovery as run_phases
 from discovery.report import DiscoveryReport
 
@@ -56,7 +57,10 @@ def run_discovery_once(port_globs: list[str] | None = None, *, respect_port_back
 @shared_task(ignore_result=True, soft_time_limit=DISCOVERY_TIME_LIMIT_S - 30,
              time_limit=DISCOVERY_TIME_LIMIT_S)
 def run_discovery() -> None:
-    """Scan serial ports, rebind moved devices and configure new ones."""
+    """Scan serial ports, rebind moved devices and configure new ones (unless discovery is off)."""
+    if not DiscoverySettings.load().enabled:
+        log.info("discovery is disabled: periodic scan skipped")
+        return
     report = run_discovery_once()
     for line in report.lines:
         log.info("discovery %s: %s %s %s", line.port, line.action, line.device_id, line.detail)
@@ -65,4 +69,7 @@ def run_discovery() -> None:
 def queue_startup_discovery() -> None:
     """Queue one discovery run now (worker or demo start): devices are configured without waiting
     for the first beat period."""
+    if not DiscoverySettings.load().scan_on_startup:
+        log.info("discovery: no scan at start-up (scan_on_startup is off)")
+        return
     run_discovery.apply_async(expires=DISCOVERY_TIME_LIMIT_S)

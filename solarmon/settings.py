@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "telemetry",
     "discovery",
     "aggregation",
+    "integrations",
+    "legacy",
     "solarmon",
 ]
 
@@ -208,9 +210,22 @@ SOLARMON_DISCOVERY_PROBE_TIMEOUT_S = env.float("SOLARMON_DISCOVERY_PROBE_TIMEOUT
 SOLARMON_DISCOVERY_PORT_BUDGET_S = env.float("SOLARMON_DISCOVERY_PORT_BUDGET_S", default=12.0)
 SOLARMON_DISCOVERY_MAX_FAILURES = env.int("SOLARMON_DISCOVERY_MAX_FAILURES", default=10)
 SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", default=300.0)
+SOLARMON_DISCOVERY_ENABLED = env.bool("SOLARMON_DISCOVERY_ENABLED", default=True)
+SOLARMON_DISCOVERY_SCAN_ON_STARTUP = env.bool("SOLARMON_DISCOVERY_SCAN_ON_STARTUP", default=True)
+SOLARMON_DISCOVERY_RETRY_BASE_S = env.float("SOLARMON_DISCOVERY_RETRY_BASE_S", default=300.0)
+SOLARMON_DISCOVERY_RETRY_MAX_S = env.float("SOLARMON_DISCOVERY_RETRY_MAX_S", default=6 * 3600.0)
+SOLARMON_DISCOVERY_BACKOFF_MULTIPLIER = env.float("SOLARMON_DISCOVERY_BACKOFF_MULTIPLIER", default=2.0)
+# Discovery settings are also stored in the database (imported from a config file); a variable
+# set in the environment wins over the stored value.
+SOLARMON_DISCOVERY_FROM_ENV = frozenset(name for name in os.environ if name.startswith("SOLARMON_DISCOVERY_"))
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
 SOLARMON_RAW_RETENTION_DAYS = env.int("SOLARMON_RAW_RETENTION_DAYS", default=90)
+# Bounds on reading a config file (import_yaml, first start): a hostile file fails fast.
+SOLARMON_YAML_MAX_BYTES = env.int("SOLARMON_YAML_MAX_BYTES", default=256 * 1024)
+SOLARMON_YAML_MAX_DEPTH = env.int("SOLARMON_YAML_MAX_DEPTH", default=32)
+SOLARMON_YAML_MAX_NODES = env.int("SOLARMON_YAML_MAX_NODES", default=50_000)
+SOLARMON_YAML_MAX_STRING_CHARS = env.int("SOLARMON_YAML_MAX_STRING_CHARS", default=4096)
 
 LOGGING = {
     "version": 1,

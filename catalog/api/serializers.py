@@ -29,6 +29,7 @@ FIELD_HELP = {
     "model": "Device model, as reported or typed in",
     "serial_number": "Device serial number; identifies the device across port renames",
     "vendor": "Manufacturer",
+    "manufacturer": "Manufacturer",
     "phase_type": "Grid connection: single or three phase, or detect",
     "type": "What the meter measures: grid exchange, consumption or production",
     "enabled": "Disabled adapters are not polled",
@@ -103,7 +104,7 @@ class BatteryPackSerializer(CatalogSerializer):
     class Meta:
         model = m.BatteryPack
         fields = ["pack_id", "battery_array_id", "system_id", "name", "chemistry", "nominal_kwh",
-                  "max_charge_kw", "max_discharge_kw", "created_at", "updated_at"]
+                  "max_charge_kw", "max_discharge_kw", "model", "manufacturer", "created_at", "updated_at"]
 
 
 class BatterySerializer(CatalogSerializer):

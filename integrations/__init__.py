@@ -1,0 +1,1 @@
+"""What leaves the box: MQTT publishing settings (the publisher itself comes later)."""
