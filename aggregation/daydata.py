@@ -9,6 +9,7 @@ from aggregation import sources, sql
 from aggregation.buckets import Day, Hour, hour_of_slots
 from aggregation.stats import Agg, merge
 from aggregation.topology import Topology
+from telemetry.choices import DeviceKind
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +23,16 @@ class DayData:
     def __init__(self, topo: Topology, day: Day) -> None:
         self.day = day
         self.slot_hours = hour_of_slots(day)
-        self.slots = {"inv": self._read(sources.ENERGY, topo.inverter_limits),
-                      "meter": self._read(sources.METER, topo.meter_limits),
-                      "pack": self._read(sources.PACK, topo.pack_limits)}
+        self.slots = {"inv": self._read(sources.ENERGY, topo.inverter_limits, DeviceKind.INVERTER),
+                      "meter": self._read(sources.METER, topo.meter_limits, DeviceKind.METER),
+                      "pack": self._read(sources.PACK, topo.pack_limits, DeviceKind.BATTERY_PACK)}
         self.hours = {kind: self._by_hour(aggs) for kind, aggs in self.slots.items()}
         self.days = {kind: {dev: merge(hours.values()) for dev, hours in by_dev.items()}
                      for kind, by_dev in self.hours.items()}
         _log_glitches(self.days)
 
-    def _read(self, table: sql.Table, devices: list[sql.Device]) -> SlotAggs:
+    def _read(self, table: sql.Table, devices: list[sql.Device], kind: str) -> SlotAggs:
+        devices = sources.with_recorded_intervals(devices, kind, self.day.start_utc, self.day.end_utc)
         gap = max((d.max_gap_s for d in devices), default=sources.MAX_GAP_LIMIT_S)
         # Neighbours reach two samples back (a glitch check) and one forward.
         start = self.day.start_utc - timedelta(seconds=2 * gap + 1)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from aggregation import figures
 from aggregation import models as m
 from aggregation.buckets import local_day
+from aggregation.choices import Source
 from aggregation.daydata import DayData
 from aggregation.levels import build_rows
 from aggregation.topology import Topology
@@ -80,6 +81,8 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
         if field_rows:
             _upsert(model, field_rows, now)
         date_field = "day" if model is m.MeterDaily else "date"
-        model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).delete()
+        # Hours imported from the original system (no samples left for them) stay.
+        model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).exclude(
+            source=Source.IMPORTED).delete()
         written[model._meta.db_table] += len(field_rows)
     return written

@@ -10,6 +10,8 @@ Settings (optional, all with defaults):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 
 from django.conf import settings
 
@@ -17,9 +19,8 @@ from aggregation.sql import Device, Flow, Table
 from catalog import models as catalog
 from telemetry.models import DeviceStatus
 
-# A segment must not span more than two quarter-hour slots (see aggregation.sql), so no gap
-# longer than half a slot is bridged, whatever the poll interval.
-MAX_GAP_LIMIT_S = 450.0
+# No gap longer than an hour is bridged, whatever the poll interval.
+MAX_GAP_LIMIT_S = 3600.0
 DEFAULT_INTERVAL_S = 10.0
 # Rated power is the inverter's AC nameplate; PV oversizing and grid pass-through can exceed it.
 RATED_HEADROOM = 1.5
@@ -124,3 +125,18 @@ def pack_limits(packs: list[catalog.BatteryPack]) -> list[Device]:
         pack__in=packs, enabled=True).select_related("adapter__adapter_type").order_by("-priority")}
     intervals = _intervals("battery_pack", [p.pk for p in packs], primary)
     return [Device(p.pk, default_cap_w(), max_gap(intervals[p.pk])) for p in packs]
+
+
+def with_recorded_intervals(devices: list[Device], kind: str, start: datetime, end: datetime
+                            ) -> list[Device]:
+    """``devices`` with the gap of their recorded interval where samples in [start, end) were
+    taken less often than they are polled now (imported history, see ``RecordedInterval``)."""
+    from aggregation.models import RecordedInterval
+
+    longest: dict[str, float] = {}
+    for device_id, interval in RecordedInterval.objects.filter(
+            device_type=kind, device_id__in=[d.device_id for d in devices], start__lt=end,
+            end__gte=start).values_list("device_id", "interval_s"):
+        longest[device_id] = max(longest.get(device_id, 0.0), interval)
+    return [replace(d, max_gap_s=max(d.max_gap_s, max_gap(longest[d.device_id])))
+            if d.device_id in longest else d for d in devices]

@@ -298,14 +298,16 @@ def assemble(table: Table, groups: list[Row]) -> dict[tuple[str, int], Row]:
             _add(table, own, g, 1.0, counted=True)
             own["cov"] += g["cov"] or 0.0
             continue
-        # One row whose interval (t - cov, t] crosses the slot's start.
+        # One row whose interval (t - cov, t] crosses the slot's start (and, after a long
+        # interval, whole slots before it): each slot gets its part of the time.
         t, boundary = g["tx"], s * SLOT_S
         tp = t - g["cov"]
-        share = (t - boundary) / (t - tp)
-        _add(table, own, g, share, counted=t > boundary)
-        _add(table, slot(dev, s - 1), g, 1.0 - share, counted=True)
+        _add(table, own, g, (t - boundary) / (t - tp), counted=t > boundary)
         own["cov"] += t - boundary
-        out[(dev, s - 1)]["cov"] += boundary - tp
+        for earlier in range(int(tp // SLOT_S), s):
+            lo, hi = max(tp, earlier * SLOT_S), (earlier + 1) * SLOT_S
+            _add(table, slot(dev, earlier), g, (hi - lo) / (t - tp), counted=True)
+            out[(dev, earlier)]["cov"] += hi - lo
     return out
 
 
