@@ -1,0 +1,144 @@
+"""Copying sample rows in short batches, without building model instances.
+
+The rows are converted by SQL in SQLite (:mod:`legacy.tables`) over the original's file, attached
+read-only as ``legacy`` to a connection of the importer's own. With solarmon on SQLite that
+connection is to solarmon's database file, so a batch is one ``INSERT OR IGNORE … SELECT``
+inside SQLite. With PostgreSQL the converted rows are streamed with ``COPY`` into a temporary
+table and moved with ``INSERT … ON CONFLICT DO NOTHING``. Either way each batch is one short
+transaction that also records how far its table has got, so polling is never held up for long
+and an interrupted import resumes at the first batch that was not committed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from legacy.models import LegacyTableProgress
+from legacy.placement import DEYE_FAMILY, Placement
+from legacy.tables import TableSpec, select_sql
+
+MAPS = {
+    "legacy_inverters": "legacy_id TEXT PRIMARY KEY, inverter_id TEXT, array_id TEXT, system_id TEXT, "
+                        "current_sign REAL, temp_offset REAL",
+    "legacy_arrays": "legacy_id TEXT PRIMARY KEY, array_id TEXT, system_id TEXT",
+    "legacy_meters": "legacy_id TEXT PRIMARY KEY, meter_id TEXT, system_id TEXT, array_id TEXT",
+    "legacy_packs": "legacy_id TEXT PRIMARY KEY, pack_id TEXT, battery_array_id TEXT, system_id TEXT",
+    "legacy_units": "legacy_id TEXT, power INTEGER, battery_id TEXT, PRIMARY KEY (legacy_id, power)",
+    "legacy_cells": "legacy_id TEXT, power INTEGER, cell INTEGER, cell_id TEXT, battery_id TEXT, "
+                    "PRIMARY KEY (legacy_id, power, cell)",
+}
+# Powdrive (Deye) stores the battery current + = discharging and the temperature + 100.
+DEYE_CURRENT_SIGN, DEYE_TEMP_OFFSET = -1.0, 100.0
+
+
+class Writer(ABC):
+    """A reading connection with the original's file attached, and how batches are written."""
+
+    def __init__(self, path: Path, main: str) -> None:
+        self.conn = sqlite3.connect(main, uri=True, isolation_level=None, check_same_thread=False,
+                                    timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
+        self.conn.execute("ATTACH DATABASE ? AS legacy", (f"{path.resolve().as_uri()}?mode=ro",))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def load_maps(self, placement: Placement) -> None:
+        """The temporary tables that place every legacy device id (see :mod:`legacy.tables`)."""
+        for name, columns in MAPS.items():
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            self.conn.execute(f"CREATE TEMP TABLE {name} ({columns})")
+        rows: dict[str, list[tuple[object, ...]]] = {
+            "legacy_inverters": [(legacy, *ids, *_conventions(placement.vendors[legacy]))
+                                 for legacy, ids in placement.inverters.items()],
+            "legacy_arrays": [(legacy, *ids) for legacy, ids in placement.arrays.items()],
+            "legacy_meters": [(legacy, *ids) for legacy, ids in placement.meters.items()],
+            "legacy_packs": [(legacy, *ids) for legacy, ids in placement.packs.items()],
+            "legacy_units": [(pack, power, battery) for (pack, power), battery in placement.units.items()],
+            "legacy_cells": [(pack, power, cell, *ids)
+                             for (pack, power, cell), ids in placement.cells.items()],
+        }
+        for name, values in rows.items():
+            if values:
+                marks = ", ".join("?" * len(values[0]))
+                self.conn.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", values)
+
+    def count(self, spec: TableSpec, low: int, high: int) -> int:
+        """Rows of the original's table in the rowid range (low, high]."""
+        row = self.conn.execute(f"SELECT count(*) FROM legacy.{spec.name} WHERE rowid > ? AND rowid <= ?",
+                                (low, high)).fetchone()
+        return int(row[0])
+
+    @abstractmethod
+    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
+        """Copy the rows in (low, high] and record the progress, in one transaction: (read, new)."""
+
+
+def _conventions(vendor: str) -> tuple[float, float]:
+    return (DEYE_CURRENT_SIGN, DEYE_TEMP_OFFSET) if vendor in DEYE_FAMILY else (1.0, 0.0)
+
+
+class SQLiteWriter(Writer):
+    """solarmon on SQLite: the batch never leaves SQLite."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, str(connection.settings_dict["NAME"]))
+        # solarmon's rows are placed through its catalog (the maps), so foreign keys are not
+        # looked up again per row; a bigger cache keeps the indexes' pages at hand.
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        self.conn.execute(f"PRAGMA cache_size = -{int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024}")
+
+    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
+        read = self.count(spec, low, high)
+        columns = ", ".join(spec.columns)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            written = self.conn.execute(f"INSERT OR IGNORE INTO main.{spec.name} ({columns}) "
+                                        + select_sql(spec), (low, high)).rowcount
+            self.conn.execute("UPDATE legacy_table_progress SET last_rowid = ?, rows_read = rows_read + ?, "
+                              "rows_written = rows_written + ? WHERE id = ?",
+                              (high, read, written, progress.pk))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        progress.last_rowid, progress.rows_read, progress.rows_written = (
+            high, progress.rows_read + read, progress.rows_written + written)
+        return read, written
+
+
+class PostgresWriter(Writer):
+    """solarmon on PostgreSQL: converted rows go through ``COPY`` into a temporary table."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, ":memory:")
+
+    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
+        rows = self.conn.execute(select_sql(spec, utc_suffix="+00:00"), (low, high)).fetchall()
+        stage = f"legacy_stage_{spec.name}"
+        columns = ", ".join(spec.columns)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {spec.name} INCLUDING DEFAULTS) "
+                           "ON COMMIT DELETE ROWS")
+            written = 0
+            if rows:
+                with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage} "
+                               "ON CONFLICT DO NOTHING")
+                written = max(cursor.rowcount, 0)
+            progress.last_rowid = high
+            progress.rows_read += len(rows)
+            progress.rows_written += written
+            progress.save(update_fields=["last_rowid", "rows_read", "rows_written"])
+        return len(rows), written
+
+
+def open_writer(path: Path) -> Writer:
+    """The writer for the database solarmon runs on."""
+    return SQLiteWriter(path) if connection.vendor == "sqlite" else PostgresWriter(path)
