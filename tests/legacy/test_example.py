@@ -25,7 +25,7 @@ from tests.legacy.conftest import import_legacy
 pytestmark = [pytest.mark.timeout(120)]
 
 DAY = date(2026, 1, 20)
-SAMPLE_TABLES = {"energy_samples": t.EnergySample, "array_samples": t.ArraySample,
+SAMPLE_TABLES: dict[str, Any] = {"energy_samples": t.EnergySample, "array_samples": t.ArraySample,
                  "meter_samples": t.MeterSample, "battery_bank_samples": t.BatteryBankSample,
                  "battery_unit_samples": t.BatteryUnitSample, "battery_cell_samples": t.BatteryCellSample}
 HOURLY = {"pv": "solar_energy_kwh", "load": "load_energy_kwh", "import": "grid_import_energy_kwh",
@@ -38,7 +38,7 @@ def _hourly(model: Any, **scope: str) -> dict[str, float]:
     return {k: float(v) for k, v in sums.items()}
 
 
-def _solarmon_energies() -> dict[str, dict[str, float]]:
+def _solarmon_energies() -> dict[str, dict[str, Any]]:
     pack = am.BatteryBankDaily.objects.get(date=DAY, pack="battery1")
     meter = am.MeterDaily.objects.get(day=DAY, meter="grid_meter_1")
     return {"powdrive1": _hourly(am.InverterHourlyEnergy, inverter="powdrive1"),
