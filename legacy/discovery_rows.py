@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
 from catalog import models as cm
+from catalog.constants import ID_MAX_LENGTH
 from catalog.services import save_entity
 from catalog.yamlconfig.original import ADAPTER_DROPPED
 from discovery.choices import DiscoveryStatus
@@ -68,6 +69,8 @@ def _carry(path: Path, row: dict[str, Any], dry_run: bool) -> str:
     ports = _ports(path, row)
     adapter = _adapter_on(device_type, ports)
     device_id = (adapter.device_id if adapter is not None and adapter.device_id else str(row["device_id"]))
+    if len(device_id) > ID_MAX_LENGTH:
+        return f"device_discovery row {row['_rowid']}: device id {device_id!r} is too long, not carried over"
     if DeviceDiscovery.objects.filter(pk=device_id).exists():
         return f"{device_id} ({device_type} {serial}): the id is taken by another device, not carried over"
     status = STATUSES.get(str(row.get("status") or "active"), DiscoveryStatus.ACTIVE)

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Protocol
+
+
+class Stream(Protocol):
+    """Where the bar is drawn (a terminal, or anything with write and flush)."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
 
 WIDTH = 30
 
@@ -11,7 +19,7 @@ WIDTH = 30
 class ProgressBar:
     """Redraws one line at most a few times a second; ``finish`` ends it."""
 
-    def __init__(self, stream: TextIO, total: int, every_s: float = 0.25, unit: str = "rows") -> None:
+    def __init__(self, stream: Stream, total: int, every_s: float = 0.25, unit: str = "rows") -> None:
         self.stream = stream
         self.unit = unit
         self.total = max(total, 1)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -40,7 +40,7 @@ from legacy.catalog_doc import catalog_document
 from legacy.discovery_rows import carry_over
 from legacy.models import LegacyImport, LegacyTableProgress
 from legacy.placement import Placement, Placer, vendor_from_rows
-from legacy.progress import ProgressBar
+from legacy.progress import ProgressBar, Stream
 from legacy.rollups import recompute_day
 from legacy.source import LegacyError, Shape, detect_shape, explain, open_source
 from legacy.writer import Writer, open_writer
@@ -62,7 +62,7 @@ class Timer:
 
 
 def import_legacy(path: Path, *, dry_run: bool = False, system_id: str | None = None,
-                  config: Path | None = None, progress: TextIO | None = None) -> report.LegacyReport:
+                  config: Path | None = None, progress: Stream | None = None) -> report.LegacyReport:
     """Import the original's database at ``path``. Raises :class:`LegacyError` (nothing written) for
     input that cannot be imported, and ``ImportFailed`` for a ``--config`` file with errors."""
     timer = Timer()
@@ -81,7 +81,7 @@ def import_legacy(path: Path, *, dry_run: bool = False, system_id: str | None = 
 
 
 def _run(writer: Writer, path: Path, shape: Shape, timer: Timer, *, dry_run: bool, system_id: str | None,
-         config: Path | None, progress: TextIO | None) -> report.LegacyReport:
+         config: Path | None, progress: Stream | None) -> report.LegacyReport:
     conn = writer.conn
     specs = tables.specs(shape)
     result = report.LegacyReport(str(path), shape.name, dry_run, seconds=timer.seconds)
@@ -212,7 +212,7 @@ def _record(conn: sqlite3.Connection, path: Path, shape: Shape, specs: dict[str,
 
 
 def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, record: LegacyImport,
-          result: report.LegacyReport, timer: Timer, stream: TextIO | None) -> dict[str, int]:
+          result: report.LegacyReport, timer: Timer, stream: Stream | None) -> dict[str, int]:
     """Copy every table from where it stopped; per table, the rowid this run started from (tables
     with new rows only)."""
     done = {p.table: p for p in record.tables.all()}
@@ -251,7 +251,7 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
 
 def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.Scan, placement: Placement,
                 record: LegacyImport, result: report.LegacyReport, timer: Timer, new_rows: dict[str, int],
-                stream: TextIO | None) -> None:
+                stream: Stream | None) -> None:
     with timer.phase("discovery and hours"):
         result.discovery = carry_over(conn, shape, path, dry_run=False).lines
         pruned = hourly.pruned_hours(conn, shape, path, found, placement)
@@ -269,7 +269,7 @@ def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.
 
 # ---- the rollups -------------------------------------------------------------------------------
 def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
-          new_rows: dict[str, int], stream: TextIO | None) -> int:
+          new_rows: dict[str, int], stream: Stream | None) -> int:
     """Recompute every imported local day of every system, in order, resuming where it stopped."""
     plan: list[tuple[str, date]] = []
     for system_id, (first, last) in _spans(found, placement).items():

@@ -31,12 +31,10 @@ from legacy.source import Shape
 # The original's F1 timestamp → UTC, solarmon's text form on SQLite ('YYYY-MM-DD HH:MM:SS[.ffffff]').
 UTC_TS = ("(datetime(substr(s.ts, 1, 19) || substr(s.ts, -6)) || CASE WHEN substr(s.ts, 20, 1) = '.' "
           "THEN substr(s.ts, 20, length(s.ts) - 25) ELSE '' END)")
-# What an F1 timestamp looks like; anything else stops the import before it writes.
-_D = "[0-9]"
-TS_PATTERN = f"{_D * 4}-{_D * 2}-{_D * 2}[ T]{_D * 2}:{_D * 2}:{_D * 2}*[+-]{_D * 2}:{_D * 2}"
-TS_BAD = (f"(s.ts IS NULL OR s.ts NOT GLOB '{TS_PATTERN}' OR substr(s.ts, 6, 2) NOT BETWEEN '01' AND '12' "
-          "OR substr(s.ts, 9, 2) NOT BETWEEN '01' AND '31' OR substr(s.ts, 12, 2) > '23' "
-          "OR substr(s.ts, 15, 2) > '59' OR substr(s.ts, 18, 2) > '60')")
+# A timestamp the original did not write (F1 is 25 characters, 32 with microseconds) or that is
+# no time at all: found before anything is written. SQLite's own parser decides, as in UTC_TS.
+TS_BAD = ("(s.ts IS NULL OR length(s.ts) NOT IN (25, 32) "
+          "OR datetime(substr(s.ts, 1, 19) || substr(s.ts, -6)) IS NULL)")
 # The Powdrive running-state words the original stored as text → the register's values.
 MODE_WORDS = {"standby": 0, "selfcheck": 1, "self-check": 1, "self check": 1, "normal": 2, "alarm": 3,
               "fault": 4}

@@ -2,7 +2,7 @@
 
 The rows are converted by SQL in SQLite (:mod:`legacy.tables`) over the original's file, attached
 read-only as ``legacy`` to a connection of the importer's own. With solarmon on SQLite that
-connection is to solarmon's database file, so a batch is one ``INSERT OR IGNORE … SELECT``
+connection is to solarmon's database file, so a batch is one ``INSERT … SELECT … ON CONFLICT DO NOTHING``
 inside SQLite. With PostgreSQL the converted rows are streamed with ``COPY`` into a temporary
 table and moved with ``INSERT … ON CONFLICT DO NOTHING``. Either way each batch is one short
 transaction that also records how far its table has got, so polling is never held up for long
@@ -103,8 +103,9 @@ class SQLiteWriter(Writer):
         columns = ", ".join(spec.columns)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            written = self.conn.execute(f"INSERT OR IGNORE INTO main.{spec.name} ({columns}) "
-                                        + select_sql(spec), (low, high)).rowcount
+            # Rows already there are skipped; anything else wrong with a row is an error, not a skip.
+            written = self.conn.execute(f"INSERT INTO main.{spec.name} ({columns}) " + select_sql(spec)
+                                        + " ON CONFLICT DO NOTHING", (low, high)).rowcount
             self.conn.execute("UPDATE legacy_table_progress SET last_rowid = ?, rows_read = rows_read + ?, "
                               "rows_written = rows_written + ? WHERE id = ?",
                               (high, read, written, progress.pk))

@@ -5,9 +5,9 @@ system"."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from catalog.yamlconfig import ImportFailed
 from legacy.services import LegacyError, import_legacy
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         try:
             result = import_legacy(Path(options["path"]), dry_run=options["dry_run"],
                                    system_id=options["system"], config=config,
-                                   progress=cast(TextIO, self.stderr))
+                                   progress=_Unbroken(self.stderr))
         except LegacyError as exc:
             raise CommandError(f"{exc}; nothing was written") from exc
         except ImportFailed as exc:
@@ -44,3 +44,17 @@ class Command(BaseCommand):
                                "again to go on from there") from None
         for line in result.lines():
             self.stdout.write(line)
+
+
+class _Unbroken:
+    """The command's stderr without the line ending Django adds to every write (the bar redraws
+    one line)."""
+
+    def __init__(self, wrapper: OutputWrapper) -> None:
+        self.wrapper = wrapper
+
+    def write(self, text: str, /) -> None:
+        self.wrapper.write(text, ending="")
+
+    def flush(self) -> None:
+        self.wrapper.flush()
