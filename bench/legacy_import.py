@@ -8,8 +8,8 @@ and cell rows), for 7, 30 and 365 days. A year is about 3.2 M inverter rows, 3.2
 
 ``--lean-indexes`` first drops the indexes Django adds for each foreign key of the sample tables (a
 cell row then updates 3 b-trees instead of 9), to show what the import costs with only the indexes
-the queries use. Each size is imported by ``legacy.services.import_legacy`` into a fresh solarmon database, in a
-process of its own, and timed per phase. "import" is everything up to and including the sample
+the queries use. Each size is imported by ``legacy.services.import_legacy`` into a fresh solarmon
+database, in a process of its own, and timed per phase. "import" is everything up to and including the sample
 copy, discovery rows and recorded intervals; "with rollups" adds solarmon's rollups of every
 imported day. Run: ``.venv/bin/python bench/legacy_import.py [--days 7 30 365] [--backend
 sqlite|postgresql|both]`` (SQLite by default: the target is stated for SQLite).
