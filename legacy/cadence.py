@@ -73,23 +73,23 @@ def _close(runs: list[Run], day: tuple[str, float, float, list[float]]) -> None:
         runs.append(Run(first, last, interval))
 
 
-@transaction.atomic
 def record_intervals(conn: sqlite3.Connection, table: str, placed: dict[str, str]) -> int:
-    """Store the recorded intervals of ``table``'s devices (legacy id → solarmon id); rows written."""
+    """Store the recorded intervals of ``table``'s devices (legacy id → solarmon id); rows written.
+
+    The file is read first; only the write is a (short) transaction.
+    """
     device, kind = KINDS[table]
-    written = 0
-    for legacy_id, runs in device_runs(conn, table, device).items():
-        target = placed.get(legacy_id)
-        if target is None or not runs:
-            continue
-        start, end = _utc(runs[0].first), _utc(runs[-1].last)
-        RecordedInterval.objects.filter(device_type=kind, device_id=target, start__gte=start,
-                                        end__lte=end).delete()
-        RecordedInterval.objects.bulk_create([
-            RecordedInterval(device_type=kind, device_id=target, start=_utc(run.first), end=_utc(run.last),
-                             interval_s=round(run.interval, 3)) for run in runs])
-        written += len(runs)
-    return written
+    found = {placed[legacy_id]: runs for legacy_id, runs in device_runs(conn, table, device).items()
+             if legacy_id in placed and runs}
+    with transaction.atomic():
+        for target, runs in found.items():
+            first, last = _utc(runs[0].first), _utc(runs[-1].last)
+            RecordedInterval.objects.filter(device_type=kind, device_id=target, start__gte=first,
+                                            end__lte=last).delete()
+            RecordedInterval.objects.bulk_create([
+                RecordedInterval(device_type=kind, device_id=target, start=_utc(run.first),
+                                 end=_utc(run.last), interval_s=round(run.interval, 3)) for run in runs])
+    return sum(len(runs) for runs in found.values())
 
 
 def _utc(epoch: float) -> datetime:

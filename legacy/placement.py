@@ -9,7 +9,6 @@ Packs get the batteries and cells their unit and cell rows number.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -187,11 +186,10 @@ class Placer:
         return saved
 
 
-def vendor_from_rows(conn: sqlite3.Connection, inverter_id: str) -> str | None:
+def vendor_from_rows(scan: Scan, inverter_id: str) -> str | None:
     """Which vendor's conventions an inverter's rows follow, from its ``inverter_mode`` values:
     the original stored Powdrive's running state as text and Senergy's as an integer."""
-    row = conn.execute("SELECT max(typeof(inverter_mode) = 'text'), max(typeof(inverter_mode) = 'integer') "
-                       "FROM legacy.energy_samples WHERE inverter_id = ?", (inverter_id,)).fetchone()
-    if row is None or (not row[0] and not row[1]):
-        return None
-    return "powdrive" if row[0] else "senergy"
+    kinds = scan.mode_types.get(inverter_id, set())
+    if "text" in kinds:
+        return "powdrive"
+    return "senergy" if "integer" in kinds else None

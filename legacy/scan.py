@@ -52,6 +52,9 @@ class Scan:
     days: dict[str, dict[str, dict[str, DeviceDay]]] = field(default_factory=dict)
     # pack id → (highest battery number, highest cell number) seen in unit and cell rows
     units: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # inverter id → how its rows store the mode: {"text", "integer"} (the original's Powdrive rows
+    # hold text, its Senergy rows an integer)
+    mode_types: dict[str, set[str]] = field(default_factory=dict)
 
     def devices(self, table: str) -> list[str]:
         """Device ids named by ``table``, sorted."""
@@ -69,7 +72,8 @@ def scan(conn: sqlite3.Connection, path: Path, shape: Shape, specs: dict[str, Ta
     for table, spec in specs.items():
         try:
             if table in DEVICE_TABLES:
-                result.days[table] = _device_days(conn, table, DEVICE_TABLES[table])
+                mode = "inverter_mode" if shape.has(table, "inverter_mode") else None
+                result.days[table] = _device_days(conn, table, DEVICE_TABLES[table], mode, result)
             packs = set(result.days.get("battery_bank_samples", {})) | catalog_packs
             result.tables[table] = _check(conn, path, spec, packs, result)
         except sqlite3.Error as exc:
@@ -77,13 +81,17 @@ def scan(conn: sqlite3.Connection, path: Path, shape: Shape, specs: dict[str, Ta
     return result
 
 
-def _device_days(conn: sqlite3.Connection, table: str, device: str) -> dict[str, dict[str, DeviceDay]]:
+def _device_days(conn: sqlite3.Connection, table: str, device: str, mode: str | None, result: Scan
+                 ) -> dict[str, dict[str, DeviceDay]]:
     days: dict[str, dict[str, DeviceDay]] = defaultdict(dict)
-    for dev, day, rows, first, last in conn.execute(
-            f"SELECT {device}, substr(ts, 1, 10), count(*), min(ts), max(ts) FROM legacy.{table} "
+    kinds = (f", max(typeof({mode}) = 'text'), max(typeof({mode}) = 'integer')" if mode else ", 0, 0")
+    for dev, day, rows, first, last, text, integer in conn.execute(
+            f"SELECT {device}, substr(ts, 1, 10), count(*), min(ts), max(ts){kinds} FROM legacy.{table} "
             "GROUP BY 1, 2"):
         if dev is not None and day is not None:
             days[str(dev)][day] = DeviceDay(rows, first, last)
+            seen = result.mode_types.setdefault(str(dev), set()) if mode else set()
+            seen.update(name for name, flag in (("text", text), ("integer", integer)) if flag)
     return dict(days)
 
 

@@ -42,7 +42,7 @@ from legacy.models import LegacyImport, LegacyTableProgress
 from legacy.placement import Placement, Placer, vendor_from_rows
 from legacy.progress import ProgressBar, Stream
 from legacy.rollups import recompute_day
-from legacy.source import LegacyError, Shape, detect_shape, explain, open_source
+from legacy.source import LegacyError, Shape, detect_shape, open_source
 from legacy.writer import Writer, open_writer
 
 
@@ -94,7 +94,7 @@ def _run(writer: Writer, path: Path, shape: Shape, timer: Timer, *, dry_run: boo
     with timer.phase("catalog"), transaction.atomic():
         result.catalog = _import_catalog(document, source_name, dry_run)
         placement = Placer(found, str(path), system_id, _timezone(conn, shape), _first_sample(found),
-                           lambda inverter: _vendor(conn, path, shape, inverter)).place()
+                           lambda inverter: vendor_from_rows(found, inverter)).place()
         result.created = placement.created
         if dry_run:
             transaction.set_rollback(True)
@@ -155,15 +155,6 @@ def _timezone(conn: sqlite3.Connection, shape: Shape) -> str:
         if row and row[0]:
             return str(row[0])
     return constants.DEFAULT_TIMEZONE
-
-
-def _vendor(conn: sqlite3.Connection, path: Path, shape: Shape, inverter: str) -> str | None:
-    if not shape.has("energy_samples", "inverter_mode"):
-        return None
-    try:
-        return vendor_from_rows(conn, inverter)
-    except sqlite3.Error as exc:
-        raise explain(path, exc, "table energy_samples") from exc
 
 
 def _hourly_inverters(conn: sqlite3.Connection, shape: Shape) -> dict[str, dict[str, scan.DeviceDay]]:
