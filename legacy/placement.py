@@ -9,6 +9,7 @@ Packs get the batteries and cells their unit and cell rows number.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,8 +108,6 @@ class Placer:
             self.placement.cells[key] = (cell.pk, cell.battery_id)
 
     def _check_id(self, table: str, device_id: str) -> None:
-        import re
-
         if not re.match(ID_REGEX, device_id) or len(device_id) > ID_MAX_LENGTH:
             raise LegacyError(f"{self.source}: table {table} names the device {device_id!r}, which is not a "
                               f"valid id here (letters, digits, '_', '-', '.', at most {ID_MAX_LENGTH}), so "
