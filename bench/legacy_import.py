@@ -88,7 +88,9 @@ def measure(url: str, source: Path, lean: bool = False) -> None:
     rollups = seconds.get("rollups", 0.0)
     total = sum(v for k, v in seconds.items() if k != "report")
     print(json.dumps({"rows": rows, "tables": {t.table: t.rows for t in result.tables}, "seconds": seconds,
-                      "import_s": total - rollups, "total_s": total, "days_rolled": result.rolled_days}),
+                      "import_s": total - rollups, "total_s": total, "days_rolled": result.rolled_days,
+                      "longest_write_s": result.longest_write_s,
+                      "longest_rollup_s": result.longest_rollup_s}),
           flush=True)
 
 
@@ -108,7 +110,8 @@ def _report(days: int, figures: dict[str, object]) -> None:
     met = "met" if rows / total_s >= TARGET_ROWS_PER_S else "NOT met"
     print(f"{days:>4} days {rows:>12,} rows  import {import_s:7.1f} s {rows / import_s:>9,.0f} rows/s  "
           f"with rollups {total_s:7.1f} s {rows / total_s:>9,.0f} rows/s ({met}: "
-          f"{TARGET_ROWS_PER_S:,})  [{phases}]", flush=True)
+          f"{TARGET_ROWS_PER_S:,})  longest transaction {figures['longest_write_s']:.2f} s (samples), "
+          f"{figures['longest_rollup_s']:.2f} s (a day's rollups)  [{phases}]", flush=True)
 
 
 def main() -> None:

@@ -105,6 +105,7 @@ def _run(writer: Writer, path: Path, shape: Shape, timer: Timer, *, dry_run: boo
     record = _record(conn, path, shape, specs)
     writer.load_maps(placement)
     new_rows = _copy(writer, specs, found, record, result, timer, progress)
+    result.longest_write_s = writer.longest_s
     finished = record.finished_at is not None and not new_rows
     if not finished:
         _after_copy(conn, path, shape, found, placement, record, result, timer, new_rows, progress)
@@ -253,14 +254,14 @@ def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.
                 result.recorded_intervals += cadence.record_intervals(
                     conn, table, {legacy: placed[0] for legacy, placed in ids.items()})
     with timer.phase("rollups"):
-        result.rolled_days = _roll(conn, found, placement, record, new_rows, stream)
+        result.rolled_days = _roll(conn, found, placement, record, new_rows, stream, result)
     record.finished_at = timezone.now()
     record.save(update_fields=["finished_at"])
 
 
 # ---- the rollups -------------------------------------------------------------------------------
 def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
-          new_rows: dict[str, int], stream: Stream | None) -> int:
+          new_rows: dict[str, int], stream: Stream | None, result: report.LegacyReport) -> int:
     """Recompute every imported local day of every system, in order, resuming where it stopped."""
     plan: list[tuple[str, date]] = []
     for system_id, (first, last) in _spans(found, placement).items():
@@ -277,7 +278,9 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
             day += timedelta(days=1)
     bar = ProgressBar(stream, len(plan), unit="days") if stream is not None and plan else None
     for system_id, day in plan:
+        began = time.monotonic()
         recompute_day(system_id, day)
+        result.longest_rollup_s = max(result.longest_rollup_s, time.monotonic() - began)
         record.rolled_through[system_id] = day.isoformat()
         record.save(update_fields=["rolled_through"])
         if bar is not None:

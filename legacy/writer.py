@@ -12,6 +12,7 @@ and an interrupted import resumes at the first batch that was not committed.
 from __future__ import annotations
 
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class Writer(ABC):
     """A reading connection with the original's file attached, and how batches are written."""
 
     def __init__(self, path: Path, main: str) -> None:
+        self.longest_s = 0.0  # the longest write transaction so far (what polling may wait for)
         self.conn = sqlite3.connect(main, uri=True, isolation_level=None, check_same_thread=False,
                                     timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
         self.conn.execute("ATTACH DATABASE ? AS legacy", (f"{path.resolve().as_uri()}?mode=ro",))
@@ -101,6 +103,7 @@ class SQLiteWriter(Writer):
     def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
         read = self.count(spec, low, high)
         columns = ", ".join(spec.columns)
+        began = time.monotonic()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             # Rows already there are skipped; anything else wrong with a row is an error, not a skip.
@@ -113,6 +116,7 @@ class SQLiteWriter(Writer):
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        self.longest_s = max(self.longest_s, time.monotonic() - began)
         progress.last_rowid, progress.rows_read, progress.rows_written = (
             high, progress.rows_read + read, progress.rows_written + written)
         return read, written
@@ -128,6 +132,7 @@ class PostgresWriter(Writer):
         rows = self.conn.execute(select_sql(spec, utc_suffix="+00:00"), (low, high)).fetchall()
         stage = f"legacy_stage_{spec.name}"
         columns = ", ".join(spec.columns)
+        began = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {spec.name} INCLUDING DEFAULTS) "
                            "ON COMMIT DELETE ROWS")
@@ -143,6 +148,7 @@ class PostgresWriter(Writer):
             progress.rows_read += len(rows)
             progress.rows_written += written
             progress.save(update_fields=["last_rowid", "rows_read", "rows_written"])
+        self.longest_s = max(self.longest_s, time.monotonic() - began)
         return len(rows), written
 
 
