@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -25,9 +26,10 @@ from tests.legacy.original_db import Plan, generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-TABLES = {"energy_samples": t.EnergySample, "array_samples": t.ArraySample, "meter_samples": t.MeterSample,
-          "battery_bank_samples": t.BatteryBankSample, "battery_unit_samples": t.BatteryUnitSample,
-          "battery_cell_samples": t.BatteryCellSample}
+TABLES: dict[str, Any] = {
+    "energy_samples": t.EnergySample, "array_samples": t.ArraySample, "meter_samples": t.MeterSample,
+    "battery_bank_samples": t.BatteryBankSample, "battery_unit_samples": t.BatteryUnitSample,
+    "battery_cell_samples": t.BatteryCellSample}
 
 
 def _database_url() -> str:
