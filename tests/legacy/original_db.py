@@ -24,7 +24,7 @@ from typing import Any
 DATA = Path(__file__).parent / "data"
 EXAMPLE = DATA / "example_legacy.sqlite"
 EXAMPLE_TRUTH = DATA / "example_legacy.json"
-EXAMPLE_CONFIG = DATA / "example_legacy.config.yaml"
+EXAMPLE_CONFIG = DATA.parent.parent / "yaml" / "original" / "example_legacy.config.yaml"
 ZONE = timezone(timedelta(hours=5))  # Asia/Karachi, as the original writes it
 CATALOG_TABLES = ("systems", "arrays", "inverters", "battery_arrays", "battery_packs",
                   "battery_pack_adapters", "adapters", "adapter_base", "meters", "battery_array_attachments",
