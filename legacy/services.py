@@ -232,6 +232,10 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
     for table in specs:
         progress = done[table]
         rows = found.tables[table].rows
+        if progress.last_rowid >= found.tables[table].max_rowid and progress.rows_read != rows:
+            # Batches count rowids; a file with deleted rows has fewer rows than rowids.
+            progress.rows_read = rows
+            progress.save(update_fields=["rows_read"])
         result.tables.append(report.TableLine(table, rows, progress.rows_written,
                                               progress.rows_read - progress.rows_written,
                                               found.tables[table].cleared))
