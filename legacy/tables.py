@@ -193,9 +193,23 @@ def _cell(shape: Shape) -> TableSpec:
         {"voltage": _outside(c("voltage"), 1, 5), "soc": _outside(c("soc"), 0, 100)})
 
 
-def select_sql(spec: TableSpec, *, utc_suffix: str = "") -> str:
+def select_sql(spec: TableSpec) -> str:
     """The conversion of one rowid range (parameters: first rowid excluded, last included)."""
-    exprs = [spec.columns[name] + (f" || '{utc_suffix}'" if name == "ts" and utc_suffix else "")
-             for name in spec.columns]
-    return (f"SELECT {', '.join(exprs)} FROM legacy.{spec.name} s {spec.joins} "
+    return (f"SELECT {', '.join(spec.columns.values())} FROM legacy.{spec.name} s {spec.joins} "
+            "WHERE s.rowid > ? AND s.rowid <= ?")
+
+
+def _copy_text(expr: str) -> str:
+    r"""A value in PostgreSQL's COPY text format: ``\N`` for NULL; backslash, tab and newline escaped."""
+    text = f"CAST({expr} AS TEXT)"
+    escaped = rf"replace(replace(replace({text}, '\', '\\'), char(9), '\t'), char(10), '\n')"
+    return rf"COALESCE({escaped}, '\N')"
+
+
+def copy_sql(spec: TableSpec) -> str:
+    """The conversion of one rowid range as one block of COPY text: (rows, text)."""
+    fields = [_copy_text(f"{expr} || '+00:00'" if name == "ts" else expr)
+              for name, expr in spec.columns.items()]
+    line = " || char(9) || ".join(fields)
+    return (f"SELECT count(*), group_concat({line} || char(10), '') FROM legacy.{spec.name} s {spec.joins} "
             "WHERE s.rowid > ? AND s.rowid <= ?")

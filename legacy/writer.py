@@ -21,7 +21,7 @@ from django.db import connection, transaction
 
 from legacy.models import LegacyTableProgress
 from legacy.placement import DEYE_FAMILY, Placement
-from legacy.tables import TableSpec, select_sql
+from legacy.tables import TableSpec, copy_sql, select_sql
 
 MAPS = {
     "legacy_inverters": "legacy_id TEXT PRIMARY KEY, inverter_id TEXT, array_id TEXT, system_id TEXT, "
@@ -125,7 +125,8 @@ class PostgresWriter(Writer):
         super().__init__(path, ":memory:")
 
     def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
-        rows = self.conn.execute(select_sql(spec, utc_suffix="+00:00"), (low, high)).fetchall()
+        # SQLite writes the COPY text itself: no Python object per value.
+        count, block = self.conn.execute(copy_sql(spec), (low, high)).fetchone()
         stage = f"legacy_stage_{spec.name}"
         columns = ", ".join(spec.columns)
         began = time.monotonic()
@@ -133,19 +134,18 @@ class PostgresWriter(Writer):
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {spec.name} INCLUDING DEFAULTS) "
                            "ON COMMIT DELETE ROWS")
             written = 0
-            if rows:
+            if count:
                 with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                    for row in rows:
-                        copy.write_row(row)
+                    copy.write(block)
                 cursor.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage} "
                                "ON CONFLICT DO NOTHING")
                 written = max(cursor.rowcount, 0)
             progress.last_rowid = high
-            progress.rows_read += len(rows)
+            progress.rows_read += count
             progress.rows_written += written
             progress.save(update_fields=["last_rowid", "rows_read", "rows_written"])
         self.longest_s = max(self.longest_s, time.monotonic() - began)
-        return len(rows), written
+        return count, written
 
 
 def open_writer(path: Path) -> Writer:
