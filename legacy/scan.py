@@ -104,10 +104,12 @@ def _check(conn: sqlite3.Connection, path: Path, spec: TableSpec, packs: set[str
     numbered = spec.name in ("battery_unit_samples", "battery_cell_samples")
     cell = "s.cell" if spec.name == "battery_cell_samples" else "1"
     if numbered:
-        known = ", ".join(_quote(name) for name in names) or "NULL"
+        # With no pack known yet, every pack a row names is one to find.
+        unknown = f"{device} NOT IN ({', '.join(_quote(name) for name in names)})" if names else \
+            f"{device} IS NOT NULL"
         exprs += [f"min(CASE WHEN s.power < 1 OR s.power > {MAX_UNITS} OR {cell} < 1 OR {cell} > {MAX_CELLS} "
                   "OR s.power IS NULL OR {cell} IS NULL THEN s.rowid END)".replace("{cell}", cell),
-                  f"min(CASE WHEN {device} NOT IN ({known}) THEN s.rowid END)"]
+                  f"min(CASE WHEN {unknown} THEN s.rowid END)"]
         for name in names:
             exprs += [f"max(CASE WHEN {device} = {_quote(name)} THEN s.power END)",
                       f"max(CASE WHEN {device} = {_quote(name)} THEN {cell} END)"]
@@ -142,10 +144,10 @@ def _check(conn: sqlite3.Connection, path: Path, spec: TableSpec, packs: set[str
 def _unknown_packs(conn: sqlite3.Connection, spec: TableSpec, known: list[str]) -> dict[str, tuple[int, int]]:
     """Packs only unit or cell rows name (no pack rows, not in any catalog), with their numbers."""
     cell = "cell" if spec.name == "battery_cell_samples" else "1"
-    marks = ", ".join("?" * len(known)) or "NULL"
+    where = f"bank_id NOT IN ({', '.join('?' * len(known))})" if known else "bank_id IS NOT NULL"
     return {str(dev): (int(power), int(cells)) for dev, power, cells in conn.execute(
-        f"SELECT bank_id, max(power), max({cell}) FROM legacy.{spec.name} WHERE bank_id NOT IN ({marks}) "
-        "GROUP BY bank_id", known)}
+        f"SELECT bank_id, max(power), max({cell}) FROM legacy.{spec.name} WHERE {where} GROUP BY bank_id",
+        known)}
 
 
 def _quote(text: str) -> str:

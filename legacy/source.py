@@ -31,7 +31,15 @@ BUSY_TIMEOUT_S = 2.0
 
 
 class LegacyError(Exception):
-    """The file cannot be imported; the message names the file and, where known, table and row."""
+    """The file cannot be imported; the message names the file and, where known, table and row.
+
+    ``partial`` is set when batches were written before the problem showed (the import then resumes
+    from the batch that failed once the file is fixed).
+    """
+
+    def __init__(self, message: str, *, partial: bool = False) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass(frozen=True)

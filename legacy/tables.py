@@ -18,6 +18,8 @@ work adds to solarmon's tables are left to their defaults. What changes on the w
   ``energy_kwh`` becomes the import counter in Wh. There is no export counter: export is
   integrated from power by the rollups.
 * Cells and units keep the original's 1-based battery number (``power``); cells become 0-based.
+* The joins are outer joins: a row the maps cannot place gets no ids and fails solarmon's NOT NULL
+  columns, an error rather than a row silently left out (the scan makes sure it never happens).
 * Values outside physical ranges (SOC outside 0-100 %, a cell outside 1-5 V, negative PV or
   load) are not stored (NULL) and counted in the report.
 """
@@ -94,7 +96,7 @@ def _energy(shape: Shape) -> TableSpec:
     soc, voltage, current = c("soc"), c("batt_voltage_v"), c("batt_current_a")
     battery_soc = f"COALESCE({c('battery_soc')}, {soc})"
     return TableSpec(
-        "energy_samples", "inverter_id", "JOIN temp.legacy_inverters m ON m.legacy_id = s.inverter_id",
+        "energy_samples", "inverter_id", "LEFT JOIN temp.legacy_inverters m ON m.legacy_id = s.inverter_id",
         {"ts": UTC_TS, "inverter_id": "m.inverter_id", "array_id": "m.array_id", "system_id": "m.system_id",
          "pv_power_w": f"CASE WHEN {c('pv_power_w')} >= 0 THEN {_whole(c('pv_power_w'))} END",
          "load_power_w": f"CASE WHEN {c('load_power_w')} >= 0 THEN {_whole(c('load_power_w'))} END",
@@ -117,7 +119,7 @@ def _array(shape: Shape) -> TableSpec:
         return _col(shape, "array_samples", column)
 
     return TableSpec(
-        "array_samples", "array_id", "JOIN temp.legacy_arrays m ON m.legacy_id = s.array_id",
+        "array_samples", "array_id", "LEFT JOIN temp.legacy_arrays m ON m.legacy_id = s.array_id",
         {"ts": UTC_TS, "array_id": "m.array_id", "system_id": "m.system_id",
          # The original stored a sum of 0 as NULL.
          **{name: _whole(f"COALESCE({c(name)}, 0)") for name in ("pv_power_w", "load_power_w", "grid_power_w",
@@ -133,7 +135,7 @@ def _meter(shape: Shape) -> TableSpec:
     plain = ("grid_voltage_v", "grid_current_a", "grid_frequency_hz", "power_factor", "voltage_phase_a",
              "voltage_phase_b", "voltage_phase_c", "current_phase_a", "current_phase_b", "current_phase_c")
     return TableSpec(
-        "meter_samples", "meter_id", "JOIN temp.legacy_meters m ON m.legacy_id = s.meter_id",
+        "meter_samples", "meter_id", "LEFT JOIN temp.legacy_meters m ON m.legacy_id = s.meter_id",
         {"ts": UTC_TS, "meter_id": "m.meter_id", "system_id": "m.system_id", "array_id": "m.array_id",
          "grid_power_w": _whole(c("grid_power_w")),
          "energy_kwh": c("energy_kwh"),
@@ -148,7 +150,7 @@ def _bank(shape: Shape) -> TableSpec:
         return _col(shape, "battery_bank_samples", column)
 
     return TableSpec(
-        "battery_bank_samples", "bank_id", "JOIN temp.legacy_packs m ON m.legacy_id = s.bank_id",
+        "battery_bank_samples", "bank_id", "LEFT JOIN temp.legacy_packs m ON m.legacy_id = s.bank_id",
         {"ts": UTC_TS, "pack_id": "m.pack_id", "battery_array_id": "m.battery_array_id",
          "system_id": "m.system_id", "voltage": c("voltage"), "current": c("current"),
          "temperature": c("temperature"), "soc": _within(c("soc"), 0, 100),
@@ -165,8 +167,8 @@ def _unit(shape: Shape) -> TableSpec:
     statuses = ("basic_st", "volt_st", "current_st", "temp_st", "soh_st", "coul_st", "heater_st")
     return TableSpec(
         "battery_unit_samples", "bank_id",
-        "JOIN temp.legacy_packs p ON p.legacy_id = s.bank_id "
-        "JOIN temp.legacy_units m ON m.legacy_id = s.bank_id AND m.power = s.power",
+        "LEFT JOIN temp.legacy_packs p ON p.legacy_id = s.bank_id "
+        "LEFT JOIN temp.legacy_units m ON m.legacy_id = s.bank_id AND m.power = s.power",
         {"ts": UTC_TS, "battery_id": "m.battery_id", "pack_id": "p.pack_id",
          "battery_array_id": "p.battery_array_id", "system_id": "p.system_id", "power": "s.power",
          "voltage": c("voltage"), "current": c("current"), "temperature": c("temperature"),
@@ -183,8 +185,8 @@ def _cell(shape: Shape) -> TableSpec:
 
     return TableSpec(
         "battery_cell_samples", "bank_id",
-        "JOIN temp.legacy_packs p ON p.legacy_id = s.bank_id "
-        "JOIN temp.legacy_cells m ON m.legacy_id = s.bank_id AND m.power = s.power AND m.cell = s.cell",
+        "LEFT JOIN temp.legacy_packs p ON p.legacy_id = s.bank_id "
+        "LEFT JOIN temp.legacy_cells m ON m.legacy_id = s.bank_id AND m.power = s.power AND m.cell = s.cell",
         {"ts": UTC_TS, "cell_id": "m.cell_id", "battery_id": "m.battery_id", "pack_id": "p.pack_id",
          "battery_array_id": "p.battery_array_id", "system_id": "p.system_id", "power": "s.power",
          "cell": "s.cell - 1", "voltage": _within(c("voltage"), 1, 5), "temperature": c("temperature"),

@@ -16,11 +16,13 @@ import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from legacy.models import LegacyTableProgress
 from legacy.placement import DEYE_FAMILY, Placement
+from legacy.source import LegacyError
 from legacy.tables import TableSpec, copy_sql, select_sql
 
 MAPS = {
@@ -42,6 +44,7 @@ class Writer(ABC):
     """A reading connection with the original's file attached, and how batches are written."""
 
     def __init__(self, path: Path, main: str) -> None:
+        self.path = path
         self.longest_s = 0.0  # the longest write transaction so far (what polling may wait for)
         self.conn = sqlite3.connect(main, uri=True, isolation_level=None, check_same_thread=False,
                                     timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
@@ -71,6 +74,12 @@ class Writer(ABC):
             if values:
                 marks = ", ".join("?" * len(values[0]))
                 self.conn.executemany(f"INSERT INTO temp.{name} VALUES ({marks})", values)
+
+    def unplaced(self, spec: TableSpec, low: int, high: int, exc: Exception) -> LegacyError:
+        """A batch that solarmon's constraints refused (the scan should have made that impossible)."""
+        return LegacyError(f"{self.path}: table {spec.name}, rows {low + 1}-{high}: a row cannot be stored "
+                           f"({exc}); the batches before it are imported, and the import goes on from this "
+                           "batch when run again", partial=True)
 
     @abstractmethod
     def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
@@ -109,6 +118,9 @@ class SQLiteWriter(Writer):
                               "rows_written = rows_written + ? WHERE id = ?",
                               (high, read, written, progress.pk))
             self.conn.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            self.conn.execute("ROLLBACK")
+            raise self.unplaced(spec, low, high, exc) from exc
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -127,9 +139,18 @@ class PostgresWriter(Writer):
     def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
         # SQLite writes the COPY text itself: no Python object per value.
         count, block = self.conn.execute(copy_sql(spec), (low, high)).fetchone()
+        began = time.monotonic()
+        try:
+            written = self._copy(spec, high, count, block, progress)
+        except (IntegrityError, psycopg.IntegrityError) as exc:
+            raise self.unplaced(spec, low, high, exc) from exc
+        self.longest_s = max(self.longest_s, time.monotonic() - began)
+        return count, written
+
+    def _copy(self, spec: TableSpec, high: int, count: int, block: str | None,
+              progress: LegacyTableProgress) -> int:
         stage = f"legacy_stage_{spec.name}"
         columns = ", ".join(spec.columns)
-        began = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {spec.name} INCLUDING DEFAULTS) "
                            "ON COMMIT DELETE ROWS")
@@ -144,8 +165,7 @@ class PostgresWriter(Writer):
             progress.rows_read += count
             progress.rows_written += written
             progress.save(update_fields=["last_rowid", "rows_read", "rows_written"])
-        self.longest_s = max(self.longest_s, time.monotonic() - began)
-        return count, written
+        return written
 
 
 def open_writer(path: Path) -> Writer:

@@ -91,3 +91,14 @@ def test_an_existing_catalog_is_used_and_the_system_can_be_chosen(transactional_
     # Devices only the samples name go into the chosen system's default structure.
     assert cm.Meter.objects.get().system_id == "home"
     assert cm.BatteryPack.objects.get().system_id == "home"
+
+
+def test_a_pack_only_its_unit_and_cell_rows_name_is_created(transactional_db: None, old_file: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(old_file) as conn:
+        conn.execute("DELETE FROM battery_bank_samples")
+    import_legacy(str(old_file))
+    pack = cm.BatteryPack.objects.get()
+    assert (pack.pk, pack.batteries.count(), pack.cells.count()) == ("battery1", 2, 30)
+    assert t.BatteryUnitSample.objects.count() == 288 and t.BatteryCellSample.objects.count() == 4320

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                                    system_id=options["system"], config=config,
                                    progress=_Unbroken(self.stderr))
         except LegacyError as exc:
-            raise CommandError(f"{exc}; nothing was written") from exc
+            raise CommandError(str(exc) if exc.partial else f"{exc}; nothing was written") from exc
         except ImportFailed as exc:
             raise CommandError(f"{options['config'] or options['path']}: the catalog cannot be imported, "
                                "nothing was written:\n" + "\n".join(exc.problems)) from exc
