@@ -102,3 +102,16 @@ def test_a_pack_only_its_unit_and_cell_rows_name_is_created(transactional_db: No
     pack = cm.BatteryPack.objects.get()
     assert (pack.pk, pack.batteries.count(), pack.cells.count()) == ("battery1", 2, 30)
     assert t.BatteryUnitSample.objects.count() == 288 and t.BatteryCellSample.objects.count() == 4320
+
+
+def test_a_half_migrated_file_has_no_catalog_to_import(transactional_db: None, example: Path) -> None:
+    """The original's first start on a fresh file adds the columns but leaves its catalogs empty."""
+    import sqlite3
+
+    with sqlite3.connect(example) as conn:
+        for table in ("inverters", "battery_packs", "meters", "adapters", "systems"):
+            conn.execute(f"DELETE FROM {table}")
+    report = import_legacy(str(example), "--config", str(EXAMPLE_CONFIG))
+    assert "half-migrated shape" in report
+    assert list(cm.System.objects.values_list("pk", flat=True)) == ["home"]  # from the config
+    assert t.EnergySample.objects.count() == 2880
