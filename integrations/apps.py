@@ -6,7 +6,8 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
-    """Connects notification channels to ``alerts.signals.alert_changed``."""
+    """Connects notification channels to ``alerts.signals.alert_changed``; registers the ``mqtt:``
+    section of the YAML import/export."""
 
     name = "integrations"
     verbose_name = "Integrations"
@@ -16,9 +17,11 @@ class IntegrationsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from alerts.signals import alert_changed
+        from catalog.yamlconfig.sections import register_section
         from integrations import receivers
         from integrations.mqtt import runtime
         from integrations.notifications import queue_deliveries
+        from integrations.yaml_section import MqttSection
         from telemetry.models import DeviceStatus
         from telemetry.signals import samples_written
 
@@ -30,3 +33,4 @@ class IntegrationsConfig(AppConfig):
         worker_process_init.connect(runtime.on_worker_process_init, weak=False)
         worker_shutdown.connect(runtime.on_worker_shutdown, weak=False)
         alert_changed.connect(queue_deliveries, dispatch_uid="integrations.queue_deliveries")
+        register_section(MqttSection())

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from discovery.conf import DiscoverySettings
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -27,7 +29,7 @@ class Entry:
 def beat_entries() -> list[Entry]:
     """Every periodic task solarmon runs."""
     dispatch = float(getattr(settings, "SOLARMON_DISPATCH_PERIOD_S", 2))
-    discovery = float(getattr(settings, "SOLARMON_DISCOVERY_INTERVAL_S", 300))
+    discovery = DiscoverySettings.load().interval_s  # the environment, else the stored settings
     guard = settings.SOLARMON_DISK_GUARD_PERIOD_S
     return [
         Entry("poll: dispatch due devices", "telemetry.tasks.dispatch_polls", every_s=dispatch,
