@@ -61,7 +61,10 @@ ADAPTER_DROPPED: dict[str, str] = {
 JK_PROTOCOL_MODES = {"modbus": "registers", "custom": "trigger"}
 PACK_KEYS = ("manufacturer", "model")
 SERIAL_KEYS = ("serial_port", "baudrate", "parity", "stopbits", "bytesize")
-PASSIVE_WINDOW_MS = (10, 5000)
+# The jkbms_tcpip schema's ``timeout`` (adapters.registry): above 0, at most 60 s.
+_TIMEOUT = ADAPTER_TYPES["jkbms_tcpip"].config_schema["properties"]["timeout"]
+PASSIVE_TIMEOUT_S = (float(_TIMEOUT["exclusiveMinimum"]), float(_TIMEOUT["maximum"]))
+DEFAULT_JK_TIMEOUT_S = float(ADAPTER_TYPES["jkbms_tcpip"].default_config["timeout"])
 
 
 @dataclass
@@ -133,7 +136,7 @@ def _jk(item: Item, result: Translated) -> None:
         if "battery_addresses" in cfg:
             cfg.setdefault("addresses", cfg.pop("battery_addresses"))
         if "poll_timeout" in cfg:
-            _passive_window(item, cfg)
+            _passive_timeout(item, cfg)
     elif result.adapter_type == "jkbms_ble":
         if "bt_address" in cfg:
             address = cfg.pop("bt_address")
@@ -147,20 +150,29 @@ def _jk(item: Item, result: Translated) -> None:
             result.pack["batteries"] = cfg.pop("batteries")
 
 
-def _passive_window(item: Item, cfg: dict[str, Any]) -> None:
-    """``poll_timeout`` (seconds of listening per poll) → ``passive_window_ms``, within solarmon's range."""
+def _passive_timeout(item: Item, cfg: dict[str, Any]) -> None:
+    """``poll_timeout`` (seconds of listening per poll) → ``timeout``, which is how long solarmon's
+    passive mode listens for each BMS's frames; outside passive mode it means nothing here."""
     seconds = cfg.pop("poll_timeout")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         item.error("poll_timeout", "expected a number of seconds")
         return
-    low, high = PASSIVE_WINDOW_MS
-    window = round(seconds * 1000)
-    if not low <= window <= high:
-        clamped = min(max(window, low), high)
-        item.problems.note(item.at("poll_timeout"), f"{seconds:g} s is outside solarmon's listen window "
-                           f"({low}-{high} ms); imported as {clamped} ms")
-        window = clamped
-    cfg.setdefault("passive_window_ms", window)
+    if cfg.get("mode") != "passive":
+        item.problems.warn(item.at("poll_timeout"), "only used when listening passively "
+                           "(bms_broadcasting: true); this adapter asks the BMSes itself")
+        return
+    low, high = PASSIVE_TIMEOUT_S
+    value = float(seconds)
+    if not low < value <= high:
+        clamped = high if value > high else DEFAULT_JK_TIMEOUT_S
+        item.problems.note(item.at("poll_timeout"), f"{seconds:g} s is outside solarmon's timeout "
+                           f"(above {low:g}, at most {high:g} s); imported as {clamped:g} s")
+        value = clamped
+    given = cfg.get("timeout")
+    if given is not None and given != value:
+        item.problems.note(item.at("poll_timeout"), f"timeout {given} replaced by poll_timeout {value:g} s: "
+                           "in passive mode solarmon listens for the timeout")
+    cfg["timeout"] = value
 
 
 def _not_for_type(item: Item, result: Translated, adapter_type: str) -> None:

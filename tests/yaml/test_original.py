@@ -72,7 +72,8 @@ def test_every_section_of_a_real_installation_lands_where_the_readme_says() -> N
                  .values_list("adapter__adapter_type", "priority", "enabled"))
     assert links == [("jkbms_tcpip", 1, True), ("jkbms_ble", 2, True)]
     tcp = m.Adapter.objects.get(pk="jk_bank_adapter_1").config_json
-    assert (tcp["mode"], tcp["addresses"], tcp["passive_window_ms"]) == ("passive", [1, 2], 2500)
+    # poll_timeout (listening per poll) is how long passive mode waits for the BMSes' frames.
+    assert (tcp["mode"], tcp["addresses"], tcp["timeout"]) == ("passive", [1, 2], 2.5)
     ble = m.Adapter.objects.get(pk="jk_bank_adapter_2").config_json
     assert ble["bt_addresses"] == ["C8:47:8C:E4:54:0E", "C8:47:8C:E4:54:0F"] and ble["timeout"] == 8.0
     jk = m.BatteryPack.objects.get(pk="jk_bank")
@@ -175,3 +176,18 @@ def test_the_exported_mqtt_section_is_solarmons_shape() -> None:
     section = yaml.safe_load(run("export_yaml"))["mqtt"]
     assert section["broker_url"] == "mqtt://127.0.0.1:1883" and "host" not in section
     assert "password" not in section
+
+
+def test_poll_timeout_outside_passive_listening_is_a_warning_and_a_huge_one_is_capped(tmp_path: Path) -> None:
+    text = FULL.read_text()
+    asking = tmp_path / "asking.yaml"
+    asking.write_text(text.replace("          bms_broadcasting: true\n", "", 1))
+    output = run("import_yaml", str(asking))
+    assert any(w.startswith("warning: battery_banks[0].adapters[0].adapter.poll_timeout: not imported")
+               for w in _warnings(output))
+    assert m.Adapter.objects.get(pk="jk_bank_adapter_1").config_json["mode"] == "trigger"
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(text.replace("poll_timeout: 2.5", "poll_timeout: 600", 1))
+    output = run("import_yaml", str(huge))
+    assert "600 s is outside solarmon's timeout" in output
+    assert m.Adapter.objects.get(pk="jk_bank_adapter_1").config_json["timeout"] == 60.0
