@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.yamlconfig.fields import Item
-from catalog.yamlconfig.sections import CREATE, UNCHANGED, UPDATE, SectionValues, SettingsSection
+from catalog.yamlconfig.sections import SectionValues, SingletonRowSection
 from discovery.conf import SERIAL_TYPES
 from discovery.models import DiscoveryConfig
 
@@ -25,9 +25,10 @@ ORIGINAL_NUMBERS = {"scan_interval_minutes": ("interval_s", 60.0), "identificati
 ORIGINAL_NOT_IMPORTED = {"max_retries": "solarmon probes each port once per adapter type per scan"}
 
 
-class DiscoverySection(SettingsSection):
+class DiscoverySection(SingletonRowSection):
     """``discovery:`` ↔ the ``discovery_config`` row."""
 
+    model = DiscoveryConfig
     key = "discovery"
     table = "discovery_config"
 
@@ -67,22 +68,8 @@ class DiscoverySection(SettingsSection):
                                    f"{', '.join(sorted(SERIAL_TYPES))})")
         return order
 
-    def compare(self, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig().pk).first()
-        if row is None:
-            return CREATE, dict(values)
-        changed = {name: value for name, value in values.items() if getattr(row, name) != value}
-        return (UPDATE if changed else UNCHANGED), changed
-
-    def apply(self, values: dict[str, Any]) -> None:
-        row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig().pk).first() or DiscoveryConfig()
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.full_clean()
-        row.save()
-
     def export(self) -> dict[str, Any] | None:
-        row = DiscoveryConfig.objects.filter(pk=DiscoveryConfig().pk).first()
+        row = self.stored()
         if row is None:
             return None
         return {name: getattr(row, name) for name in FIELDS if getattr(row, name) is not None}

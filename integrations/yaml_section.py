@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.yamlconfig.fields import Item
-from catalog.yamlconfig.sections import CREATE, UNCHANGED, UPDATE, SectionValues, SettingsSection
+from catalog.yamlconfig.sections import SectionValues, SingletonRowSection
 from integrations.models import MqttSettings
 
 FIELDS = ("enabled", "broker_url", "username", "password", "client_id", "base_topic", "discovery_prefix",
@@ -30,9 +30,10 @@ def _defaults() -> dict[str, Any]:
     return {name: getattr(blank, name) for name in FIELDS if name != "password"}
 
 
-class MqttSection(SettingsSection):
+class MqttSection(SingletonRowSection):
     """``mqtt:`` ↔ the ``mqtt_settings`` row."""
 
+    model = MqttSettings
     key = "mqtt"
     table = "mqtt_settings"
 
@@ -69,22 +70,8 @@ class MqttSection(SettingsSection):
             return None
         return f"mqtt://[{host}]:{port}" if ":" in host else f"mqtt://{host}:{port}"
 
-    def compare(self, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        row = MqttSettings.objects.filter(pk=MqttSettings().pk).first()
-        if row is None:
-            return CREATE, dict(values)
-        changed = {name: value for name, value in values.items() if getattr(row, name) != value}
-        return (UPDATE if changed else UNCHANGED), changed
-
-    def apply(self, values: dict[str, Any]) -> None:
-        row = MqttSettings.current()
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.full_clean()
-        row.save()
-
     def export(self) -> dict[str, Any] | None:
-        row = MqttSettings.objects.filter(pk=MqttSettings().pk).first()
+        row = self.stored()
         if row is None:
             return None
         # Never the password: an export is a file people share and commit.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from catalog.yamlconfig.fields import Item
 
@@ -50,6 +51,30 @@ class SettingsSection(ABC):
     @abstractmethod
     def export(self) -> dict[str, Any] | None:
         """The section as the export writes it, or ``None`` when nothing is stored."""
+
+
+class SingletonRowSection(SettingsSection):
+    """A section stored in a one-row settings model (its default primary key is the row's)."""
+
+    model: type[models.Model]
+
+    def stored(self) -> Any:
+        """The stored row, or ``None``."""
+        return self.model._default_manager.filter(pk=self.model().pk).first()
+
+    def compare(self, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        row = self.stored()
+        if row is None:
+            return CREATE, dict(values)
+        changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+        return (UPDATE if changed else UNCHANGED), changed
+
+    def apply(self, values: dict[str, Any]) -> None:
+        row = self.stored() or self.model()
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.full_clean()
+        row.save()
 
 
 SECTIONS: dict[str, SettingsSection] = {}
