@@ -6,9 +6,7 @@ Data: a database in the original system's own schema (its catalog copied from
 and cell rows), for 7, 30 and 365 days. A year is about 3.2 M inverter rows, 3.2 M array rows and
 31.5 M cell rows. Generated files are kept in ``var/bench/`` and reused.
 
-``--lean-indexes`` first drops the indexes Django adds for each foreign key of the sample tables (a
-cell row then updates 3 b-trees instead of 9), to show what the import costs with only the indexes
-the queries use. Each size is imported by ``legacy.services.import_legacy`` into a fresh solarmon
+Each size is imported by ``legacy.services.import_legacy`` into a fresh solarmon
 database, in a process of its own, and timed per phase. "import" is everything up to and including the sample
 copy, discovery rows and recorded intervals; "with rollups" adds solarmon's rollups of every
 imported day. Run: ``.venv/bin/python bench/legacy_import.py [--days 7 30 365] [--backend
@@ -48,27 +46,7 @@ def legacy_file(days: int) -> tuple[Path, float]:
     return path, time.monotonic() - began
 
 
-SAMPLE_TABLES = ("energy_samples", "array_samples", "meter_samples", "battery_bank_samples",
-                 "battery_unit_samples", "battery_cell_samples")
-
-
-def _lean_indexes() -> int:
-    """Drop the per-foreign-key indexes Django adds to the sample tables (keeping the primary key and
-    the ``idx_*`` ones): what the sample tables look like with only the indexes their queries use."""
-    from django.db import connection
-
-    dropped = 0
-    with connection.cursor() as cursor:
-        for table in SAMPLE_TABLES:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-                           "AND sql IS NOT NULL AND name NOT LIKE 'idx%%'", [table])
-            for (name,) in cursor.fetchall():
-                cursor.execute(f'DROP INDEX "{name}"')
-                dropped += 1
-    return dropped
-
-
-def measure(url: str, source: Path, lean: bool = False) -> None:
+def measure(url: str, source: Path) -> None:
     """In a fresh process: migrate, import, print one JSON line with the figures."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "solarmon.settings")
@@ -78,8 +56,6 @@ def measure(url: str, source: Path, lean: bool = False) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    if lean:
-        _lean_indexes()
     from legacy.services import import_legacy
 
     result = import_legacy(source)
@@ -94,9 +70,8 @@ def measure(url: str, source: Path, lean: bool = False) -> None:
           flush=True)
 
 
-def _child(url: str, source: Path, lean: bool = False) -> dict[str, object]:
-    extra = ["--lean-indexes"] if lean else []
-    out = subprocess.run([sys.executable, __file__, "--child", url, "--source", str(source), *extra],
+def _child(url: str, source: Path) -> dict[str, object]:
+    out = subprocess.run([sys.executable, __file__, "--child", url, "--source", str(source)],
                          env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True, text=True)
     line = [text for text in out.stdout.splitlines() if text.startswith("{")][-1]
     figures: dict[str, object] = json.loads(line)
@@ -118,13 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="*", default=[7, 30, 365])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parser.add_argument("--lean-indexes", action="store_true",
-                        help="SQLite: drop the per-foreign-key indexes of the sample tables first")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        measure(args.child, Path(args.source), args.lean_indexes)
+        measure(args.child, Path(args.source))
         return
     files = {}
     for days in args.days:
@@ -132,12 +105,16 @@ def main() -> None:
         if made:
             print(f"generated {files[days].name} in {made:.0f} s", flush=True)
     if args.backend in ("sqlite", "both"):
-        print("== SQLite" + (" (sample tables without their per-foreign-key indexes)" if args.lean_indexes
-                              else ""))
+        print("== SQLite")
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             for days in args.days:
                 db = Path(tmp) / f"solarmon-{days}.sqlite3"
-                _report(days, _child(f"sqlite:///{db}", files[days], args.lean_indexes))
+                figures = _child(f"sqlite:///{db}", files[days])
+                _report(days, figures)
+                size = sum(f.stat().st_size for f in Path(tmp).glob(f"solarmon-{days}.sqlite3*"))
+                rows = int(figures["rows"])  # type: ignore[call-overload]
+                print(f"{'':>10}solarmon's database {size / 1e9:.2f} GB, {size / rows:.0f} bytes per "
+                      "sample row (tiers and rollups included)", flush=True)
                 for leftover in Path(tmp).glob(f"solarmon-{days}.sqlite3*"):
                     leftover.unlink()
     if args.backend in ("postgresql", "both"):
