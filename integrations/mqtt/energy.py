@@ -68,11 +68,11 @@ def lifetime_totals(system_id: str) -> Totals:
     return out
 
 
-def today_energy_kwh(system_id: str, day: date) -> dict[str, float | None]:
-    """kWh of each flow of ``system_id`` on its local ``day``, live: the closed hours from the
-    rollups and the open one from the raw samples (``aggregation.selectors.today_energy``, what
+def today_energy_kwh(system_id: str, day: date, now: datetime | None = None) -> dict[str, float | None]:
+    """kWh of each flow of ``system_id`` on its local ``day``, live at ``now``: the closed hours from
+    the rollups and the open one from the raw samples (``aggregation.selectors.today_energy``, what
     the dashboard and the API show). Nothing when the system's today is another day."""
-    today = today_energy(catalog.System.objects.get(pk=system_id))
+    today = today_energy(catalog.System.objects.get(pk=system_id), now)
     if today["date"] != day.isoformat():
         return dict.fromkeys(TODAY_FLOWS)
     return {key: _round(today[flow]) for key, flow in TODAY_FLOWS.items()}

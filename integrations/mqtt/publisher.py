@@ -311,7 +311,7 @@ class Publisher:
         cached = self._today.get(inst.system_id)
         if cached is None or time.monotonic() - cached.at > TODAY_CACHE_S or cached.value[0] != day:
             cached = self._today[inst.system_id] = _Cached(time.monotonic(),
-                                                           (day, today_energy_kwh(inst.system_id, day)))
+                                                           (day, today_energy_kwh(inst.system_id, day, now)))
         return dict(cached.value[1])
 
     def state_of(self, dev: ha.HaDevice, now: datetime) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aggregation.models import SystemHourlyEnergy
+from aggregation.models import RollupWatermark, SystemHourlyEnergy
 from integrations.models import MqttSettings
 from integrations.mqtt.config import effective_config
 from integrations.mqtt.publisher import Publisher
@@ -23,11 +23,17 @@ ENERGY_UNITS = {"Wh", "kWh", "MWh"}
 
 
 def _hour(day: date, hour: int, pv: float, imp: float) -> None:
+    """A rolled-up hour, closed as the periodic rollup closes it (today's stored part ends there)."""
     start = datetime(day.year, day.month, day.day, hour, tzinfo=KARACHI).astimezone(UTC)
     SystemHourlyEnergy.objects.update_or_create(
         system_id="system", date=day, hour_start=hour, fold=0,
         defaults={"start_utc": start, "solar_energy_kwh": pv, "grid_import_energy_kwh": imp,
                   "load_energy_kwh": pv + imp})
+    closed = start + timedelta(hours=1)
+    mark = RollupWatermark.objects.filter(device_type="inverter", device_id="inv1").first()
+    if mark is None or mark.closed_until < closed:
+        RollupWatermark.objects.update_or_create(device_type="inverter", device_id="inv1",
+                                                 defaults={"system_id": "system", "closed_until": closed})
 
 
 def _publisher() -> Publisher:
