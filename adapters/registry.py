@@ -108,6 +108,7 @@ _LABELS: dict[str, tuple[str, str]] = {
                   "one per battery unit; empty = 1 to the number of units"),
     "mode": ("Gateway mode", ""),
     "request_gap_ms": ("Pause between requests (ms)", "Silence the BMSes need between two requests"),
+    "cell_interval_s": ("Cell interval (s)", ""),
     "passive_window_ms": ("Listening window (ms)", "How long to listen to a master's polling in "
                           "passive mode"),
     "bt_addresses": ("Bluetooth addresses", "One MAC address (AA:BB:CC:DD:EE:FF) per battery unit"),

@@ -14,6 +14,8 @@ class Source(models.TextChoices):
     INTEGRATED = "integrated", "Integrated power"
     MIXED = "mixed", "Partly counters, partly integrated power"
     NONE = "none", "No energy data"
+    # Hours of days whose raw samples the original system had pruned: its own hourly figures.
+    IMPORTED = "imported", "Imported from the original system's hourly table"
 
 
 # Where an array's or a system's grid figures came from (grid flow is counted once): the same

@@ -73,12 +73,18 @@ def _read(table: sql.Table, devices: list[sql.Device], start: datetime, end: dat
 def raw_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotAggs]:
     """Slot aggregates of [start, end) (whole slots) from the raw samples; packs with their cell band.
 
+    Imported history recorded less often than its device is polled now bridges the gaps of its
+    recorded interval (``RecordedInterval``).
+
     The cell band comes from the cell tiers of the same range, so those are written first
     (:func:`aggregation.tiers.replace_stat_tiers`).
     """
-    slots = {"inv": _read(sources.ENERGY, topo.inverter_limits, start, end),
-             "meter": _read(sources.METER, topo.meter_limits, start, end),
-             "pack": _read(sources.PACK, topo.pack_limits, start, end)}
+    limits = {kind: sources.with_recorded_intervals(devices, DEVICE_TYPES[kind], start, end)
+              for kind, devices in (("inv", topo.inverter_limits), ("meter", topo.meter_limits),
+                                    ("pack", topo.pack_limits))}
+    slots = {"inv": _read(sources.ENERGY, limits["inv"], start, end),
+             "meter": _read(sources.METER, limits["meter"], start, end),
+             "pack": _read(sources.PACK, limits["pack"], start, end)}
     for key, band in tiers.cell_spread([p.pk for p in topo.packs], start, end).items():
         if key in slots["pack"]:
             slots["pack"][key].update(band)

@@ -359,3 +359,25 @@ class RollupWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_type} {self.device_id} closed until {self.closed_until}"
+
+
+class RecordedInterval(models.Model):
+    """How often a device's samples in a time range were taken, where that differs from its poll
+    interval now: history imported from the original system, which polled at its own interval.
+
+    Rollups of the days in the range bridge gaps of up to a few of these intervals
+    (:func:`aggregation.sources.with_recorded_intervals`).
+    """
+
+    device_type = models.CharField(max_length=16, choices=DeviceKind.choices)
+    device_id = models.CharField(max_length=64)
+    start = models.DateTimeField(help_text="First sample of the range (UTC)")
+    end = models.DateTimeField(help_text="Last sample of the range (UTC)")
+    interval_s = models.FloatField(help_text="Typical seconds between the samples of the range")
+
+    class Meta:
+        db_table = "rollup_recorded_intervals"
+        indexes = [models.Index(fields=["device_type", "device_id"], name="idx_recorded_intervals_dev")]
+
+    def __str__(self) -> str:
+        return f"{self.device_type} {self.device_id}: every {self.interval_s:g} s"

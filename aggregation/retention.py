@@ -24,7 +24,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from aggregation import tier_models as tm
-from aggregation.buckets import from_db, local_date, local_midnight, slot_of, slot_start
+from aggregation.buckets import SLOT_S, from_db, local_date, local_midnight
 from aggregation.models import DirtyDay, SystemDailySummary
 from aggregation.vacuum import reclaim_space
 from catalog import models as catalog
@@ -98,14 +98,7 @@ def oldest_sample(devices: Devices) -> datetime | None:
 
 
 def tiers_complete(devices: Devices, start: datetime, end: datetime) -> bool:
-    """Whether the tiers of [start, end) account for every raw sample of it.
-
-    Raw samples before the system's oldest one's slot are gone already (pruning cuts at slot
-    bounds): there the tiers stand alone, and only the rest of the range is compared.
-    """
-    oldest = oldest_sample(devices)
-    if oldest is not None and oldest > start:
-        start = min(end, slot_start(slot_of(oldest)))
+    """Whether the tiers of [start, end) account for every raw sample of it."""
     for table, (tier, column) in COUNTED.items():
         where, ids = devices.where(table)
         if not ids:
@@ -119,13 +112,39 @@ def tiers_complete(devices: Devices, start: datetime, end: datetime) -> bool:
     return True
 
 
-def _day_safe(devices: Devices, day: date, tz: ZoneInfo) -> bool:
+def _day_safe(devices: Devices, day: date, tz: ZoneInfo, since: datetime | None = None) -> bool:
+    """Whether the day's raw samples may go; ``since``: its samples before this are already gone
+    (an earlier prune ended inside the day), so its tiers are checked from the next slot on."""
     system = devices.system
     if DirtyDay.objects.filter(system=system, date=day).exists():
         return False
     if not SystemDailySummary.objects.filter(system=system, date=day).exists() and devices.ids["inverters"]:
         return False
-    return tiers_complete(devices, local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz))
+    start = local_midnight(day, tz)
+    if since is not None and since > start:
+        start = _next_slot(since)
+    return tiers_complete(devices, start, local_midnight(day + timedelta(days=1), tz))
+
+
+def _pruned_before(devices: Devices, day: date, tz: ZoneInfo, oldest: datetime) -> bool:
+    """Whether tiers of ``day`` hold samples from before its oldest raw sample's slot: its raw
+    samples before that were pruned."""
+    start = local_midnight(day, tz)
+    end = datetime.fromtimestamp(oldest.timestamp() // SLOT_S * SLOT_S, tz=oldest.tzinfo)
+    if end <= start:
+        return False
+    for table, (tier, column) in COUNTED.items():
+        where, ids = devices.where(table, column)
+        if ids and _count(f"SELECT COUNT(*) FROM {tier} WHERE ts >= %s AND ts < %s AND {where}",
+                          [_adapt(start), _adapt(end), *ids]):
+            return True
+    return False
+
+
+def _next_slot(moment: datetime) -> datetime:
+    """The start of the first 5-minute slot that begins at or after ``moment``."""
+    seconds = -(-moment.timestamp() // SLOT_S) * SLOT_S
+    return datetime.fromtimestamp(seconds, tz=moment.tzinfo)
 
 
 def prune_limit(system: catalog.System, now: datetime, keep_days: int, *, backfill: int | None = None
@@ -139,17 +158,20 @@ def prune_limit(system: catalog.System, now: datetime, keep_days: int, *, backfi
     tz = ZoneInfo(system.timezone)
     devices = Devices(system)
     oldest = oldest_sample(devices)
-    # At a slot bound, so a slot's raw samples go together (see tiers_complete).
-    cutoff = slot_start(slot_of(now - timedelta(days=keep_days)))
+    cutoff = now - timedelta(days=keep_days)
     if oldest is None or oldest >= cutoff:
         return None
     budget = settings.SOLARMON_RETENTION_BACKFILL_DAYS if backfill is None else backfill
     day: date = local_date(oldest, tz)
     while local_midnight(day, tz) < cutoff:
-        if not _day_safe(devices, day, tz):
+        # The oldest day may have lost its first hours to an earlier prune (cutoffs fall inside days).
+        first_day = day == local_date(oldest, tz)
+        partial = oldest if first_day and _pruned_before(devices, day, tz, oldest) else None
+        if not _day_safe(devices, day, tz, since=partial):
             dirty = DirtyDay.objects.filter(system=system, date=day).exists()
-            if dirty or budget <= 0:
-                return min(cutoff, local_midnight(day, tz))
+            # Rolling up a day whose first samples are gone would lose them from its tiers and rollups.
+            if dirty or budget <= 0 or partial is not None:
+                return min(cutoff, max(partial or oldest, local_midnight(day, tz)))
             log.info("rolling up %s %s again before its raw samples go", system.pk, day)
             rollup_day(system.pk, day)
             budget -= 1

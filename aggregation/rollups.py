@@ -21,6 +21,7 @@ from django.utils import timezone
 from aggregation import figures, tiers
 from aggregation import models as m
 from aggregation.buckets import local_day
+from aggregation.choices import Source
 from aggregation.daydata import DayData, SlotAggs, log_glitches, raw_slots
 from aggregation.levels import build_rows
 from aggregation.signals import rollup_written
@@ -84,6 +85,8 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
     written = upsert_rows(rows, now)
     for model in rows:
         date_field = "day" if model is m.MeterDaily else "date"
-        model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).delete()
+        # Hours imported from the original system (no samples left for them) stay.
+        model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).exclude(
+            source=Source.IMPORTED).delete()
         written[model._meta.db_table] += 0
     return written

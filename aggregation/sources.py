@@ -10,6 +10,8 @@ plausible power through a meter.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 
 from django.conf import settings
 
@@ -20,6 +22,9 @@ from telemetry.models import DeviceStatus
 # No gap longer than this is bridged, whatever the poll interval: beyond a few minutes nothing
 # says how the power went in between.
 MAX_GAP_LIMIT_S = 450.0
+# History imported from the original system was sampled at its own spacing (RecordedInterval),
+# often thinned: gaps of a few of its intervals are bridged up to this long.
+RECORDED_GAP_LIMIT_S = 3600.0
 DEFAULT_INTERVAL_S = 10.0
 # Rated power is the inverter's AC nameplate; PV oversizing and grid pass-through can exceed it.
 RATED_HEADROOM = 1.5
@@ -122,3 +127,23 @@ def pack_limits(packs: list[catalog.BatteryPack]) -> list[Device]:
         pack__in=packs, enabled=True).select_related("adapter__adapter_type").order_by("-priority")}
     intervals = _intervals("battery_pack", [p.pk for p in packs], primary)
     return [Device(p.pk, default_cap_w(), max_gap(intervals[p.pk])) for p in packs]
+
+
+def with_recorded_intervals(devices: list[Device], kind: str, start: datetime, end: datetime
+                            ) -> list[Device]:
+    """``devices`` with the gap of their recorded interval where samples in [start, end) were
+    taken less often than they are polled now (imported history, see ``RecordedInterval``)."""
+    from aggregation.models import RecordedInterval
+
+    longest: dict[str, float] = {}
+    for device_id, interval in RecordedInterval.objects.filter(
+            device_type=kind, device_id__in=[d.device_id for d in devices], start__lt=end,
+            end__gte=start).values_list("device_id", "interval_s"):
+        longest[device_id] = max(longest.get(device_id, 0.0), interval)
+    return [replace(d, max_gap_s=max(d.max_gap_s, recorded_gap(longest[d.device_id])))
+            if d.device_id in longest else d for d in devices]
+
+
+def recorded_gap(interval_s: float) -> float:
+    """The longest gap bridged in history recorded every ``interval_s`` seconds."""
+    return min(RECORDED_GAP_LIMIT_S, gap_intervals() * interval_s)

@@ -17,3 +17,5 @@ ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # adapter config schema (adapters.registry) bounds a config's own ``poll_interval_s`` alike.
 POLL_INTERVAL_MIN_S = 1.0
 POLL_INTERVAL_MAX_S = 3600.0
+# Free-text descriptions: long enough for notes, short enough to send in every API response.
+DESCRIPTION_MAX_LENGTH = 2000

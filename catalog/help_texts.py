@@ -17,6 +17,7 @@ FIELD_HELP = {
     "model": "Device model, as reported or typed in",
     "serial_number": "Device serial number; identifies the device across port renames",
     "vendor": "Manufacturer",
+    "manufacturer": "Manufacturer",
     "phase_type": "Grid connection: single or three phase, or detect",
     "type": "What the meter measures: grid exchange, consumption or production",
     "enabled": "Disabled adapters are not polled",

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -23,6 +23,7 @@ from django.db.models.functions import Now
 from catalog import choices
 from catalog.constants import (
     DEFAULT_TIMEZONE,
+    DESCRIPTION_MAX_LENGTH,
     ID_MAX_LENGTH,
     ID_REGEX,
     POLL_INTERVAL_MAX_S,
@@ -90,7 +91,8 @@ class System(Timestamped):
 
     system_id = text_id("system_id", "Short id, e.g. 'system'")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True, null=True)
+    description = models.TextField(blank=True, null=True, max_length=DESCRIPTION_MAX_LENGTH,
+                                   validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE, db_default=DEFAULT_TIMEZONE,
                                 help_text="IANA timezone; hours and days are bucketed in it")
 
@@ -334,6 +336,9 @@ class BatteryPack(Timestamped):
     nominal_kwh = models.FloatField(blank=True, null=True)
     max_charge_kw = models.FloatField(blank=True, null=True)
     max_discharge_kw = models.FloatField(blank=True, null=True)
+    # added: the pack's model and maker (e.g. from the original system's adapter config)
+    model = models.CharField(max_length=200, blank=True, null=True)
+    manufacturer = models.CharField(max_length=200, blank=True, null=True)
 
     class Meta:
         db_table = "battery_packs"

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from discovery import services
-from discovery.models import DeviceDiscovery, PortProbe
+from discovery.models import DeviceDiscovery, DiscoveryConfig, PortProbe
 
 
 @admin.register(DeviceDiscovery)
@@ -60,3 +60,14 @@ class PortProbeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(DiscoveryConfig)
+class DiscoveryConfigAdmin(admin.ModelAdmin):
+    """The stored discovery settings (one row); an empty field uses the setting's default, and a
+    SOLARMON_DISCOVERY_* environment variable wins over what is stored here."""
+
+    list_display = ("__str__", "enabled", "interval_s", "probe_order", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not DiscoveryConfig.objects.exists()

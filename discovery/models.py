@@ -96,3 +96,62 @@ class PortProbe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.port}: {self.last_result}"
+
+
+class DiscoveryConfig(models.Model):
+    """Discovery settings stored in the database (one row), e.g. imported from a config file.
+
+    An empty field means "use the setting's default"; a ``SOLARMON_DISCOVERY_*`` environment
+    variable, when set, wins over the stored value (see :mod:`discovery.conf`).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    enabled = models.BooleanField(null=True, blank=True, help_text="Scan serial ports periodically")
+    scan_on_startup = models.BooleanField(null=True, blank=True, help_text="Scan once when the worker "
+                                          "starts")
+    interval_s = models.FloatField(null=True, blank=True, help_text="Seconds between periodic scans")
+    probe_order = models.JSONField(null=True, blank=True, help_text="Adapter types to try on each port, "
+                                   "in order")
+    probe_timeout_s = models.FloatField(null=True, blank=True, help_text="Seconds to wait for one "
+                                        "identification")
+    max_failures = models.IntegerField(null=True, blank=True, help_text="Missed scans before a device "
+                                       "is disabled")
+    retry_base_s = models.FloatField(null=True, blank=True, help_text="First wait before a missing "
+                                     "device is looked for again")
+    retry_max_s = models.FloatField(null=True, blank=True, help_text="Longest wait between retries")
+    backoff_multiplier = models.FloatField(null=True, blank=True, help_text="Each retry waits this "
+                                           "many times longer than the one before")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "discovery_config"
+        verbose_name = "discovery settings"
+        verbose_name_plural = "discovery settings"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="discovery_config_singleton")]
+
+    def __str__(self) -> str:
+        return "discovery settings"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from discovery.conf import SERIAL_TYPES
+
+        errors: dict[str, str] = {}
+        if self.probe_order is not None:
+            listed = self.probe_order
+            if not isinstance(listed, list) or not all(isinstance(t, str) for t in listed):
+                errors["probe_order"] = "a list of adapter types"
+            elif unknown := [t for t in self.probe_order if t not in SERIAL_TYPES]:
+                errors["probe_order"] = (f"{', '.join(unknown)}: not found on serial ports (use "
+                                         f"{', '.join(sorted(SERIAL_TYPES))})")
+        for name in ("interval_s", "probe_timeout_s", "retry_base_s", "retry_max_s"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                errors[name] = "must be more than 0"
+        if self.backoff_multiplier is not None and self.backoff_multiplier < 1:
+            errors["backoff_multiplier"] = "must be at least 1"
+        if self.max_failures is not None and self.max_failures < 2:
+            errors["max_failures"] = "must be at least 2 (one missed scan is a loose cable or a reboot)"
+        if errors:
+            raise ValidationError(errors)

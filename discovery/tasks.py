@@ -21,6 +21,7 @@ from django.utils import timezone
 from catalog.choices import CollectorState
 from catalog.collectors import collector_state
 from catalog.models import Collector
+from discovery.conf import DiscoverySettings
 from discovery.phases import run_discovery as run_phases
 from discovery.report import DiscoveryReport
 from telemetry.queues import collector_queue
@@ -65,7 +66,11 @@ def run_discovery_once(port_globs: list[str] | None = None, *, respect_port_back
 @shared_task(ignore_result=True, soft_time_limit=DISCOVERY_TIME_LIMIT_S - 30,
              time_limit=DISCOVERY_TIME_LIMIT_S)
 def run_discovery() -> None:
-    """Scan this collector's serial ports, rebind moved devices and configure new ones."""
+    """Scan this collector's serial ports, rebind moved devices and configure new ones (unless
+    discovery is off)."""
+    if not DiscoverySettings.load().enabled:
+        log.info("discovery is disabled: periodic scan skipped")
+        return
     report = run_discovery_once()
     for line in report.lines:
         log.info("discovery %s: %s %s %s", line.port, line.action, line.device_id, line.detail)
@@ -83,6 +88,9 @@ def dispatch_discovery() -> list[str]:
 
 def queue_startup_discovery() -> None:
     """Queue one discovery run on this host's collector now (demo start): devices are configured
-    without waiting for the first beat period."""
+    without waiting for the first beat period (unless scan_on_startup is off)."""
+    if not DiscoverySettings.load().scan_on_startup:
+        log.info("discovery: no scan at start-up (scan_on_startup is off)")
+        return
     run_discovery.apply_async(queue=collector_queue(settings.SOLARMON_COLLECTOR),
                               expires=DISCOVERY_TIME_LIMIT_S)

@@ -6,8 +6,9 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
-    """Connects the MQTT publisher to telemetry's signals and Celery's worker hooks, and notification
-    channels and the alert binary sensors to ``alerts.signals.alert_changed``."""
+    """Connects the MQTT publisher to telemetry's signals and Celery's worker hooks, notification
+    channels and the alert binary sensors to ``alerts.signals.alert_changed``; registers the
+    ``mqtt:`` section of the YAML import/export."""
 
     name = "integrations"
     verbose_name = "Integrations"
@@ -17,10 +18,12 @@ class IntegrationsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from alerts.signals import alert_changed
+        from catalog.yamlconfig.sections import register_section
         from integrations import alerts_mqtt, receivers
         from integrations.mqtt import runtime
         from integrations.mqtt.extensions import register_provider
         from integrations.notifications import queue_deliveries
+        from integrations.yaml_section import MqttSection
         from telemetry.models import DeviceStatus
         from telemetry.signals import samples_written
 
@@ -34,3 +37,4 @@ class IntegrationsConfig(AppConfig):
         alert_changed.connect(queue_deliveries, dispatch_uid="integrations.queue_deliveries")
         alert_changed.connect(alerts_mqtt.on_alert_changed, dispatch_uid="integrations.alerts_mqtt")
         register_provider(alerts_mqtt.components_for)
+        register_section(MqttSection())

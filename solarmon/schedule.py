@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from discovery.conf import DiscoverySettings
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -32,7 +34,7 @@ def dispatch_period_s() -> float:
 def beat_entries() -> list[Entry]:
     """Every periodic task solarmon runs."""
     dispatch = dispatch_period_s()
-    discovery = float(getattr(settings, "SOLARMON_DISCOVERY_INTERVAL_S", 300))
+    discovery = DiscoverySettings.load().interval_s  # the environment, else the stored settings
     guard = settings.SOLARMON_DISK_GUARD_PERIOD_S
     return [
         Entry("poll: dispatch due devices", "telemetry.tasks.dispatch_polls", every_s=dispatch,

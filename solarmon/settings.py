@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "aggregation",
     "integrations",
     "alerts",
+    "legacy",
     "solarmon",
 ]
 
@@ -258,6 +259,14 @@ SOLARMON_DISCOVERY_PROBE_TIMEOUT_S = env.float("SOLARMON_DISCOVERY_PROBE_TIMEOUT
 SOLARMON_DISCOVERY_PORT_BUDGET_S = env.float("SOLARMON_DISCOVERY_PORT_BUDGET_S", default=12.0)
 SOLARMON_DISCOVERY_MAX_FAILURES = env.int("SOLARMON_DISCOVERY_MAX_FAILURES", default=10)
 SOLARMON_DISCOVERY_INTERVAL_S = env.float("SOLARMON_DISCOVERY_INTERVAL_S", default=300.0)
+SOLARMON_DISCOVERY_ENABLED = env.bool("SOLARMON_DISCOVERY_ENABLED", default=True)
+SOLARMON_DISCOVERY_SCAN_ON_STARTUP = env.bool("SOLARMON_DISCOVERY_SCAN_ON_STARTUP", default=True)
+SOLARMON_DISCOVERY_RETRY_BASE_S = env.float("SOLARMON_DISCOVERY_RETRY_BASE_S", default=300.0)
+SOLARMON_DISCOVERY_RETRY_MAX_S = env.float("SOLARMON_DISCOVERY_RETRY_MAX_S", default=6 * 3600.0)
+SOLARMON_DISCOVERY_BACKOFF_MULTIPLIER = env.float("SOLARMON_DISCOVERY_BACKOFF_MULTIPLIER", default=2.0)
+# Discovery settings are also stored in the database (imported from a config file); a variable
+# set in the environment wins over the stored value.
+SOLARMON_DISCOVERY_FROM_ENV = frozenset(name for name in os.environ if name.startswith("SOLARMON_DISCOVERY_"))
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
 # MQTT publishing (README "Home Assistant / MQTT"). Each, when set, overrides the stored MQTT
@@ -396,6 +405,16 @@ for _name in ("SOLARMON_ROLLUP_GAP_INTERVALS", "SOLARMON_ROLLUP_MAX_POWER_W",
         raise ImproperlyConfigured(f"{_name} must be more than 0, not {globals()[_name]}")
 if SOLARMON_ROLLUP_SETTLE_S < 0:
     raise ImproperlyConfigured(f"SOLARMON_ROLLUP_SETTLE_S must be 0 or more, not {SOLARMON_ROLLUP_SETTLE_S}")
+# Bounds on reading a config file (import_yaml, first start): a hostile file fails fast.
+SOLARMON_YAML_MAX_BYTES = env.int("SOLARMON_YAML_MAX_BYTES", default=256 * 1024)
+SOLARMON_YAML_MAX_DEPTH = env.int("SOLARMON_YAML_MAX_DEPTH", default=32)
+SOLARMON_YAML_MAX_NODES = env.int("SOLARMON_YAML_MAX_NODES", default=50_000)
+SOLARMON_YAML_MAX_STRING_CHARS = env.int("SOLARMON_YAML_MAX_STRING_CHARS", default=4096)
+# import_legacy: rows per transaction (each is short, so polling is not held up), how long to
+# wait for a lock, and the SQLite page cache of the import's own connection.
+SOLARMON_LEGACY_BATCH_ROWS = env.int("SOLARMON_LEGACY_BATCH_ROWS", default=10_000)
+SOLARMON_LEGACY_BUSY_TIMEOUT_S = env.float("SOLARMON_LEGACY_BUSY_TIMEOUT_S", default=30.0)
+SOLARMON_LEGACY_CACHE_MB = env.int("SOLARMON_LEGACY_CACHE_MB", default=64)
 
 LOGGING = {
     "version": 1,

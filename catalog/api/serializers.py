@@ -76,7 +76,7 @@ class BatteryPackSerializer(CatalogSerializer):
     class Meta:
         model = m.BatteryPack
         fields = ["pack_id", "battery_array_id", "system_id", "name", "chemistry", "nominal_kwh",
-                  "max_charge_kw", "max_discharge_kw", "created_at", "updated_at"]
+                  "max_charge_kw", "max_discharge_kw", "model", "manufacturer", "created_at", "updated_at"]
 
 
 class BatterySerializer(CatalogSerializer):

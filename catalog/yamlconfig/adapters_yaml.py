@@ -17,6 +17,7 @@ from catalog.choices import CATEGORY_DEVICE_TYPE, DeviceCategory
 from catalog.yamlconfig.context import Context
 from catalog.yamlconfig.desired import Row
 from catalog.yamlconfig.fields import Item
+from catalog.yamlconfig.original import translate_adapter
 
 COLUMN_KEYS = ("id", "type", "name", "priority", "enabled", "poll_interval_s", "collector")
 _UNEXPECTED = re.compile(r"\('([^']+)'")
@@ -29,7 +30,11 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
         adapter_id = item.ident("id", required=True)
     else:
         adapter_id = default_id
-    adapter_type = item.text("type", required=True)
+    config = {key: value for key, value in item.data.items() if key not in COLUMN_KEYS}
+    translated = translate_adapter(item, item.text("type", required=True), config)
+    if translated.adapter_type is None and item.text("type") is not None:
+        return None  # solarmon cannot read the device this way (reported as not imported)
+    adapter_type, config = translated.adapter_type, translated.config
     if adapter_type is not None and adapter_type not in ADAPTER_TYPES:
         known = ", ".join(sorted(ADAPTER_TYPES))
         item.error("type", f"unknown adapter type {adapter_type!r} (known: {known})")
@@ -39,8 +44,9 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
         item.error("type", f"{adapter_type!r} is {_a(spec.device_category)} adapter, "
                    f"not {_a(category)} adapter")
         spec = None
-    config = {key: value for key, value in item.data.items() if key not in COLUMN_KEYS}
     poll = item.number("poll_interval_s")
+    if poll is None and not item.has("poll_interval_s"):
+        poll = ctx.default_poll_interval  # the original's one interval for every device
     if adapter_type is not None:
         checked = {**config, **({"poll_interval_s": poll} if poll is not None else {})}
         for problem in validate_config(adapter_type, checked):
@@ -59,6 +65,7 @@ def parse_adapter(ctx: Context, item: Item, default_id: str | None, category: st
     # A derived id ({device}_adapter) is not in the file: report the clash at the mapping.
     if ctx.declare(ctx.adapters, row, item, "adapter", "id" if item.has("id") else "") is None:
         return None
+    ctx.adapter_pack_values[adapter_id] = translated.pack
     return adapter_id if spec is not None else None
 
 

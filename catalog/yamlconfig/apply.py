@@ -15,9 +15,10 @@ from django.db import transaction
 from catalog import models as m
 from catalog.services import ensure_pack_units, save_entity, sync_adapter_types
 from catalog.yamlconfig.desired import TABLES
-from catalog.yamlconfig.plan import CREATE, UPDATE, Change, Plan
+from catalog.yamlconfig.plan import CREATE, UNCHANGED, UPDATE, Change, Plan
 from catalog.yamlconfig.problems import Problems
 from catalog.yamlconfig.prune import Deletion, collect, describe_data
+from catalog.yamlconfig.sections import SECTIONS, validation_messages
 
 ATTACHMENTS = "battery_array_attachments"
 
@@ -34,6 +35,7 @@ def apply_plan(plan: Plan, problems: Problems, prune: bool = False, force: bool 
             elif table != "battery_cells":
                 for change in plan.changes[table]:
                     _apply_change(table, change, problems)
+        _apply_settings(plan, problems)
         problems.raise_if_any()
         return _prune(plan, problems, force) if prune else Deletion()
 
@@ -76,14 +78,31 @@ def _apply_attachments(plan: Plan, problems: Problems, prune: bool) -> None:
 
 def _apply_units(plan: Plan, problems: Problems) -> None:
     for change in plan.units:
-        if not (change.new_batteries or change.new_cells):
+        if not (change.new_batteries or change.new_cells or change.new_serials):
             continue
         wanted = change.units
         try:
             ensure_pack_units(m.BatteryPack.objects.get(pk=wanted.pack_id), wanted.batteries,
                               wanted.cells_per_battery)
+            for index, serial in change.new_serials.items():
+                battery = m.Battery.objects.get(pack_id=wanted.pack_id, battery_index=index)
+                battery.serial_number = serial
+                save_entity(battery)
         except ValidationError as exc:
             problems.add(wanted.path, "; ".join(exc.messages))
+
+
+def _apply_settings(plan: Plan, problems: Problems) -> None:
+    """Rows of the sections other apps own, written by their sections in this transaction."""
+    for key, change in plan.settings.items():
+        if change.kind == UNCHANGED:
+            continue
+        values = change.values
+        try:
+            SECTIONS[key].apply(values.values)
+        except ValidationError as exc:
+            for name, messages in validation_messages(exc).items():
+                problems.add(values.field_paths.get(name, values.path), "; ".join(messages))
 
 
 def _prune(plan: Plan, problems: Problems, force: bool) -> Deletion:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.yamlconfig.desired import Desired, Row
 from catalog.yamlconfig.fields import Item
@@ -29,6 +30,18 @@ class Context:
     pack_members: dict[str, tuple[str, str]] = field(default_factory=dict)
     listed_arrays: set[str] = field(default_factory=set)
     listed_battery_arrays: set[str] = field(default_factory=set)
+    # The original's polling.interval_secs: the poll interval of adapters that give none.
+    default_poll_interval: float | None = None
+    # What an adapter mapping of the original said about its pack (model, manufacturer, units).
+    adapter_pack_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Arrays and battery arrays the import made up (defaults) because the file names none.
+    defaulted: set[str] = field(default_factory=set)
+    # Battery arrays made for the original's older pack attachments → their inverter array.
+    older_targets: dict[str, str] = field(default_factory=dict)
+
+    def declared(self, registry: dict[str, Row]) -> set[str]:
+        """The ids of ``registry`` the file itself declares (not the defaults the import added)."""
+        return set(registry) - self.defaulted
 
     @property
     def system_id(self) -> str:

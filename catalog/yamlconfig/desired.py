@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 
 from catalog import models as m
+from catalog.yamlconfig.sections import SectionValues
 
 # Apply order: parents before children, adapters before the devices that use them.
 TABLES: dict[str, type[models.Model]] = {
@@ -48,6 +49,8 @@ class PackUnits:
     batteries: int
     cells_per_battery: int
     path: str
+    # Serial numbers of the units by index, where the file gives them (the original's older shape).
+    serials: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -58,6 +61,11 @@ class Desired:
     rows: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in TABLES})
     units: list[PackUnits] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)
+    # Sections other apps own (``mqtt``, ``discovery``): what each asks for.
+    settings: dict[str, SectionValues] = field(default_factory=dict)
+    # What the file holds that is not imported, and what the import filled in.
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, row: Row) -> Row:
         """Append ``row`` to its table."""

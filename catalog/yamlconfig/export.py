@@ -2,8 +2,9 @@
 
 Inverters carry their adapter inline, battery banks an ``adapters:`` list (with ids,
 priorities and ``enabled``), meters an ``adapter_id`` into the top-level ``adapters:``
-list, which also holds adapters no device uses. Importing the output changes nothing,
-and exporting again gives the same text.
+list, which also holds adapters no device uses. Sections other apps own (``mqtt``,
+``discovery``) follow. Importing the output changes nothing, and exporting again gives the
+same text.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils.timezone import localtime
 
 from catalog import models as m
 from catalog.yamlconfig.problems import ImportFailed
+from catalog.yamlconfig.sections import SECTIONS
 
 HEADER = ("# solarmon configuration, written by `manage.py export_yaml`.\n"
           "# The database is the source of truth; load this file with `manage.py import_yaml PATH`.\n")
@@ -41,6 +43,8 @@ def export_config() -> str:
     doc["battery_bank_array_attachments"] = [_attachment(att, zone) for att in attachments]
     doc["meters"] = [_meter(meter, used) for meter in m.Meter.objects.all()]
     doc["adapters"] = [_adapter(adapter, with_id=True) for adapter in m.Adapter.objects.exclude(pk__in=used)]
+    for key, section in SECTIONS.items():
+        doc[key] = section.export()
     body = {key: value for key, value in doc.items() if value}
     return HEADER + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
@@ -75,7 +79,8 @@ def _pack(pack: m.BatteryPack, used: set[str]) -> dict[str, Any]:
     item = _clean({"id": pack.pk, "name": pack.name, "system_id": pack.system_id,
                    "battery_array_id": pack.battery_array_id, "chemistry": pack.chemistry,
                    "nominal_kwh": pack.nominal_kwh, "max_charge_kw": pack.max_charge_kw,
-                   "max_discharge_kw": pack.max_discharge_kw})
+                   "max_discharge_kw": pack.max_discharge_kw, "model": pack.model,
+                   "manufacturer": pack.manufacturer})
     units = pack.batteries.aggregate(count=Count("pk"))["count"]
     if units:
         cells = pack.batteries.annotate(n=Count("cells")).aggregate(most=Max("n"))["most"]

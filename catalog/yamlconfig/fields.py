@@ -47,11 +47,19 @@ class Item:
         """Report a problem with ``key`` (or the whole item when ``key`` is empty)."""
         self.problems.add(self.at(key) if key else self.path, message)
 
-    def check_keys(self, allowed: Iterable[str]) -> None:
-        """Report keys this item does not know: a typo would otherwise be silently ignored."""
+    def check_keys(self, allowed: Iterable[str], original: Mapping[str, str] | None = None) -> None:
+        """Report keys this item does not know: a typo would otherwise be silently ignored.
+
+        ``original`` holds the original system's keys that solarmon does not import, each with
+        the reason: those are warnings, not errors.
+        """
         known = set(allowed)
         for key in self.data:
-            if key not in known:
+            if key in known:
+                continue
+            if original and key in original:
+                self.problems.warn(self.at(str(key)), original[key])
+            else:
                 self.error(str(key), f"unknown key {key!r} (expected one of: {', '.join(sorted(known))})")
 
     def raw(self, *keys: str) -> Any:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from catalog import models as m
 from catalog.yamlconfig.desired import TABLES, Desired, PackUnits, Row
+from catalog.yamlconfig.sections import SECTIONS, SectionValues
 
 CREATE, UPDATE, UNCHANGED, DELETE = "create", "update", "unchanged", "delete"
 
@@ -33,11 +34,21 @@ class Change:
 
 @dataclass
 class UnitsChange:
-    """Battery units and cells one pack gains (existing ones are kept)."""
+    """Battery units and cells one pack gains (existing ones are kept), and serials that change."""
 
     units: PackUnits
     new_batteries: int
     new_cells: int
+    new_serials: dict[int, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class SettingsChange:
+    """What happens to the settings row of one section (``mqtt``, ``discovery``)."""
+
+    kind: str
+    values: SectionValues
+    changed: dict[str, Any]
 
 
 @dataclass
@@ -49,6 +60,7 @@ class Plan:
     units: list[UnitsChange] = field(default_factory=list)
     prune_roots: dict[str, list[Any]] = field(default_factory=dict)
     counts: dict[str, Counter[str]] = field(default_factory=lambda: {table: Counter() for table in TABLES})
+    settings: dict[str, SettingsChange] = field(default_factory=dict)
 
     def add(self, table: str, change: Change) -> None:
         """Record ``change`` and count it."""
@@ -73,6 +85,11 @@ def make_plan(desired: Desired, prune: bool) -> Plan:
         else:
             _plan_by_pk(plan, table, desired.rows[table])
     _plan_units(plan, desired.units)
+    for key, values in desired.settings.items():
+        section = SECTIONS[key]
+        kind, changed = section.compare(values.values)
+        plan.settings[key] = SettingsChange(kind, values, changed)
+        plan.counts.setdefault(section.table, Counter())[kind] += 1
     if prune:
         _plan_prune(plan)
     return plan
@@ -154,17 +171,22 @@ def _detach_conflicts(plan: Plan, rows: list[Row], unnamed: list[m.BatteryArrayA
 
 def _plan_units(plan: Plan, units: list[PackUnits]) -> None:
     for wanted in units:
+        existing = list(m.Battery.objects.filter(pack_id=wanted.pack_id))
         have = {battery.battery_index: set(battery.cells.values_list("cell_index", flat=True))
-                for battery in m.Battery.objects.filter(pack_id=wanted.pack_id)}
+                for battery in existing}
+        serials = {battery.battery_index: battery.serial_number for battery in existing}
         new_batteries = new_cells = 0
         for index in range(wanted.batteries):
             cells = have.get(index)
             if cells is None:
                 new_batteries += 1
             new_cells += sum(1 for cell in range(wanted.cells_per_battery) if cell not in (cells or set()))
-        kept_batteries = wanted.batteries - new_batteries
-        plan.units.append(UnitsChange(wanted, new_batteries, new_cells))
-        plan.counts["batteries"].update({CREATE: new_batteries, UNCHANGED: kept_batteries})
+        new_serials: dict[int, str | None] = {index: serial for index, serial in enumerate(wanted.serials)
+                       if index < wanted.batteries and serial is not None and serials.get(index) != serial}
+        changed = sum(1 for index in new_serials if index in have)
+        kept_batteries = wanted.batteries - new_batteries - changed
+        plan.units.append(UnitsChange(wanted, new_batteries, new_cells, new_serials))
+        plan.counts["batteries"].update({CREATE: new_batteries, UPDATE: changed, UNCHANGED: kept_batteries})
         all_cells = wanted.batteries * wanted.cells_per_battery
         plan.counts["battery_cells"].update({CREATE: new_cells, UNCHANGED: all_cells - new_cells})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.yamlconfig.desired import TABLES
 from catalog.yamlconfig.plan import CREATE, UNCHANGED, UPDATE, Plan
 from catalog.yamlconfig.prune import Deletion, describe_data
 
@@ -37,8 +36,10 @@ class ImportReport:
     def lines(self) -> list[str]:
         """The table of counts, what is (or would be) deleted, and a one-line summary."""
         verb = "would" if self.dry_run else "did"
-        out = [f"{'table':<28}{'create':>8}{'update':>8}{'unchanged':>11}{'delete':>8}"]
-        for table in TABLES:
+        out = [f"warning: {message}" for message in self.plan.desired.warnings]
+        out += [f"note: {message}" for message in self.plan.desired.notes]
+        out.append(f"{'table':<28}{'create':>8}{'update':>8}{'unchanged':>11}{'delete':>8}")
+        for table in self.plan.counts:
             counts = self.plan.counts[table]
             deleted = len(self.deletion.catalog.get(table, [])) if self.prune else 0
             out.append(f"{table:<28}{counts[CREATE]:>8}{counts[UPDATE]:>8}{counts[UNCHANGED]:>11}{deleted:>8}")
@@ -48,6 +49,8 @@ class ImportReport:
             out.append(f"{verb} delete recorded data along with them: {describe_data(self.deletion)}")
         outcome = "dry run, nothing written" if self.dry_run else "imported"
         deleted = self.deletion.catalog_total() if self.prune else 0
+        warned = len(self.plan.desired.warnings)
         out.append(f"{self.filename}: {outcome}: {self.created} created, {self.updated} updated, "
-                   f"{self.unchanged} unchanged, {deleted} deleted")
+                   f"{self.unchanged} unchanged, {deleted} deleted"
+                   + (f"; {warned} not imported (warnings above)" if warned else ""))
         return out

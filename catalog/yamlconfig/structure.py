@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from catalog import constants
+from catalog.yamlconfig import original
 from catalog.yamlconfig.context import Context
 from catalog.yamlconfig.desired import Row
-from catalog.yamlconfig.fields import Item, mapping_items
+from catalog.yamlconfig.fields import MISSING, Item, mapping_items
 
 SYSTEM_KEYS = ("id", "name", "description", "timezone")
 ARRAY_KEYS = ("id", "name", "system_id", "home_id", "inverter_ids")
@@ -17,12 +19,15 @@ ATTACHMENT_KEYS = ("battery_bank_array_id", "battery_array_id", "inverter_array_
                    "detached_at")
 
 
-def parse_system(ctx: Context, item: Item) -> None:
-    """``home:`` (or ``system:``) becomes the ``systems`` row."""
+def parse_system(ctx: Context, item: Item, top_zone: object = None) -> None:
+    """``home:`` (or ``system:``) becomes the ``systems`` row.
+
+    ``top_zone`` is the original's top-level ``timezone``, used when the section gives none.
+    """
     item.check_keys(SYSTEM_KEYS)
     system_id = item.ident("id") or constants.DEFAULT_SYSTEM_ID
     ctx.desired.system_id = system_id
-    timezone = item.text("timezone") or constants.DEFAULT_TIMEZONE
+    timezone = item.text("timezone") or _top_zone(ctx, item, top_zone) or constants.DEFAULT_TIMEZONE
     try:
         ZoneInfo(timezone)
         ctx.timezone = timezone
@@ -33,10 +38,55 @@ def parse_system(ctx: Context, item: Item) -> None:
     ctx.desired.add(Row("systems", (system_id,), values, item.path, _paths(item, SYSTEM_KEYS)))
 
 
+def _top_zone(ctx: Context, item: Item, top_zone: object) -> str | None:
+    if top_zone is None:
+        return None
+    top = Item({"timezone": top_zone}, "", ctx.problems).text("timezone")
+    if item.has("timezone") and top is not None and top != item.text("timezone"):
+        ctx.problems.warn("timezone", f"{item.at('timezone')} ({item.text('timezone')!r}) is the "
+                          "system's timezone")
+    return top
+
+
+def default_array(ctx: Context, path: str) -> str:
+    """The default inverter array (spec §6.5), declared once, for devices the file places nowhere."""
+    array_id = constants.DEFAULT_ARRAY_ID
+    if array_id not in ctx.arrays:
+        ctx.problems.note(path, f"placed in the default array {array_id!r}")
+        row = Row("arrays", (array_id,), {"array_id": array_id, "system_id": ctx.system_id,
+                                          "name": constants.DEFAULT_ARRAY_NAME}, path)
+        ctx.arrays[array_id] = ctx.desired.add(row)
+        ctx.defaulted.add(array_id)
+    return array_id
+
+
+def default_battery_array(ctx: Context, path: str, array_id: str | None = None) -> str:
+    """A battery array for packs the file places nowhere: the default one (spec §6.5), or, for the
+    original's older attachments, one per inverter array the packs are attached to."""
+    if array_id is not None:
+        for ba_id, target in ctx.older_targets.items():
+            if target == array_id:
+                return ba_id
+    ba_id, number = constants.DEFAULT_BATTERY_ARRAY_ID, 1
+    while array_id is not None and ba_id in ctx.battery_arrays:
+        number += 1
+        ba_id = f"battery_array{number}"
+    if array_id is not None:
+        ctx.older_targets[ba_id] = array_id
+    if ba_id not in ctx.battery_arrays:
+        name = constants.DEFAULT_BATTERY_ARRAY_NAME if array_id is None else f"Battery packs of {array_id}"
+        ctx.problems.note(path, f"placed in the battery array {ba_id!r}")
+        row = Row("battery_arrays", (ba_id,), {"battery_array_id": ba_id, "system_id": ctx.system_id,
+                                               "name": name}, path)
+        ctx.battery_arrays[ba_id] = ctx.desired.add(row)
+        ctx.defaulted.add(ba_id)
+    return ba_id
+
+
 def parse_arrays(ctx: Context, section: object) -> None:
     """``arrays:`` → ``arrays`` rows; ``inverter_ids`` is remembered for the agreement check."""
     for item in mapping_items(section, "arrays", ctx.problems):
-        item.check_keys(ARRAY_KEYS)
+        item.check_keys(ARRAY_KEYS, original.ARRAY)
         array_id = item.ident("id", required=True)
         ctx.check_system(item, ctx.system_id, "this file (home.id)")
         if array_id is None:
@@ -76,16 +126,20 @@ def _remember_members(item: Item, key: str, group_id: str, members: dict[str, tu
             members.setdefault(member_id, (group_id, path))
 
 
-def parse_attachments(ctx: Context, section: object) -> None:
+def parse_attachments(ctx: Context, section: object, implied: list[Item] | None = None) -> None:
     """``battery_bank_array_attachments:`` → ``battery_array_attachments`` rows.
 
     An attachment without ``attached_since`` matches the active attachment of the same
-    pair, or starts now; naive times are read in the system's timezone.
+    pair, or starts now; naive times are read in the system's timezone. ``implied`` are
+    attachments in this shape made from the original's older pack attachments. Two active
+    attachments of the same pair (the original writes its default one beside the configured
+    one) are one attachment, since the earlier of the two.
     """
+    items = [*mapping_items(section, "battery_bank_array_attachments", ctx.problems), *(implied or [])]
     active_ba: dict[str, str] = {}
     active_ia: dict[str, str] = {}
     seen: dict[tuple[str, datetime], str] = {}
-    for item in mapping_items(section, "battery_bank_array_attachments", ctx.problems):
+    for item in _merge_same_pair(ctx, items):
         item.check_keys(ATTACHMENT_KEYS)
         ba_key = item.first_key("battery_bank_array_id", "battery_array_id")
         ba_id = _reference(ctx, item, ba_key, ctx.battery_arrays, "battery bank array")
@@ -114,6 +168,45 @@ def parse_attachments(ctx: Context, section: object) -> None:
                             {"battery_array": item.at(ba_key), "inverter_array": item.at("inverter_array_id"),
                              "attached_since": item.at("attached_since"),
                              "detached_at": item.at("detached_at")}))
+
+
+def _merge_same_pair(ctx: Context, items: list[Item]) -> list[Item]:
+    """Drop an active attachment that repeats the pair of an earlier-starting active one."""
+    active: dict[tuple[Any, Any], tuple[Item, datetime | None]] = {}
+    dropped: set[int] = set()
+    for index, item in enumerate(items):
+        if item.raw("detached_at") not in (MISSING, None):
+            continue
+        pair = (item.raw("battery_bank_array_id", "battery_array_id"), item.raw("inverter_array_id"))
+        if not all(isinstance(part, str) for part in pair):
+            continue
+        since = _aware(ctx, _quiet_timestamp(item))
+        if pair in active:
+            earlier, earlier_since = active[pair]
+            keep_new = since is not None and (earlier_since is None or since < earlier_since)
+            drop = items.index(earlier) if keep_new else index
+            dropped.add(drop)
+            kept = item if keep_new else earlier
+            ctx.problems.note(items[drop].path, f"the same active attachment as {kept.path}; "
+                              "imported once, since the earlier start")
+            if keep_new:
+                active[pair] = (item, since)
+        else:
+            active[pair] = (item, since)
+    return [item for index, item in enumerate(items) if index not in dropped]
+
+
+def _quiet_timestamp(item: Item) -> datetime | None:
+    """``attached_since`` when it reads as a time (a bad one is reported later, once)."""
+    value = item.raw("attached_since")
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _only_active(item: Item, key: str, group_id: str, active: dict[str, str], what: str) -> bool:

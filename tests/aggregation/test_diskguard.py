@@ -42,16 +42,15 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def ten_days_of_samples() -> None:
-    """An inverter sample every hour for the last ten days, every day rolled up."""
+    """An inverter sample every hour for the last ten days, every day rolled up (tiers and rollups)."""
     sys = f.system("system", timezone="UTC")
     inv = f.inverter("inv1", f.array("a1", sys))
     t.EnergySample.objects.bulk_create(
         t.EnergySample(ts=NOW - timedelta(days=d, hours=h), inverter=inv, array_id="a1", system=sys,
                        pv_power_w=100) for d in range(10) for h in range(24))
     for d in range(11):
-        day = (NOW - timedelta(days=d)).date()
-        SystemDailySummary.objects.create(system=sys, date=day, day_of_year=day.timetuple().tm_yday,
-                                          year=day.year, pv_energy_kwh=1.0)
+        # Rolled up as the periodic rollup does: the day's tiers account for its raw samples.
+        rollup_day(sys.pk, (NOW - timedelta(days=d)).date())
 
 
 def disk(row_bytes: int, other_bytes: int = 0, holds_database: bool = True) -> Callable[[], Volume]:

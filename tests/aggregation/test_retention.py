@@ -49,6 +49,18 @@ def test_old_samples_of_days_held_by_tiers_and_rollups_are_pruned() -> None:
     assert agg.InverterDailySummary.objects.count() == 20
 
 
+def test_a_day_an_earlier_prune_cut_into_keeps_its_tiers_and_goes_on_the_next_night() -> None:
+    for day in _samples_for_days(20):
+        rollup_day("system", day)
+    prune_raw_samples(now=NOW, keep_days=10)  # the cutoff falls at noon: the day's 06:00 sample went
+    cut = CUTOFF.date()
+    assert t.EnergySample.objects.filter(ts__date=cut).count() == 1
+    prune_raw_samples(now=NOW + timedelta(days=1), keep_days=10)
+    assert not t.EnergySample.objects.filter(ts__date=cut).exists()
+    # Never rolled up again from what was left of it: its tiers still hold both samples.
+    assert agg.InverterTier.objects.filter(ts__date=cut).count() == 2
+
+
 @override_settings(SOLARMON_RETENTION_BACKFILL_DAYS=3)
 def test_days_rolled_up_before_tiers_existed_are_rolled_up_again_a_few_at_a_time() -> None:
     days = _samples_for_days(20)

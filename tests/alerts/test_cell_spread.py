@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 LIMIT_MV, HYSTERESIS_MV, HOLD_S = 50.0, 10.0, 3
 
 
+# Every poll's cells stored (the default keeps a pack's cell rows a minute apart).
+@override_settings(SOLARMON_CELL_INTERVAL_S=0)
 def test_a_drifting_cell_raises_the_spread_alert_once_and_clears_it_once(pack_site: DemoRig) -> None:
     spread = rule("cell-spread", high=LIMIT_MV, hysteresis=HYSTERESIS_MV, raise_after_s=HOLD_S,
                   clear_after_s=HOLD_S)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -17,6 +18,8 @@ from tests.alerts.conftest import Hook, ref_of, rule
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
+# Every poll's cells stored (the default keeps a pack's cell rows a minute apart).
+@override_settings(SOLARMON_CELL_INTERVAL_S=0)
 def test_a_webhook_receives_exactly_one_message_per_raise_and_one_per_clear(
         pack_site: DemoRig, webhook: Hook, eager_tasks: None) -> None:
     rule("cell-spread", raise_after_s=2, clear_after_s=2)

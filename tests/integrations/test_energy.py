@@ -23,6 +23,7 @@ ENERGY_UNITS = {"Wh", "kWh", "MWh"}
 
 
 def _hour(day: date, hour: int, pv: float, imp: float) -> None:
+    """A rolled-up hour, closed as the periodic rollup closes it (today's stored part ends there)."""
     start = datetime(day.year, day.month, day.day, hour, tzinfo=KARACHI).astimezone(UTC)
     SystemHourlyEnergy.objects.update_or_create(
         system_id="system", date=day, hour_start=hour, fold=0,

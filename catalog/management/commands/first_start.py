@@ -49,6 +49,8 @@ class Command(BaseCommand):
             problems = "\n".join(exc.problems)
             raise CommandError(f"first start: {config} is invalid; nothing was written. Fix it, or move it "
                                f"away to start with the default structure:\n{problems}") from exc
+        for warning in report.plan.desired.warnings:
+            self._say(f"first start: {warning}")
         self._say(f"first start: imported {config} ({report.created} rows created); from now on the "
                   f"configuration comes from the database and {config.name} is no longer read")
 

@@ -1,4 +1,5 @@
-"""``manage.py import_yaml PATH [--dry-run] [--prune [--force]]``: load a config file into the database."""
+"""``manage.py import_yaml PATH [--dry-run] [--prune [--force]] [--strict]``: load a config file into the
+database (solarmon's shape or the original system's config.yaml as it is)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
                             help="delete catalog rows the file does not name (off by default)")
         parser.add_argument("--force", action="store_true",
                             help="with --prune: also delete the samples and rollups of pruned devices")
+        parser.add_argument("--strict", action="store_true",
+                            help="treat what would not be imported (warnings) as errors")
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Run the command."""
@@ -31,7 +34,8 @@ class Command(BaseCommand):
             raise CommandError("--force only applies with --prune")
         try:
             report = import_config(Path(options["path"]), dry_run=options["dry_run"],
-                                   prune=options["prune"], force=options["force"])
+                                   prune=options["prune"], force=options["force"],
+                                   strict=options["strict"])
         except ImportFailed as exc:
             count = len(exc.problems)
             raise CommandError(f"{options['path']}: {count} problem{'s' if count != 1 else ''}, "

@@ -1,0 +1,2 @@
+"""Importing an installation of the original system: its SQLite database (samples, discovery,
+hourly rows)."""

@@ -1,0 +1,23 @@
+"""The one place the import calls the aggregation app: recompute a day, or write imported hours."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from django.db import models
+
+from aggregation import rollups
+from catalog.models import System
+
+
+def recompute_day(system_id: str, day: date) -> Counter[str]:
+    """Solarmon's own rollups of one local day, from the imported samples."""
+    return rollups.rollup_day(system_id, day)
+
+
+def write_imported(system: System, day: date, rows: dict[type[models.Model], list[dict[str, Any]]]
+                   ) -> Counter[str]:
+    """Upsert rollup rows imported from the original (``source`` imported) for one local day."""
+    return rollups.write_rows(system, day, rows)

@@ -1,0 +1,326 @@
+"""``import_legacy``: moving an installation of the original system, catalog first, then its history.
+
+1. The file is opened read-only and its shape told by its columns (:mod:`legacy.source`).
+2. It is read once (:mod:`legacy.scan`); a row that cannot be imported stops everything here.
+3. In one transaction: the catalog (the file's catalog tables, else ``--config``, else nothing)
+   is imported like a config file, unless solarmon already has one, and every device the
+   samples name is placed (:mod:`legacy.placement`).
+4. The samples are copied in short batches that record their progress (:mod:`legacy.writer`);
+   an interrupted import resumes at the first batch that was not committed.
+5. Discovery rows, the hours of pruned days, the recorded poll intervals; then solarmon's rollups
+   of every imported day, in order, also resumable.
+
+``dry_run`` does 1-3 in a transaction that is rolled back and reports what would be written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from aggregation.buckets import local_date
+from catalog import constants
+from catalog import models as cm
+from catalog.yamlconfig import import_desired, read_config
+from catalog.yamlconfig.parse import parse_config, parse_data
+from catalog.yamlconfig.problems import Problems
+from legacy import cadence, hourly, report, scan, tables
+from legacy.catalog_doc import catalog_document
+from legacy.discovery_rows import carry_over
+from legacy.models import LegacyImport, LegacyTableProgress
+from legacy.placement import Placement, Placer, vendor_from_rows
+from legacy.progress import ProgressBar, Stream
+from legacy.rollups import recompute_day
+from legacy.source import LegacyError, Shape, detect_shape, open_source
+from legacy.writer import Writer, open_writer
+
+
+class Timer:
+    """Seconds spent per phase, for the report (and the benchmark)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.monotonic() - began
+
+
+def import_legacy(path: Path, *, dry_run: bool = False, system_id: str | None = None,
+                  config: Path | None = None, progress: Stream | None = None) -> report.LegacyReport:
+    """Import the original's database at ``path``. Raises :class:`LegacyError` (nothing written) for
+    input that cannot be imported, and ``ImportFailed`` for a ``--config`` file with errors."""
+    timer = Timer()
+    with timer.phase("check"):
+        probe = open_source(path)
+        try:
+            shape = detect_shape(probe, path)
+        finally:
+            probe.close()
+        writer = open_writer(path)
+    try:
+        return _run(writer, path, shape, timer, dry_run=dry_run, system_id=system_id, config=config,
+                    progress=progress)
+    finally:
+        writer.close()
+
+
+def _run(writer: Writer, path: Path, shape: Shape, timer: Timer, *, dry_run: bool, system_id: str | None,
+         config: Path | None, progress: Stream | None) -> report.LegacyReport:
+    conn = writer.conn
+    specs = tables.specs(shape)
+    result = report.LegacyReport(str(path), shape.name, dry_run, seconds=timer.seconds)
+    with timer.phase("check"):
+        document, source_name = _catalog_source(conn, shape, path, system_id, config)
+        packs = set(cm.BatteryPack.objects.values_list("pk", flat=True)) | {
+            str(bank["id"]) for bank in (document or {}).get("battery_banks", []) if isinstance(bank, dict)}
+        found = scan.scan(conn, path, shape, specs, packs)
+        found.days["hourly_energy"] = _hourly_inverters(conn, shape)
+    with timer.phase("catalog"), transaction.atomic():
+        result.catalog = _import_catalog(document, source_name, dry_run)
+        placement = Placer(found, str(path), system_id, _timezone(conn, shape), _first_sample(found),
+                           lambda inverter: vendor_from_rows(found, inverter)).place()
+        result.created = placement.created
+        if dry_run:
+            transaction.set_rollback(True)
+    if dry_run:
+        result.tables = [report.TableLine(t, s.rows, 0, 0, s.cleared) for t, s in found.tables.items()]
+        result.discovery = carry_over(conn, shape, path, dry_run=True).lines
+        return result
+    record = _record(conn, path, shape, specs)
+    writer.load_maps(placement)
+    new_rows = _copy(writer, specs, found, record, result, timer, progress)
+    result.longest_write_s = writer.longest_s
+    finished = record.finished_at is not None and not new_rows
+    if not finished:
+        _after_copy(conn, path, shape, found, placement, record, result, timer, new_rows, progress)
+    else:
+        result.catalog.append("already imported; nothing was written")
+    with timer.phase("report"):
+        result.days = report.device_days(conn, found, placement, _legacy_system(conn, shape))
+    return result
+
+
+# ---- the catalog -------------------------------------------------------------------------------
+def _catalog_source(conn: sqlite3.Connection, shape: Shape, path: Path, system_id: str | None,
+                    config: Path | None) -> tuple[dict[str, Any] | None, str]:
+    """The catalog to import: the file's catalog tables, else ``--config``; only into an empty solarmon."""
+    if cm.System.objects.exists():
+        return None, ""
+    document = catalog_document(conn, shape, path, system_id)
+    if document:
+        return document, f"{path.name} (catalog tables)"
+    if config is not None:
+        return {"_config": str(config)}, config.name
+    return None, ""
+
+
+def _import_catalog(document: dict[str, Any] | None, name: str, dry_run: bool) -> list[str]:
+    if cm.System.objects.exists() and document is None:
+        return [f"solarmon's own catalog is used ({cm.System.objects.count()} system(s)); "
+                "the original's catalog is not imported"]
+    if document is None:
+        return ["the file has no catalog tables and no --config was given: devices are placed "
+                "in the default structure"]
+    if "_config" in document:
+        desired = parse_config(read_config(Path(document["_config"])), name)
+    else:
+        desired = parse_data(document, Problems(name))
+    # Written even in a dry run (whose transaction is rolled back), so the devices are placed as
+    # they would be.
+    imported = import_desired(desired, name)
+    imported.dry_run = dry_run
+    return imported.lines()
+
+
+def _timezone(conn: sqlite3.Connection, shape: Shape) -> str:
+    """The original's configured timezone, for a system the import creates."""
+    if shape.has("systems", "timezone"):
+        row = conn.execute("SELECT timezone FROM legacy.systems WHERE timezone IS NOT NULL "
+                           "ORDER BY system_id = 'system' DESC LIMIT 1").fetchone()
+        if row and row[0]:
+            return str(row[0])
+    return constants.DEFAULT_TIMEZONE
+
+
+def _hourly_inverters(conn: sqlite3.Connection, shape: Shape) -> dict[str, dict[str, scan.DeviceDay]]:
+    """Inverters the original's hourly table names (they may have no samples left)."""
+    if not shape.has("hourly_energy"):
+        return {}
+    out: dict[str, dict[str, scan.DeviceDay]] = {}
+    for inverter, day, rows in conn.execute("SELECT inverter_id, date, count(*) FROM legacy.hourly_energy "
+                                            "WHERE sample_count > 0 GROUP BY 1, 2"):
+        out.setdefault(str(inverter), {})[str(day)] = scan.DeviceDay(int(rows), "", "")
+    return out
+
+
+def _first_sample(found: scan.Scan) -> datetime | None:
+    firsts = [day.first for table, devices in found.days.items() if table != "hourly_energy"
+              for days in devices.values() for day in days.values() if day.first]
+    return datetime.fromisoformat(min(firsts)) if firsts else None
+
+
+def _legacy_system(conn: sqlite3.Connection, shape: Shape) -> str | None:
+    if not shape.has("energy_samples", "system_id"):
+        return None
+    row = conn.execute("SELECT system_id FROM legacy.energy_samples WHERE system_id IS NOT NULL "
+                       "LIMIT 1").fetchone()
+    return str(row[0]) if row else None
+
+
+# ---- the samples -------------------------------------------------------------------------------
+def _fingerprint(conn: sqlite3.Connection, shape: Shape, specs: dict[str, tables.TableSpec]) -> str:
+    """The file's identity: its schema and the first row of each sample table."""
+    digest = hashlib.sha256(repr(sorted(shape.columns.items())).encode())
+    for table, spec in specs.items():
+        first = conn.execute(f"SELECT ts, {spec.device} FROM legacy.{table} ORDER BY rowid "
+                             "LIMIT 1").fetchone()
+        digest.update(repr((table, first)).encode())
+    return digest.hexdigest()
+
+
+def _record(conn: sqlite3.Connection, path: Path, shape: Shape, specs: dict[str, tables.TableSpec]
+            ) -> LegacyImport:
+    record, _ = LegacyImport.objects.get_or_create(fingerprint=_fingerprint(conn, shape, specs),
+                                                   defaults={"path": str(path), "shape": shape.name})
+    for table in specs:
+        LegacyTableProgress.objects.get_or_create(legacy_import=record, table=table)
+    return record
+
+
+def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, record: LegacyImport,
+          result: report.LegacyReport, timer: Timer, stream: Stream | None) -> dict[str, int]:
+    """Copy every table from where it stopped; per table, the rowid this run started from (tables
+    with new rows only)."""
+    done = {p.table: p for p in record.tables.all()}
+    total = sum(t.rows for t in found.tables.values())
+    bar = ProgressBar(stream, total) if stream is not None else None
+    if bar is not None:
+        bar.done = sum(min(p.rows_read, found.tables[p.table].rows) for p in done.values()
+                       if p.table in found.tables)
+    batch = int(settings.SOLARMON_LEGACY_BATCH_ROWS)
+    started: dict[str, int] = {}
+    with timer.phase("samples"):
+        for table, spec in specs.items():
+            progress = done[table]
+            low, top = progress.last_rowid, found.tables[table].max_rowid
+            if low < top:
+                started[table] = low
+            while low < top:
+                high = min(low + batch, top)
+                read, _ = writer.write(spec, low, high, progress)
+                if bar is not None:
+                    bar.advance(read, table)
+                low = high
+    if bar is not None:
+        bar.finish()
+    for table in specs:
+        progress = done[table]
+        rows = found.tables[table].rows
+        if progress.last_rowid >= found.tables[table].max_rowid and progress.rows_read != rows:
+            # Batches count rowids; a file with deleted rows has fewer rows than rowids.
+            progress.rows_read = rows
+            progress.save(update_fields=["rows_read"])
+        result.tables.append(report.TableLine(table, rows, progress.rows_written,
+                                              progress.rows_read - progress.rows_written,
+                                              found.tables[table].cleared))
+    if record.samples_done_at is None:
+        record.samples_done_at = timezone.now()
+        record.save(update_fields=["samples_done_at"])
+    return started
+
+
+def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.Scan, placement: Placement,
+                record: LegacyImport, result: report.LegacyReport, timer: Timer, new_rows: dict[str, int],
+                stream: Stream | None) -> None:
+    with timer.phase("discovery and hours"):
+        result.discovery = carry_over(conn, shape, path, dry_run=False).lines
+        pruned = hourly.pruned_hours(conn, shape, path, found, placement)
+        result.imported_hours = hourly.import_pruned_days(pruned)
+        for table, ids in (("energy_samples", placement.inverters), ("meter_samples", placement.meters),
+                           ("battery_bank_samples", placement.packs)):
+            if table in found.tables:
+                result.recorded_intervals += cadence.record_intervals(
+                    conn, table, {legacy: placed[0] for legacy, placed in ids.items()})
+    with timer.phase("rollups"):
+        result.rolled_days = _roll(conn, found, placement, record, new_rows, stream, result)
+    record.finished_at = timezone.now()
+    record.save(update_fields=["finished_at"])
+
+
+# ---- the rollups -------------------------------------------------------------------------------
+def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
+          new_rows: dict[str, int], stream: Stream | None, result: report.LegacyReport) -> int:
+    """Recompute every imported local day of every system, in order, resuming where it stopped."""
+    plan: list[tuple[str, date]] = []
+    for system_id, (first, last) in _spans(found, placement).items():
+        zone = ZoneInfo(cm.System.objects.get(pk=system_id).timezone)
+        day, end = local_date(first, zone), local_date(last, zone)
+        redo = _earliest_new(conn, new_rows, zone) if record.finished_at is not None else None
+        through = record.rolled_through.get(system_id)
+        if through is not None:
+            day = max(day, date.fromisoformat(through) + timedelta(days=1))
+        if redo is not None:
+            day = min(day, redo)
+        while day <= end:
+            plan.append((system_id, day))
+            day += timedelta(days=1)
+    bar = ProgressBar(stream, len(plan), unit="days") if stream is not None and plan else None
+    for system_id, day in plan:
+        began = time.monotonic()
+        recompute_day(system_id, day)
+        result.longest_rollup_s = max(result.longest_rollup_s, time.monotonic() - began)
+        record.rolled_through[system_id] = day.isoformat()
+        record.save(update_fields=["rolled_through"])
+        if bar is not None:
+            bar.advance(1, f"rollups {system_id} {day}")
+    if bar is not None:
+        bar.finish()
+    return len(plan)
+
+
+def _spans(found: scan.Scan, placement: Placement) -> dict[str, tuple[datetime, datetime]]:
+    """Per system, the first and last sample of its devices."""
+    systems = {"energy_samples": {k: v[2] for k, v in placement.inverters.items()},
+               "meter_samples": {k: v[1] for k, v in placement.meters.items()},
+               "battery_bank_samples": {k: v[2] for k, v in placement.packs.items()},
+               "array_samples": {k: v[1] for k, v in placement.arrays.items()}}
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for table, owners in systems.items():
+        for device, days in found.days.get(table, {}).items():
+            if device not in owners or not days:
+                continue
+            first = datetime.fromisoformat(min(d.first for d in days.values()))
+            last = datetime.fromisoformat(max(d.last for d in days.values()))
+            have = spans.get(owners[device])
+            spans[owners[device]] = (min(first, have[0]), max(last, have[1])) if have else (first, last)
+    return spans
+
+
+def _earliest_new(conn: sqlite3.Connection, new_rows: dict[str, int], zone: ZoneInfo) -> date | None:
+    """The first local day touched by rows this run added to a finished import (the original ran on)."""
+    firsts = []
+    for table, low in new_rows.items():
+        row = conn.execute(f"SELECT min({cadence.EPOCH_SQL}) FROM legacy.{table} WHERE rowid > ?",
+                           (low,)).fetchone()
+        if row and row[0] is not None:
+            firsts.append(datetime.fromtimestamp(row[0], zone))
+    return min(firsts).date() if firsts else None
+
+
+__all__ = ["LegacyError", "import_legacy"]
