@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
 
 from aggregation.storage_report import days_until, storage_report
@@ -41,7 +41,6 @@ def storage_json() -> dict[str, Any]:
 
 
 @pytest.mark.django_db
-@override_settings(SOLARMON_RAW_RETENTION_DAYS=90)
 def test_the_report_gives_rows_size_and_growth_of_each_table() -> None:
     three_days_of_minutes()
     report = storage_json()
@@ -61,7 +60,6 @@ def test_the_report_gives_rows_size_and_growth_of_each_table() -> None:
 
 
 @pytest.mark.django_db
-@override_settings(SOLARMON_RAW_RETENTION_DAYS=90)
 def test_the_printed_report_names_tables_settings_free_space_and_the_outlook() -> None:
     three_days_of_minutes()
     out = StringIO()
