@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-
 from aggregation import sources
 from aggregation.sql import Device
 from catalog import models as catalog
+from catalog.selectors import Part, fingerprint
 
 
 @dataclass
@@ -49,7 +48,7 @@ class Topology:
         the catalog tables' row counts and last changes says whether the copy held is still the
         catalog (cached per process).
         """
-        mark = _fingerprint(system.pk)
+        mark = fingerprint(system.pk, _PARTS)
         held = _CACHE.get(system.pk)
         if held is not None and held[0] == mark:
             return held[1]
@@ -86,7 +85,7 @@ class Topology:
 _CACHE: dict[str, tuple[tuple[Any, ...], Topology]] = {}
 # What a topology is read from: per table, whether it is filtered to the system, and the
 # aggregates that change when its rows do.
-_PARTS = [
+_PARTS: list[Part] = [
     ("systems", True, ["COUNT(*)", "MAX(updated_at)", "MAX(timezone)"]),
     ("inverters", True, ["COUNT(*)", "MAX(updated_at)", "SUM(rated_power_w)"]),
     ("meters", True, ["COUNT(*)", "MAX(updated_at)"]),
@@ -99,17 +98,3 @@ _PARTS = [
                                           "MAX(attached_since)"]),
     ("device_status", True, ["COUNT(*)", "SUM(poll_interval_s)"]),
 ]
-_WIDTH = max(len(columns) for _, _, columns in _PARTS)
-
-
-def _fingerprint(system_id: str) -> tuple[Any, ...]:
-    """Counts and last changes of everything a system's topology is read from, in one query."""
-    selects, params = [], []
-    for part, (table, own, columns) in enumerate(_PARTS):
-        cells = [f"CAST({c} AS TEXT)" for c in columns] + ["CAST(NULL AS TEXT)"] * (_WIDTH - len(columns))
-        selects.append(f"SELECT {part} AS part, {', '.join(cells)} FROM {table}"
-                       + (" WHERE system_id = %s" if own else ""))
-        params += [system_id] if own else []
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(selects) + " ORDER BY part", params)
-        return tuple(value for row in cursor.fetchall() for value in row)

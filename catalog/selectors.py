@@ -180,11 +180,12 @@ def load_system_tree(system_id: str) -> SystemTree | None:
                       tuple(mt for mt in meters if mt.array_id is None))
 
 
+Part = tuple[str, bool, list[str]]
 _CACHE: dict[str, tuple[tuple[Any, ...], SystemTree | None]] = {}
 # What a tree is read from: per table, whether it is filtered to the system, and the aggregates
 # that change when its rows do (rows without ``updated_at`` are never edited in place but
 # replaced, so their count and newest id tell).
-_PARTS = [
+_PARTS: list[Part] = [
     ("systems", True, ["COUNT(*)", "MAX(updated_at)"]),
     ("arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
     ("battery_arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
@@ -196,14 +197,13 @@ _PARTS = [
     ("battery_array_attachments", False, ["COUNT(*)", "MAX(id)", "COUNT(detached_at)",
                                           "MAX(attached_since)"]),
 ]
-_WIDTH = max(len(columns) for _, _, columns in _PARTS)
-
-
-def _fingerprint(system_id: str) -> tuple[Any, ...]:
-    """Counts and last changes of every table a tree is read from, in one query."""
+def fingerprint(system_id: str, parts: list[Part]) -> tuple[Any, ...]:
+    """Counts and last changes of the tables ``parts`` name (table, filtered to the system or
+    not, aggregates that change when its rows do), in one query: equal while nothing changed."""
+    width = max(len(columns) for _, _, columns in parts)
     selects, params = [], []
-    for part, (table, own, columns) in enumerate(_PARTS):
-        cells = [f"CAST({c} AS TEXT)" for c in columns] + ["CAST(NULL AS TEXT)"] * (_WIDTH - len(columns))
+    for part, (table, own, columns) in enumerate(parts):
+        cells = [f"CAST({c} AS TEXT)" for c in columns] + ["CAST(NULL AS TEXT)"] * (width - len(columns))
         selects.append(f"SELECT {part} AS part, {', '.join(cells)} FROM {table}"
                        + (" WHERE system_id = %s" if own else ""))
         params += [system_id] if own else []
@@ -214,7 +214,7 @@ def _fingerprint(system_id: str) -> tuple[Any, ...]:
 
 def system_tree(system_id: str) -> SystemTree | None:
     """The system's tree, read again only when its catalog has changed (one query when it has not)."""
-    mark = _fingerprint(system_id)
+    mark = fingerprint(system_id, _PARTS)
     held = _CACHE.get(system_id)
     if held is not None and held[0] == mark:
         return held[1]
