@@ -20,9 +20,20 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from aggregation.signals import rollup_written
+        from alerts.evaluation import forget_rules
+        from alerts.models import AlertRule, AlertWatch
         from alerts.receivers import evaluate_after_poll, evaluate_after_rollup
         from telemetry.signals import samples_written
+
+        # The poll path's cached rules and watches are read again after a change in this process.
+        for model in (AlertRule, AlertWatch):
+            post_save.connect(forget_rules, sender=model, weak=False,
+                              dispatch_uid=f"alerts.forget.{model.__name__}")
+            post_delete.connect(forget_rules, sender=model, weak=False,
+                                dispatch_uid=f"alerts.forget_deleted.{model.__name__}")
 
         samples_written.connect(evaluate_after_poll, dispatch_uid="alerts.evaluate_after_poll")
         rollup_written.connect(evaluate_after_rollup, dispatch_uid="alerts.evaluate_after_rollup")

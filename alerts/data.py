@@ -1,9 +1,10 @@
-"""The data one poll wrote, read back for the rules that need it (each part at most once).
+"""The data one poll wrote, for the rules that need it (each part at most once).
 
-The ``samples_written`` signal names the device and the sample time; the rows are found by
-their primary key (``ts``, device) and by the (device, ``ts``) indexes the sample tables
-already have. This runs inside every poll, so the reads are plain SQL: building an ORM query
-costs several times more than running it (bench/alerts.py).
+The ``samples_written`` signal carries the rows the poll wrote (``rows``, column values), so a
+poll's rules read nothing back. Without them (a caller that has only the device and the sample
+time), the rows are found by their primary key (``ts``, device) and by the (device, ``ts``)
+indexes the sample tables already have, in plain SQL: building an ORM query costs several times
+more than running it (bench/alerts.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db import connection
 
 from telemetry import models as t
 from telemetry.choices import DeviceKind
+from telemetry.ingest import RowSet
 
 _HEAD = {DeviceKind.INVERTER: (t.EnergySample, "inverter_id"), DeviceKind.METER: (t.MeterSample, "meter_id"),
          DeviceKind.BATTERY_PACK: (t.BatteryBankSample, "pack_id")}
@@ -34,7 +36,7 @@ class DeviceData:
     """One poll of one device: its head row, and for a pack its units and cells, loaded lazily."""
 
     def __init__(self, device_type: str, device_id: str, system_id: str, ts: datetime,
-                 detail_ts: datetime | None = None) -> None:
+                 detail_ts: datetime | None = None, rows: RowSet | None = None) -> None:
         self.device_type = device_type
         self.device_id = device_id
         self.system_id = system_id
@@ -42,11 +44,16 @@ class DeviceData:
         self._ts = connection.ops.adapt_datetimefield_value(ts)
         # Unit and cell rows sit at the start of their detail interval, updated by each poll.
         self._detail_ts = connection.ops.adapt_datetimefield_value(detail_ts or ts)
+        # The poll's own rows by table, when given: a cell row of the detail interval holds the
+        # latest reading, which is this poll's.
+        self._given = {model: batch for model, batch in rows.tables} if rows is not None else None
 
     @cached_property
     def head(self) -> dict[str, Any] | None:
         """The inverter, meter or pack row of this poll (columns by name)."""
         model, column = _HEAD[DeviceKind(self.device_type)]
+        if self._given is not None:
+            return next(iter(self._given.get(model, [])), None)
         found = _rows(f"SELECT * FROM {model._meta.db_table} WHERE ts = %s AND {column} = %s",
                       [self._ts, self.device_id])
         return found[0] if found else None
@@ -56,6 +63,8 @@ class DeviceData:
         """The pack's battery-unit rows of this poll (empty for other devices)."""
         if self.device_type != DeviceKind.BATTERY_PACK:
             return []
+        if self._given is not None:
+            return self._given.get(t.BatteryUnitSample, [])
         return _rows(f"SELECT battery_id, voltage, current, temperature FROM {_UNITS} "
                      "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_ts])
 
@@ -64,5 +73,7 @@ class DeviceData:
         """The pack's cell rows of this poll (empty for other devices); ``cell_ref_id`` is the cell id."""
         if self.device_type != DeviceKind.BATTERY_PACK:
             return []
+        if self._given is not None:
+            return self._given.get(t.BatteryCellSample, [])
         return _rows(f"SELECT cell_id AS cell_ref_id, voltage, temperature FROM {_CELLS} "
                      "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_ts])

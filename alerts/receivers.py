@@ -11,15 +11,17 @@ from datetime import date, datetime
 from typing import Any
 
 from alerts.evaluation import evaluate_poll, evaluate_rollup
+from telemetry.ingest import RowSet
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_after_poll(sender: Any, *, device_type: str, device_id: str, system_id: str, ts: datetime,
-                        detail_ts: datetime | None = None, **kwargs: Any) -> None:
+                        detail_ts: datetime | None = None, rows: RowSet | None = None,
+                        **kwargs: Any) -> None:
     """``telemetry.signals.samples_written`` receiver: this device's rules, on this poll's rows."""
     try:
-        evaluate_poll(device_type, device_id, system_id, ts, detail_ts)
+        evaluate_poll(device_type, device_id, system_id, ts, detail_ts, rows)
     except Exception:  # never let alerting break a poll
         log.exception("alert evaluation after the poll of %s %s failed", device_type, device_id)
 

@@ -30,13 +30,16 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.collectors import Owners
 from telemetry.models import DeviceStatus
-from telemetry.polling import DeviceRef, device_refs, slot_for
+from telemetry.polling import DeviceRef, slot_for
+from telemetry.snapshot import PollCatalog, poll_catalog
 from telemetry.status import count_missed, record_unreachable, retries_stopped
 
 log = logging.getLogger(__name__)
@@ -103,12 +106,16 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
     """Queue a poll for every device due at ``now`` (or within ``lookahead_s`` after it, for its
     own slot); returns how many devices were queued."""
     owners = Owners.load(now)
-    refs = device_refs(owners=owners)
-    statuses = _statuses(refs)
+    catalog = poll_catalog(owners)
+    refs = list(catalog.refs.values())
+    statuses = _due_statuses(catalog, refs, now + timedelta(seconds=lookahead_s))
     round_ = _Round(now, lookahead_s)
     for ref in refs:
+        status = statuses.get(ref.key)
+        if status is None:
+            continue  # not due before the next dispatch
         try:
-            _triage(round_, ref, statuses[ref.key], owners)
+            _triage(round_, ref, status, owners)
         except Exception:  # one device's bad data must not stop the dispatch of the others
             log.exception("dispatch of %s %s failed", ref.kind, ref.device_id)
     _write_unreachable(round_)
@@ -139,7 +146,24 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
     return queued
 
 
-def _statuses(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
+_SYNCED: list[tuple[Any, ...]] = []  # (catalog, status rows) the status rows were last synced for
+
+
+def _due_statuses(catalog: PollCatalog, refs: list[DeviceRef], until: datetime) -> dict[str, DeviceStatus]:
+    """The status rows of the devices due by ``until``, by device key (the others are not read).
+
+    Missing rows are created, and intervals and systems brought in line with the catalog,
+    whenever the catalog or the number of status rows has changed since the last dispatch.
+    """
+    seen = (catalog.mark, catalog.owners, DeviceStatus.objects.count())
+    if _SYNCED != [seen]:
+        _sync_statuses(refs)
+        _SYNCED[:] = [(catalog.mark, catalog.owners, DeviceStatus.objects.count())]
+    due = DeviceStatus.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=until))
+    return {f"{s.device_type}:{s.device_id}": s for s in due}
+
+
+def _sync_statuses(refs: list[DeviceRef]) -> None:
     """Each device's status row, creating the missing ones in one statement."""
     found = {f"{s.device_type}:{s.device_id}": s for s in DeviceStatus.objects.all()}
     missing = [DeviceStatus(device_type=r.kind, device_id=r.device_id, system_id=r.system_id,
@@ -152,8 +176,6 @@ def _statuses(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
         if status.poll_interval_s != ref.interval_s or status.system_id != ref.system_id:
             DeviceStatus.objects.filter(pk=status.pk).update(poll_interval_s=ref.interval_s,
                                                              system_id=ref.system_id)
-            status.poll_interval_s, status.system_id = ref.interval_s, ref.system_id
-    return found
 
 
 def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners) -> None:

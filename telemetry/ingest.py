@@ -279,5 +279,5 @@ def write(rows: RowSet) -> IngestResult:
         detail_ts = next((batch[0]["ts"] for _, batch in details if batch), rows.ts)
         transaction.on_commit(lambda: samples_written.send(
             sender=rows.head, device_type=rows.device_type, device_id=rows.device_id,
-            system_id=rows.system_id, ts=rows.ts, detail_ts=detail_ts))
+            system_id=rows.system_id, ts=rows.ts, detail_ts=detail_ts, rows=rows))
     return IngestResult(rows=len(rows), written=len(rows))

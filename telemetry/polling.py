@@ -35,7 +35,7 @@ from telemetry import ingest
 from telemetry.buses import BusBusy, bus_key, bus_locks
 from telemetry.choices import DeviceKind
 from telemetry.models import DeviceStatus
-from telemetry.status import record_failure, record_missed, record_success
+from telemetry.status import record_failure, record_missed, record_poll_success, record_success
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ class DeviceRef:
     interval_s: float
     adapters: list[AdapterRef] = field(default_factory=list)
     owner: str | None = None
+    # Worked out once per ref (refs live in the process's catalog snapshot, telemetry.snapshot).
+    _buses: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _fingerprint: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -72,14 +75,19 @@ class DeviceRef:
 
     @property
     def buses(self) -> list[str]:
-        # bus_key reads top-level keys only: a shallow overlay of the defaults does (no deep copy).
-        return sorted({bus_key(a.adapter_type, {**get_type(a.adapter_type).default_config, **a.config},
-                               self.owner or "") for a in self.adapters})
+        if self._buses is None:
+            # bus_key reads top-level keys only: a shallow overlay of the defaults does (no deep copy).
+            self._buses = sorted({bus_key(a.adapter_type, {**get_type(a.adapter_type).default_config,
+                                                           **a.config}, self.owner or "")
+                                  for a in self.adapters})
+        return self._buses
 
     def fingerprint(self) -> str:
-        raw = json.dumps([(a.adapter_id, a.adapter_type, a.priority, a.config, a.revision)
-                          for a in self.adapters], sort_keys=True, default=str)
-        return hashlib.sha1(raw.encode()).hexdigest()
+        if not self._fingerprint:
+            raw = json.dumps([(a.adapter_id, a.adapter_type, a.priority, a.config, a.revision)
+                              for a in self.adapters], sort_keys=True, default=str)
+            self._fingerprint = hashlib.sha1(raw.encode()).hexdigest()
+        return self._fingerprint
 
 
 @dataclass
@@ -260,14 +268,14 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None, *, tree: SystemTre
     A permanent driver error (wrong device, bad config) stops retries until the adapter
     changes; a transient one backs off; a bus that stays busy makes a missed poll.
 
-    ``tree`` (the device's system) and ``status`` (its status row) are what a caller polling
-    many devices loads once for all of them (:func:`statuses_for`); with both, the poll costs
-    its sample write (one statement per table) and its status update, nothing more.
+    ``tree`` is the device's system when the caller holds it (a ``poll_bus`` task's catalog
+    snapshot); with it, a good poll costs its sample write (one statement per table) and its
+    status update (one UPDATE, the row not read first), nothing more. ``status`` is the row
+    when the caller has it; a failed poll reads it otherwise (its backoff counts on it).
     """
     started = time.monotonic()
     now = timezone.now()
     slot = slot or slot_for(now, ref.interval_s)
-    status = _status_for(ref, status)
     collector = settings.SOLARMON_COLLECTOR
     outcome = PollOutcome(device=ref, ok=False)
     permanent = False
@@ -288,13 +296,18 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None, *, tree: SystemTre
         outcome.adapter_id = _READERS[ref.key][1].active_adapter_id if ref.key in _READERS else ""
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome.ok:
-        record_success(status, timezone.now(), slot, outcome.adapter_id, outcome.duration_ms, collector,
-                       ref.fingerprint(), outcome.flags)
+        if status is None and record_poll_success(
+                ref.kind, ref.device_id, ref.system_id, ref.interval_s, timezone.now(), slot,
+                outcome.adapter_id, outcome.duration_ms, collector, ref.fingerprint(), outcome.flags):
+            return outcome
+        record_success(_status_for(ref, status), timezone.now(), slot, outcome.adapter_id,
+                       outcome.duration_ms, collector, ref.fingerprint(), outcome.flags)
     elif outcome.skipped:
-        record_missed(status, timezone.now(), outcome.error, collector)
+        record_missed(_status_for(ref, status), timezone.now(), outcome.error, collector)
     else:
         log.warning("poll of %s %s failed%s: %s", ref.kind, ref.device_id,
                     " for good" if permanent else "", outcome.error)
-        record_failure(status, timezone.now(), outcome.error, outcome.duration_ms, outcome.adapter_id,
-                       permanent=permanent, collector=collector, fingerprint=ref.fingerprint())
+        record_failure(_status_for(ref, status), timezone.now(), outcome.error, outcome.duration_ms,
+                       outcome.adapter_id, permanent=permanent, collector=collector,
+                       fingerprint=ref.fingerprint())
     return outcome

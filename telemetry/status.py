@@ -28,7 +28,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Q
+from django.db.models.signals import post_save
 
 from telemetry.choices import DeviceState
 from telemetry.models import DeviceStatus
@@ -90,6 +92,51 @@ def record_success(status: DeviceStatus, now: datetime, slot: datetime, adapter_
     status.collector, status.config_fingerprint = collector, fingerprint
     status.state = effective_state(status, now)
     status.save(update_fields=POLL_FIELDS)
+
+
+_SUCCESS_SQL: list[str] = []
+
+
+def _success_sql() -> str:
+    if not _SUCCESS_SQL:
+        quote = connection.ops.quote_name
+        sets = ", ".join(f"{quote(column)} = %s" for column in (
+            "last_seen", "consecutive_failures", "active_adapter_id", "last_duration_ms", "next_poll_at",
+            "pending_slot", "permanent_error", "collector", "config_fingerprint", "state",
+            "poll_interval_s", "system_id", "updated_at"))
+        flagged, last_flag = quote("flagged_values"), quote("last_flag")
+        _SUCCESS_SQL.append(
+            f"UPDATE {quote(DeviceStatus._meta.db_table)} SET {sets}, {flagged} = {flagged} + %s, "
+            f"{last_flag} = CASE WHEN %s THEN %s ELSE {last_flag} END "
+            f"WHERE {quote('device_type')} = %s AND {quote('device_id')} = %s")
+    return _SUCCESS_SQL[0]
+
+
+def record_poll_success(device_type: str, device_id: str, system_id: str, interval_s: float, now: datetime,
+                        slot: datetime, adapter_id: str, duration_ms: int, collector: str = "",
+                        fingerprint: str = "", flags: Sequence[str] = ()) -> bool:
+    """:func:`record_success` in one UPDATE, without reading the row first (a good poll's state
+    depends on nothing stored); False when the device has no status row yet.
+
+    Sends ``post_save`` with the row as written, as ``save()`` would, for its listeners (MQTT).
+    """
+    status = DeviceStatus(device_type=device_type, device_id=device_id, system_id=system_id,
+                          last_seen=now, consecutive_failures=0, active_adapter_id=adapter_id or "",
+                          last_duration_ms=duration_ms, next_poll_at=slot + timedelta(seconds=interval_s),
+                          pending_slot=None, permanent_error=False, collector=collector,
+                          config_fingerprint=fingerprint, poll_interval_s=interval_s, updated_at=now)
+    status.state = effective_state(status, now)
+    at, next_at = (connection.ops.adapt_datetimefield_value(v) for v in (now, status.next_poll_at))
+    with connection.cursor() as cursor:
+        cursor.execute(_success_sql(), [
+            at, 0, status.active_adapter_id, duration_ms, next_at, None, False, collector, fingerprint,
+            status.state, interval_s, system_id, at, len(flags), bool(flags),
+            flags[-1][:2000] if flags else "", device_type, device_id])
+        if cursor.rowcount != 1:
+            return False
+    post_save.send(sender=DeviceStatus, instance=status, created=False, update_fields=frozenset(POLL_FIELDS),
+                   raw=False, using=connection.alias)
+    return True
 
 
 def record_failure(status: DeviceStatus, now: datetime, error: str, duration_ms: int,

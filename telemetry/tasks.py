@@ -17,19 +17,20 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_revoked
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from catalog.models import System
-from catalog.selectors import SystemTree, system_tree
+from catalog.selectors import SystemTree
 from solarmon.schedule import dispatch_period_s
 from telemetry.buses import run_alone
 from telemetry.derive import derive_missed, derive_samples
 from telemetry.diskfull import is_disk_full
 from telemetry.dispatch import POLL_TIME_LIMIT_S, dispatch_due, short_lock_waits
 from telemetry.models import DeviceStatus
-from telemetry.polling import DeviceRef, device_refs, poll_device, statuses_for
+from telemetry.polling import DeviceRef, poll_device
 from telemetry.queues import collector_queue
+from telemetry.snapshot import poll_catalog
 from telemetry.status import count_expired, record_failure, record_missed
 
 log = logging.getLogger(__name__)
@@ -71,20 +72,19 @@ def poll_bus(device_keys: list[str], slot_iso: str) -> None:
     """Poll the given devices in turn at one slot, then derive their systems' totals if no other
     bus of theirs still has this slot to poll."""
     slot = datetime.fromisoformat(slot_iso)
-    refs = device_refs(keys=device_keys)
-    statuses = statuses_for(refs)
-    trees: dict[str, SystemTree | None] = {}
+    catalog = poll_catalog()
     systems: set[str] = set()
-    for ref in refs:
-        if ref.system_id not in trees:
-            trees[ref.system_id] = system_tree(ref.system_id)
-        if _poll_one(ref, slot, trees[ref.system_id], statuses.get(ref.key)):
+    for key in device_keys:
+        ref = catalog.refs.get(key)
+        if ref is None:
+            continue  # removed or disabled since it was queued
+        if _poll_one(ref, slot, catalog.tree(ref.system_id)):
             systems.add(ref.system_id)
     for system_id in sorted(systems):
         if slot_still_pending(system_id, slot):
             continue  # another bus's poll of this slot is still to report: the last one derives
         try:
-            derive_samples(system_id, slot, trees[system_id])
+            derive_samples(system_id, slot, catalog.tree(system_id))
         except SoftTimeLimitExceeded:
             raise
         except Exception:
@@ -98,7 +98,13 @@ def slot_still_pending(system_id: str, slot: datetime) -> bool:
     all its devices have reported or failed (each clears its pending slot). A poll that never
     reports (expired, its worker died) leaves the slot to ``derive_catch_up``.
     """
-    return DeviceStatus.objects.filter(system_id=system_id, pending_slot=slot).exists()
+    with connection.cursor() as cursor:  # plain SQL: once per task, and the ORM's query costs more
+        cursor.execute(_PENDING_SQL, [system_id, connection.ops.adapt_datetimefield_value(slot)])
+        return cursor.fetchone() is not None
+
+
+_PENDING_SQL = (f"SELECT 1 FROM {DeviceStatus._meta.db_table} WHERE system_id = %s AND pending_slot = %s "
+                "LIMIT 1")
 
 
 def _poll_one(ref: DeviceRef, slot: datetime, tree: SystemTree | None = None,

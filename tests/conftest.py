@@ -32,3 +32,16 @@ def postgres_url() -> str:
 def mqtt_url() -> str:
     """URL of the private Mosquitto broker started for this test run."""
     return _service_url("SOLARMON_TEST_MQTT_URL", "Mosquitto")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Forget what the poll path keeps per process (catalog snapshot, alert rules and watches,
+    late-sample checks): a test's rolled-back database is a change no fingerprint can see."""
+    from aggregation.dirty import forget_live_checks
+    from alerts.evaluation import forget_rules
+    from telemetry.snapshot import forget_poll_catalog
+
+    forget_poll_catalog()
+    forget_rules()
+    forget_live_checks()

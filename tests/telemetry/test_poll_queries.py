@@ -42,7 +42,7 @@ def test_each_device_poll_is_one_statement_per_sample_table_and_one_status_updat
     counts = {}
     for ref in refs:
         with CaptureQueriesContext(connection) as ctx:
-            outcome = polling.poll_device(ref, slot, tree=tree, status=statuses[ref.key])
+            outcome = polling.poll_device(ref, slot, tree=tree)
         assert outcome.ok and outcome.written == outcome.rows > 0
         counts[ref.key] = len(_statements(ctx))
     # Inverters and the meter: their row and the status update. A pack (2 units × 16 cells):

@@ -1,0 +1,100 @@
+"""What the poll path reads of the catalog, kept per process while the catalog is unchanged.
+
+Every ``poll_bus`` task and every dispatch needs the devices' refs (adapters, intervals, owners)
+and their systems' trees. Those come from a dozen catalog tables that change a few times a
+year, while at 500 devices polls run a hundred times a second; building them from the ORM was
+most of a poll's CPU. So a process keeps one :class:`PollCatalog` and asks one question per use:
+one aggregate query over those tables' counts and last changes (``catalog.selectors.fingerprint``),
+equal while nothing changed, whichever process wrote. A catalog write anywhere (admin, API,
+YAML, discovery, another host) is seen by the next task.
+
+Owners also depend on time (a collector whose heartbeat stops is down): the dispatcher loads the
+collectors each run and passes them in, and a change in who is up rebuilds the refs' owners. A
+heartbeat moves the collectors' ``updated_at``, so a task sees such changes at the next beat.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from catalog.collectors import Owners, collector_state
+from catalog.selectors import Part, SystemTree, fingerprint, load_system_tree
+
+# Every table a device ref or a system tree is read from, whole (not one system's): aggregates
+# that change when a row is added, removed or edited. Rows without ``updated_at`` are replaced
+# rather than edited, or their editable columns are summed.
+CATALOG_PARTS: list[Part] = [
+    ("systems", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("arrays", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_arrays", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("inverters", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("meters", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_packs", False, ["COUNT(*)", "MAX(updated_at)", "SUM(nominal_kwh)"]),
+    ("batteries", False, ["COUNT(*)", "MAX(battery_id)", "SUM(battery_index)"]),
+    ("battery_cells", False, ["COUNT(*)", "MAX(cell_id)", "SUM(cell_index)"]),
+    ("battery_array_attachments", False, ["COUNT(*)", "MAX(id)", "COUNT(detached_at)",
+                                          "MAX(attached_since)"]),
+    # COUNT(collector): adapters pinned to a collector in one UPDATE keep their updated_at.
+    ("adapters", False, ["COUNT(*)", "MAX(updated_at)", "COUNT(collector)"]),
+    ("adapter_base", False, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_pack_adapters", False, ["COUNT(*)", "MAX(id)", "SUM(priority)",
+                                      "SUM(CASE WHEN enabled THEN 1 ELSE 0 END)"]),
+    ("collectors", False, ["COUNT(*)", "MAX(updated_at)"]),
+]
+
+
+@dataclass
+class PollCatalog:
+    """Every pollable device's ref by key, and system trees read on first use."""
+
+    mark: tuple[Any, ...]
+    owners: tuple[Any, ...]
+    refs: dict[str, Any]  # "kind:device_id" → telemetry.polling.DeviceRef
+    trees: dict[str, SystemTree | None] = field(default_factory=dict)
+
+    def tree(self, system_id: str) -> SystemTree | None:
+        if system_id not in self.trees:
+            self.trees[system_id] = load_system_tree(system_id)
+        return self.trees[system_id]
+
+
+_HELD: list[PollCatalog] = []
+_LOCK = threading.Lock()  # worker threads share the snapshot; one of them rebuilds it
+
+
+def owners_signature(owners: Owners) -> tuple[Any, ...]:
+    """What decides every adapter's owner besides its own columns: who is up, with which ports."""
+    return (owners.local, tuple((c.name, collector_state(c, owners.now), tuple(c.ports or ()))
+                                for c in owners.collectors))
+
+
+def poll_catalog(owners: Owners | None = None) -> PollCatalog:
+    """The devices and trees as the catalog holds them now (one query while it is unchanged).
+
+    ``owners``: the collectors as just read (the dispatcher's); without, the owners of the last
+    build stand until the catalog or a collector's row changes.
+    """
+    from telemetry.polling import device_refs
+
+    mark = fingerprint("", CATALOG_PARTS)
+    with _LOCK:
+        held = _HELD[0] if _HELD else None
+        signature = owners_signature(owners) if owners is not None else None
+        if held is not None and held.mark == mark and signature in (None, held.owners):
+            return held
+        owners = owners or Owners.load(timezone.now())
+        refs = {ref.key: ref for ref in device_refs(owners=owners)}
+        trees = held.trees if held is not None and held.mark == mark else {}
+        fresh = PollCatalog(mark, signature or owners_signature(owners), refs, trees)
+        _HELD[:] = [fresh]
+        return fresh
+
+
+def forget_poll_catalog() -> None:
+    """Drop the snapshot (tests that rewrite the catalog behind the fingerprint's back)."""
+    with _LOCK:
+        _HELD.clear()
