@@ -13,12 +13,13 @@ row that stands for an interval remembers its extremes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models
 
 BATCH = 200
-PG_MAX_PARAMS = 65535  # bind parameters in one PostgreSQL statement
 
 
 def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
@@ -29,8 +30,8 @@ def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
     ``skip`` names fields left to their database default (on insert) and never updated
     (``created_at``); ``overrides`` sets a value for every row (``updated_at``). With ``many``
     the rows go in one statement whatever their number (an ``executemany`` of a one-row
-    statement on SQLite, one multi-row statement of up to 65,535 values on PostgreSQL) instead
-    of multi-row statements of ``BATCH`` rows.
+    statement on SQLite, one ``INSERT … SELECT FROM unnest(…)`` of one array per column on
+    PostgreSQL) instead of multi-row statements of ``BATCH`` rows.
     """
     return _write(model, rows, skip=skip, overrides=overrides, keep_min=keep_min, keep_max=keep_max,
                   update=True, many=many)
@@ -41,12 +42,22 @@ def insert_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) -> 
     return _write(model, rows, update=False)
 
 
-def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
-           overrides: Mapping[str, Any] | None = None, keep_min: Iterable[str] = (),
-           keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
+@dataclass(frozen=True)
+class _Statement:
+    """The parts of one table's insert that do not depend on the rows (built once per shape)."""
+
+    fields: list[models.Field[Any, Any]]
+    head: str  # INSERT INTO t (columns)
+    tail: str  # ON CONFLICT (key) DO ...
+    marks: str  # (%s, %s, ...)
+    arrays: str  # SELECT * FROM unnest(%s::type[], ...): the rows as one array per column
+
+
+@lru_cache(maxsize=256)
+def _statement(model: type[models.Model], vendor: str, skip: frozenset[str], keep_min: frozenset[str],
+               keep_max: frozenset[str], update: bool) -> _Statement:
     meta = model._meta
-    skipped = set(skip)
-    fields = [f for f in meta.concrete_fields if f.column and f.name not in skipped]
+    fields = [f for f in meta.concrete_fields if f.column and f.name not in skip]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = [quote(f.column) for f in fields]
@@ -54,24 +65,39 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
     lower, upper = {column[n] for n in keep_min}, {column[n] for n in keep_max}
     keys = {quote(f.column) for f in meta.pk_fields}
     changes = ", ".join(f"{n} = {_merged(table, n, n in lower, n in upper)}" for n in names if n not in keys)
-    values = _values(fields, rows, dict(overrides or {}))
-    if not values:
-        return 0
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
     conflict = f"ON CONFLICT ({', '.join(quote(f.column) for f in meta.pk_fields)})"
     action = f"DO UPDATE SET {changes}" if changes and update else "DO NOTHING"
-    head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-    written = 0
-    # SQLite runs an executemany in C without a round trip per row; PostgreSQL's driver does not,
-    # so there ``many`` sends one multi-row statement holding as many rows as it may bind.
-    size = BATCH if not many else max(PG_MAX_PARAMS // len(fields), 1)
+    arrays = ""
+    if vendor == "postgresql":
+        arrays = "SELECT * FROM unnest(" + ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields) + ")"
+    return _Statement(fields, f"INSERT INTO {table} ({', '.join(names)}) ", f"{conflict} {action}",
+                      "(" + ", ".join(["%s"] * len(fields)) + ")", arrays)
+
+
+def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
+           overrides: Mapping[str, Any] | None = None, keep_min: Iterable[str] = (),
+           keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
+    plan = _statement(model, connection.vendor, frozenset(skip), frozenset(keep_min), frozenset(keep_max),
+                      update)
+    values = _values(plan.fields, rows, dict(overrides or {}))
+    if not values:
+        return 0
     with connection.cursor() as cursor:
+        # SQLite runs an executemany in C without a round trip per row. PostgreSQL's driver would
+        # send one per row, and binds a multi-row statement's values one by one in Python: there
+        # ``many`` sends each column as one array (INSERT … SELECT FROM unnest), so a pack of 256
+        # cells is one statement with one parameter per column.
         if many and connection.vendor == "sqlite":
-            cursor.executemany(f"{head}{marks} {conflict} {action}", values)
+            cursor.executemany(f"{plan.head}VALUES {plan.marks} {plan.tail}", values)
             return len(values)
-        for i in range(0, len(values), size):
-            batch = values[i:i + size]
-            cursor.execute(f"{head}{', '.join([marks] * len(batch))} {conflict} {action}",
+        if many and plan.arrays:
+            columns = [list(column) for column in zip(*values, strict=True)]
+            cursor.execute(f"{plan.head}{plan.arrays} {plan.tail}", columns)
+            return len(values) if update else max(cursor.rowcount, 0)
+        written = 0
+        for i in range(0, len(values), BATCH):
+            batch = values[i:i + BATCH]
+            cursor.execute(f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
                            [v for row in batch for v in row])
             written += max(cursor.rowcount, 0)
     return len(values) if update else written
