@@ -13,8 +13,18 @@
    drivers' reads alone (the same devices read without storing), so that the
    CPU besides the wire is the difference.
 
+3. End to end (``--celery``, on a private PostgreSQL and Redis): the scale setup as the README
+   describes it, ``--collectors`` worker processes (``SOLARMON_COLLECTOR=cN celery -A solarmon
+   worker``, threads pool) and one ``celery -A solarmon beat``, the devices split between the
+   collectors. Printed over ``--seconds`` after a warm-up: polls/s, sample rows/s, the CPU of the
+   workers and beat per poll (from /proc, the simulators' process left out), dispatch lag (the
+   slot's time to the poll task's start, p50/p99) and end-to-end latency (the task's start, which
+   is the read, and the slot's time, to the rows committed), taken in the workers by
+   ``task_prerun`` and ``samples_written`` receivers the bench adds.
+
 Run: ``.venv/bin/python bench/scale.py`` (SQLite in a temporary folder); ``--postgres`` starts a
-private PostgreSQL and Redis (the scale setup: Redis bus locks) with tests/setup/services.py.
+private PostgreSQL and Redis (the scale setup: Redis bus locks) with tests/setup/services.py;
+``--celery`` runs part 3 on them instead of parts 1 and 2.
 """
 
 from __future__ import annotations
@@ -258,9 +268,134 @@ def bench_polls(devices: int, interval: float, seconds: float, threads: int) -> 
         connection.close()
 
 
+# ---- 3. end to end: collector workers and beat ---------------------------------------------
+def run_worker(name: str, record: str, args: list[str]) -> None:
+    """A collector's worker (or beat) as ``celery -A solarmon``, recording each poll task's start
+    and each poll's commit in ``record`` (one line each)."""
+    import django
+
+    django.setup()
+    from celery.signals import task_prerun
+
+    from solarmon.celery import app
+    from telemetry.signals import samples_written
+
+    out, lock, local = open(record, "a", buffering=1), threading.Lock(), threading.local()
+
+    def started(task: Any = None, args: Any = None, **kwargs: Any) -> None:
+        if task is not None and task.name == "telemetry.tasks.poll_bus":
+            local.started = time.time()
+            with lock:
+                out.write(f"lag {local.started:.3f} "
+                          f"{local.started - datetime.fromisoformat(args[1]).timestamp():.4f}\n")
+
+    def committed(sender: Any, ts: datetime, **kwargs: Any) -> None:
+        now = time.time()
+        with lock:
+            out.write(f"e2e {now:.3f} {now - getattr(local, 'started', now):.4f} "
+                      f"{now - ts.timestamp():.4f}\n")
+
+    task_prerun.connect(started, weak=False)
+    samples_written.connect(committed, weak=False)
+    app.start(args)
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: int, threads: int,
+                     data_dir: str) -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    from catalog import models as m
+    from solarmon.schedule import install_beat_schedule
+    from telemetry import models as t
+
+    names = [f"c{i + 1}" for i in range(collectors)]
+    print(f"end to end: {devices} Modbus TCP inverters every {interval:g} s, {collectors} collector "
+          f"workers ({threads} threads each) and one beat, PostgreSQL + Redis:")
+    with simulators(devices) as ports:
+        _catalog(ports, interval)
+        for name in names:
+            m.Collector.objects.get_or_create(name=name)
+        adapters = list(m.Adapter.objects.order_by("pk").values_list("pk", flat=True))
+        for i, name in enumerate(names):
+            m.Adapter.objects.filter(pk__in=adapters[i::collectors]).update(collector=name)
+        install_beat_schedule()
+        connection.close()
+        env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY, "SOLARMON_DISCOVERY_ENABLED": "false",
+               "SOLARMON_LOG_LEVEL": "WARNING"}
+        procs = []
+        records = []
+        for name in names:
+            records.append(f"{data_dir}/{name}.record")
+            procs.append(subprocess.Popen([sys.executable, __file__, "--worker", name, records[-1], "worker",
+                                           "--pool=threads", f"--concurrency={threads}", "--loglevel=WARNING",
+                                           "--without-gossip", "--without-mingle", "--without-heartbeat",
+                                           "-n", f"{name}@%h"],
+                                          env={**env, "SOLARMON_COLLECTOR": name,
+                                               "SOLARMON_DATA_DIR": f"{data_dir}/{name}"}))
+        procs.append(subprocess.Popen([sys.executable, __file__, "--worker", "beat",
+                                       f"{data_dir}/beat.record", "beat", "--loglevel=WARNING"],
+                                      env={**env, "SOLARMON_COLLECTOR": names[0],
+                                           "SOLARMON_DATA_DIR": f"{data_dir}/beat"}))
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                polled = t.DeviceStatus.objects.filter(last_seen__isnull=False).count()
+                if polled >= devices:
+                    break
+                time.sleep(1)
+            time.sleep(2 * interval)  # past the first round's catching up
+            rows_before = t.EnergySample.objects.count()
+            cpu, began, wall = [_cpu_s(p.pid) for p in procs], time.time(), time.monotonic()
+            time.sleep(seconds)
+            used = sum(_cpu_s(p.pid) - c for p, c in zip(procs, cpu, strict=True))
+            elapsed, ended = time.monotonic() - wall, time.time()
+            rows = t.EnergySample.objects.count() - rows_before
+            missed = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True))
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        lags, reads, e2e = [], [], []
+        for record in records:
+            for line in Path(record).read_text().splitlines():
+                kind, at, *values = line.split()
+                if not began <= float(at) <= ended:
+                    continue
+                if kind == "lag":
+                    lags.append(float(values[0]))
+                else:
+                    reads.append(float(values[0]))
+                    e2e.append(float(values[1]))
+        print(f"  {rows / elapsed:7.1f} polls/s sustained ({rows} polls in {elapsed:.1f} s, "
+              f"{devices / interval:.0f}/s wanted), {rows / elapsed:7.1f} sample rows/s")
+        print(f"  CPU of the workers and beat: {used / max(rows, 1) * 1000:.2f} ms per poll, "
+              f"{used / elapsed * 100:.0f} % of a core")
+        print(f"  dispatch lag (slot → poll start): p50 {_percentile(lags, 0.5) * 1000:.0f} ms, "
+              f"p99 {_percentile(lags, 0.99) * 1000:.0f} ms, max {max(lags, default=0) * 1000:.0f} ms")
+        print(f"  end to end (poll start, i.e. the read, → rows committed): p50 "
+              f"{_percentile(reads, 0.5) * 1000:.0f} ms, p99 {_percentile(reads, 0.99) * 1000:.0f} ms; "
+              f"(slot → committed): p50 {_percentile(e2e, 0.5) * 1000:.0f} ms, "
+              f"p99 {_percentile(e2e, 0.99) * 1000:.0f} ms")
+        print(f"  missed polls counted since the start: {missed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("--celery", action="store_true", help="end to end: collector workers and beat "
+                        "on a private PostgreSQL and Redis")
+    parser.add_argument("--collectors", type=int, default=2)
     parser.add_argument("--postgres", action="store_true", help="a private PostgreSQL and Redis")
     parser.add_argument("--devices", type=int, default=500)
     parser.add_argument("--interval", type=float, default=5.0)
@@ -271,9 +406,13 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
+    if args.worker:
+        name, record, *rest = args.worker
+        run_worker(name, record, rest)
+        return
     with contextlib.ExitStack() as stack:
         database_url = broker_url = None
-        if args.postgres:
+        if args.postgres or args.celery:
             from tests.setup.services import postgres_server, redis_server
 
             database_url = stack.enter_context(postgres_server())
@@ -284,6 +423,10 @@ def main() -> None:
         from django.db import connection
 
         print(f"database: {connection.vendor}")
+        if args.celery:
+            bench_end_to_end(args.devices, args.interval, args.seconds, args.collectors, args.threads,
+                             data_dir)
+            return
         bench_ingest(args.ticks)
         bench_polls(args.devices, args.interval, args.seconds, args.threads)
 
