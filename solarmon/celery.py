@@ -19,7 +19,7 @@ from typing import Any
 import celery
 from amqp import ChannelError
 from celery import Celery, bootsteps
-from celery.signals import celeryd_init, worker_init
+from celery.signals import celeryd_init, task_postrun, task_prerun, worker_init
 from kombu.exceptions import KombuError
 
 from telemetry.diskfull import DATABASE, is_disk_full
@@ -84,6 +84,18 @@ for _name in ("celery.beat", "django_celery_beat.schedulers"):
 app = Celery("solarmon", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task: Any = None, **kwargs: Any) -> None:
+    """Close this thread's database connection if it is broken or older than its maximum age
+    (what Django does around each web request), so tasks reuse a good one (CELERY_DB_REUSE_MAX).
+    Not for a task run in the caller's thread (eager), whose connection is the caller's."""
+    from django.db import close_old_connections
+
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 @celeryd_init.connect

@@ -244,6 +244,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Threads, not processes: a worker keeps each serial port open once and shares it between polls
 # (ports are opened exclusively, so two pool processes could not both hold one).
 CELERY_WORKER_POOL = "threads"
+# Celery closes a task's database connection before and after every task unless it may reuse
+# it: at a hundred polls a second, opening PostgreSQL connections was most of a worker's CPU.
+# Connections are kept as the web's are instead (SOLARMON_DB_CONN_MAX_AGE, health checks), by
+# close_old_connections around each task (solarmon/celery.py); Celery itself closes one every
+# this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 
 # ---- solarmon -------------------------------------------------------------------
 SOLARMON_CONFIG = Path(env.str("SOLARMON_CONFIG", default=str(DATA_DIR / "config.yaml")))
