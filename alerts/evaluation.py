@@ -110,6 +110,7 @@ class _RuleCache:
     def invalidate(self, *args: Any, **kwargs: Any) -> None:
         """Read again at the next use (a ``post_save``/``post_delete`` receiver of rules and watches)."""
         self.checked_at = -math.inf
+        self.stamp = None
 
 
 _RULES = _RuleCache()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -113,3 +114,64 @@ def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_repor
         ts=inverter_slot).values_list("pv_power_w", flat=True))
     assert t.EnergySample.objects.filter(ts=inverter_slot).count() == 3
     assert system.grid_source == "meter"
+
+
+def _pack_poll(units: int, cells: int, volts: float, ts: datetime) -> ingest.RowSet:
+    tree = load_system_tree("system")
+    node = tree.pack("pack1") if tree else None
+    assert node is not None
+    batteries = {b.battery_index: b.battery_id for b in node.batteries}
+    ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
+    return ingest.pack_values("pack1", "ba1", "system", batteries, ids, _reading(units, cells, volts), ts, 60)
+
+
+@pytest.mark.django_db
+def test_the_receivers_of_a_live_poll_with_nothing_wrong_read_and_write_nothing(
+        django_capture_on_commit_callbacks: Any) -> None:
+    f.pack("pack1", f.battery_array("ba1", f.system()), batteries=2, cells=16)
+    slot = polling.slot_for(timezone.now(), 10)
+    with django_capture_on_commit_callbacks(execute=True):  # the first poll reads the rules, the watermark
+        ingest.write(_pack_poll(2, 16, 3.30, slot - timedelta(seconds=10)))
+    second = _pack_poll(2, 16, 3.31, slot)
+    with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True) as sent:
+        ingest.write(second)
+    assert len(sent) == 1  # samples_written went to the rollup's late check, the alert rules, MQTT
+    assert len(_statements(ctx)) == 3  # the pack's, the units' and the cells' rows: nothing else
+
+
+@pytest.mark.django_db
+def test_a_poll_whose_cells_drift_apart_still_raises_its_alert_at_once(
+        django_capture_on_commit_callbacks: Any) -> None:
+    from alerts.models import Alert, AlertRule
+
+    AlertRule.objects.filter(key="cell-spread").update(raise_after_s=0)
+    f.pack("pack1", f.battery_array("ba1", f.system()), batteries=1, cells=4)
+    slot = polling.slot_for(timezone.now(), 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.write(_pack_poll(1, 4, 3.30, slot - timedelta(seconds=10)))
+    spread = _pack_poll(1, 4, 3.30, slot)
+    cells = dict(spread.tables)[t.BatteryCellSample]
+    cells[0]["voltage"] = cells[0]["voltage_min"] = 3.10  # 200 mV below the others
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.write(spread)
+    alert = Alert.objects.get(rule__key="cell-spread", device_id="pack1")
+    assert alert.state == "active" and alert.values["spread_mv"] == pytest.approx(203.0)
+
+
+@pytest.mark.django_db
+def test_an_old_sample_after_live_ones_still_marks_its_day_for_rolling_up_again(
+        django_capture_on_commit_callbacks: Any) -> None:
+    from aggregation.models import DirtyDay, RollupWatermark
+
+    f.pack("pack1", f.battery_array("ba1", f.system()), batteries=1, cells=4)
+    now = timezone.now()
+    RollupWatermark.objects.create(device_type="battery_pack", device_id="pack1", system_id="system",
+                                   closed_until=now - timedelta(hours=1), max_gap_s=30)
+    slot = polling.slot_for(now, 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.write(_pack_poll(1, 4, 3.30, slot - timedelta(seconds=10)))
+        ingest.write(_pack_poll(1, 4, 3.30, slot))
+    assert not DirtyDay.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.write(_pack_poll(1, 4, 3.30, slot - timedelta(hours=2)))
+    assert DirtyDay.objects.filter(system_id="system").exists()
