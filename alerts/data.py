@@ -41,12 +41,14 @@ class DeviceData:
         self.device_id = device_id
         self.system_id = system_id
         self.ts = ts
-        self._ts = connection.ops.adapt_datetimefield_value(ts)
-        # Unit and cell rows sit at the start of their detail interval, updated by each poll.
-        self._detail_ts = connection.ops.adapt_datetimefield_value(detail_ts or ts)
+        self.detail_ts = detail_ts or ts  # unit and cell rows sit at the start of their detail interval
         # The poll's own rows by table, when given: a cell row of the detail interval holds the
         # latest reading, which is this poll's.
         self._given = {model: batch for model, batch in rows.tables} if rows is not None else None
+
+    @property
+    def _detail_at(self) -> Any:
+        return connection.ops.adapt_datetimefield_value(self.detail_ts)
 
     @cached_property
     def head(self) -> dict[str, Any] | None:
@@ -55,7 +57,7 @@ class DeviceData:
         if self._given is not None:
             return next(iter(self._given.get(model, [])), None)
         found = _rows(f"SELECT * FROM {model._meta.db_table} WHERE ts = %s AND {column} = %s",
-                      [self._ts, self.device_id])
+                      [connection.ops.adapt_datetimefield_value(self.ts), self.device_id])
         return found[0] if found else None
 
     @cached_property
@@ -66,7 +68,7 @@ class DeviceData:
         if self._given is not None:
             return self._given.get(t.BatteryUnitSample, [])
         return _rows(f"SELECT battery_id, voltage, current, temperature FROM {_UNITS} "
-                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_ts])
+                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_at])
 
     @cached_property
     def cells(self) -> list[dict[str, Any]]:
@@ -76,4 +78,4 @@ class DeviceData:
         if self._given is not None:
             return self._given.get(t.BatteryCellSample, [])
         return _rows(f"SELECT cell_id AS cell_ref_id, voltage, temperature FROM {_CELLS} "
-                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_ts])
+                     "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_at])

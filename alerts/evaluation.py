@@ -88,6 +88,16 @@ class _RuleCache:
         self.rules: list[AlertRule] = []
         self.watched: set[Key] = set()
         self.checked_at = -math.inf
+        self.polled: dict[tuple[str, str, str], list[AlertRule]] = {}  # a device's poll rules
+
+    def poll_rules(self, device_type: str, device_id: str, system_id: str) -> list[AlertRule]:
+        """The enabled rules a poll of this device is evaluated against (:meth:`current` first)."""
+        key = (device_type, device_id, system_id)
+        found = self.polled.get(key)
+        if found is None:
+            found = self.polled[key] = [r for r in self.rules if Trigger.POLL in r.rule_kind.triggers
+                                        and r.applies_to(device_type, device_id, system_id)]
+        return found
 
     def current(self, *, fresh: bool = False) -> tuple[list[AlertRule], set[Key]]:
         """The enabled rules and the watched (rule id, subject type, subject id) triples."""
@@ -104,6 +114,7 @@ class _RuleCache:
         if stamp != self.stamp:
             self.rules = list(AlertRule.objects.filter(enabled=True))
             self.stamp = stamp
+            self.polled = {}
         self.watched = watched
         self.checked_at = time.monotonic()
 
@@ -175,9 +186,8 @@ def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime
     Nothing is read or written while every observation is fine and no watch is in progress
     for the device (the process's cached rules and watches say so).
     """
-    enabled, watched = _RULES.current()
-    rules = [r for r in enabled if Trigger.POLL in r.rule_kind.triggers
-             and r.applies_to(device_type, device_id, system_id)]
+    watched = _RULES.current()[1]
+    rules = _RULES.poll_rules(device_type, device_id, system_id)
     if not rules:
         return 0
     data = DeviceData(device_type, device_id, system_id, ts, detail_ts, rows)
