@@ -177,7 +177,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         # Tokens are stored as SHA-512 digests (django-rest-knox): the database never holds
         # a usable token. `manage.py create_token USER` prints a new one once.
-        "knox.auth.TokenAuthentication",
+        "solarmon.api.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["solarmon.permissions.StaffWriteAuthenticatedRead"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from django.db.models import Model
@@ -114,5 +115,14 @@ class SystemHierarchyView(ApiView):
         system = get_object_or_404(m.System, pk=system_id)
         states = self.device_states(system.pk)
         tree = build_tree(system, states, with_cells=query.validated_data["cells"])
-        return Response(SystemTreeSerializer(tree).data)
+        return Response(tree_serializer().to_representation(tree))
+
+
+@cache
+def tree_serializer() -> SystemTreeSerializer:
+    """One tree serializer per process, its fields built once: DRF builds a model serializer's
+    fields from the model's metadata for every new instance, which for the nine nested
+    serializers of a tree cost more than the queries. Rendering only reads the serializer, so
+    the threads of a worker share it."""
+    return SystemTreeSerializer()
 
