@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -32,3 +34,12 @@ def postgres_url() -> str:
 def mqtt_url() -> str:
     """URL of the private Mosquitto broker started for this test run."""
     return _service_url("SOLARMON_TEST_MQTT_URL", "Mosquitto")
+
+
+@pytest.fixture(autouse=True)
+def _forget_held_device_states() -> Iterator[None]:
+    """The newest samples a process holds (telemetry.selectors.device_states) belong to one
+    test's database: a later test must not be served them."""
+    yield
+    if "telemetry.selectors" in sys.modules:
+        sys.modules["telemetry.selectors"].forget_device_states()
