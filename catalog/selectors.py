@@ -141,9 +141,9 @@ class SystemTree:
 
     def device_keys(self) -> list[tuple[str, str]]:
         """Every polled device, as (device_type, device_id) the way statuses and samples name them."""
-        return ([(DeviceType.INVERTER, inverter.inverter_id) for inverter in self.inverters]
-                + [(DeviceType.BATTERY_PACK, pack.pack_id) for pack in self.packs]
-                + [(DeviceType.METER, meter.meter_id) for meter in self.meters])
+        return ([(str(DeviceType.INVERTER), inverter.inverter_id) for inverter in self.inverters]
+                + [(str(DeviceType.BATTERY_PACK), pack.pack_id) for pack in self.packs]
+                + [(str(DeviceType.METER), meter.meter_id) for meter in self.meters])
 
     @staticmethod
     def capacity_kwh(packs: list[PackNode]) -> float | None:

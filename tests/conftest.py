@@ -37,9 +37,12 @@ def mqtt_url() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _forget_held_device_states() -> Iterator[None]:
-    """The newest samples a process holds (telemetry.selectors.device_states) belong to one
-    test's database: a later test must not be served them."""
+def _forget_held_web_state() -> Iterator[None]:
+    """What a web process holds between requests (the newest samples of
+    telemetry.selectors.device_states, the hierarchy's held renderings) belongs to one test's
+    database: a later test must not be served it."""
     yield
     if "telemetry.selectors" in sys.modules:
         sys.modules["telemetry.selectors"].forget_device_states()
+    if "catalog.api.hierarchy" in sys.modules:
+        sys.modules["catalog.api.hierarchy"].forget_held_renderings()

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from catalog import models as m
+from catalog.api.hierarchy import build_tree
+from catalog.api.hierarchy_serializers import SystemTreeSerializer
 from catalog.selectors import system_tree
+from catalog.services import save_entity
 from telemetry import models as t
 from telemetry.selectors import LATEST_WINDOW, device_states, forget_device_states
 from tests.api.volume import system_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
-# One query per catalog table the tree shows, counted from the response's shape.
-CATALOG_TABLES = ["arrays", "inverters", "meters", "battery_arrays", "battery_packs",
-                  "battery_pack_adapters", "batteries", "battery_array_attachments"]
-# The token with its user (solarmon.api.authentication), then the system row.
+# The catalog tables read at every request (edited in place without an updated_at); the others
+# (system, arrays, inverters, meters, battery arrays, packs) are rendered once per change.
+CATALOG_TABLES = ["battery_pack_adapters", "batteries", "battery_array_attachments"]
+# The token with its user (solarmon.api.authentication), then the fingerprint of the tables
+# rendered once.
 REQUEST_QUERIES = 2
+# A change to those tables: the system row and one query per catalog table of the tree.
+CATALOG_CHANGE_QUERIES = 1 + 8
 # telemetry.selectors.device_states: the statuses, and only after a new reading the catalog's
 # fingerprint (the system tree held by the process) and, per device kind (inverter, pack,
 # meter), the newest timestamp of each device and those rows.
@@ -35,9 +43,12 @@ def test_hierarchy_runs_the_same_number_of_queries_for_1_and_50_devices(
     system_of(devices_per_kind)
     system_tree("site")  # held by the process, as after any poll or earlier request
     forget_device_states()  # every device has a reading this process has not read yet
-    for new_reading, cells in ((True, False), (False, False), (False, True)):
-        expected = (REQUEST_QUERIES + len(CATALOG_TABLES) + int(cells) + STATUS_QUERIES
-                    + NEW_READING_QUERIES * int(new_reading))
+    for catalog_change, new_reading, cells in ((True, True, False), (False, False, False),
+                                               (False, False, True), (False, True, False)):
+        if new_reading:
+            forget_device_states()
+        expected = (REQUEST_QUERIES + CATALOG_CHANGE_QUERIES * int(catalog_change) + len(CATALOG_TABLES)
+                    + int(cells) + STATUS_QUERIES + NEW_READING_QUERIES * int(new_reading))
         with django_assert_num_queries(expected):
             response = staff_api.get("/api/systems/site/hierarchy/", {"cells": "1" if cells else "0"})
         assert response.status_code == 200
@@ -139,6 +150,46 @@ def test_hierarchy_shows_each_devices_status_and_latest_values(staff_api: APICli
     assert meter["latest"] is None
     never_polled = next(a for a in body["arrays"] if a["array_id"] == "array1")["inverters"][0]
     assert never_polled["status"]["state"] == "unknown" and never_polled["latest"] is None
+
+
+def test_hierarchy_answers_what_rendering_the_whole_tree_gives(staff_api: APIClient,
+                                                                catalog: dict[str, Any]) -> None:
+    now = timezone.now()
+    t.DeviceStatus.objects.create(device_type="battery_pack", device_id="battery1", system_id="system",
+                                  last_seen=now, state="online", poll_interval_s=10.0)
+    t.BatteryBankSample.objects.create(ts=now, pack_id="battery1", battery_array_id="battery_array2",
+                                       system_id="system", soc=61.5)
+    for cells in (False, True):
+        body = staff_api.get("/api/systems/system/hierarchy/", {"cells": cells}).json()
+        whole = build_tree(m.System.objects.get(pk="system"), device_states("system"), with_cells=cells)
+        assert body == json.loads(JSONRenderer().render(SystemTreeSerializer(whole).data))
+    pack = next(p for ba in body["battery_arrays"] for p in ba["packs"] if p["pack_id"] == "battery1")
+    assert pack["latest"]["soc"] == 61.5
+    cells_of_b0 = m.BatteryCell.objects.filter(battery_id="battery1_b0").count()
+    assert len(pack["batteries"][0]["cells"]) == cells_of_b0 > 0
+
+
+def test_hierarchy_shows_catalog_edits_at_the_next_request(staff_api: APIClient,
+                                                           catalog: dict[str, Any]) -> None:
+    def body() -> Any:
+        return staff_api.get("/api/systems/system/hierarchy/").json()
+
+    assert body()["arrays"][1]["inverters"][0]["name"] != "Garage"
+    inverter = m.Inverter.objects.get(pk="powdrive1")
+    inverter.name = "Garage"
+    save_entity(inverter)
+    battery = m.Battery.objects.get(pk="battery1_b2")
+    battery.serial_number = "SN-2"  # battery units have no updated_at: read at every request
+    save_entity(battery)
+    link = m.BatteryPackAdapter.objects.get(pack_id="battery1")
+    link.enabled = False
+    save_entity(link)
+    answer = body()
+    assert next(i for a in answer["arrays"] for i in a["inverters"] if i["inverter_id"] == "powdrive1")[
+        "name"] == "Garage"
+    pack = next(p for ba in answer["battery_arrays"] for p in ba["packs"] if p["pack_id"] == "battery1")
+    assert pack["batteries"][2]["serial_number"] == "SN-2"
+    assert pack["adapters"][0]["enabled"] is False
 
 
 def test_hierarchy_of_an_unknown_system_is_404(staff_api: APIClient, catalog: dict[str, Any]) -> None:
