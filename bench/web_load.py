@@ -170,7 +170,11 @@ def _load(root: Path, args: argparse.Namespace) -> Measured:
         env["SOLARMON_WEB_THREADS"] = str(args.threads)
     _manage(root, env, "migrate", "--noinput", "-v", "0")
     _manage(root, env, "create_admin")
-    tokens = [_manage(root, env, "create_token", "admin").split()[2] for _ in range(args.clients)]
+    # One token per client, as `manage.py create_token admin` makes them, in one process.
+    tokens = _manage(root, env, "shell", "-c", (
+        "from django.contrib.auth.models import User; from knox.models import AuthToken; "
+        "admin = User.objects.get(username='admin'); "
+        f"print(*(AuthToken.objects.create(user=admin)[1] for _ in range({args.clients})))")).split()
     demo = subprocess.Popen([sys.executable, "manage.py", "demo"], env=env, cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
