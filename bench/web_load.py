@@ -61,7 +61,7 @@ def _get(port: int, path: str, token: str) -> tuple[int, bytes]:
     return response.status, body
 
 
-def _wait_until_live(port: int, token: str, demo: subprocess.Popen[bytes], within_s: float = 120) -> None:
+def _wait_until_live(port: int, token: str, demo: subprocess.Popen[bytes], within_s: float = 300) -> None:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if demo.poll() is not None:
