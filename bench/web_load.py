@@ -171,10 +171,12 @@ def _load(root: Path, args: argparse.Namespace) -> Measured:
     _manage(root, env, "migrate", "--noinput", "-v", "0")
     _manage(root, env, "create_admin")
     # One token per client, as `manage.py create_token admin` makes them, in one process.
-    tokens = _manage(root, env, "shell", "-c", (
+    # (The shell may print a line of its own first: the tokens are on the last line.)
+    tokens = _manage(root, env, "shell", "-v", "0", "-c", (
         "from django.contrib.auth.models import User; from knox.models import AuthToken; "
         "admin = User.objects.get(username='admin'); "
-        f"print(*(AuthToken.objects.create(user=admin)[1] for _ in range({args.clients})))")).split()
+        f"print(*(AuthToken.objects.create(user=admin)[1] for _ in range({args.clients})))"
+    )).strip().splitlines()[-1].split()
     demo = subprocess.Popen([sys.executable, "manage.py", "demo"], env=env, cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
