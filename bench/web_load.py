@@ -13,7 +13,10 @@ It prints p50/p95/p99 and the slowest answer per endpoint and overall, requests 
 and, to show polling is unaffected, the inverter samples written during the load against
 those written in an equal window before it, and the oldest live reading seen.
 
-Run: ``.venv/bin/python bench/web_load.py [--clients 20] [--seconds 30]``.
+Run: ``.venv/bin/python bench/web_load.py [--clients 20] [--seconds 30] [--baseline main]``;
+``--baseline REF`` first measures the source tree of a git ref the same way, so a change is
+compared with what it changes on one machine in one run. ``--workers``/``--threads`` override
+the web server's settings. Exits 1 when the target is not met.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -43,8 +47,8 @@ TARGET_P95_MS = 300.0
 CLIENT_PROCESSES = 4
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=ROOT, check=True,
+def _manage(root: Path, env: dict[str, str], *args: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=root, check=True,
                           capture_output=True, text=True, timeout=300).stdout
 
 
@@ -57,7 +61,7 @@ def _get(port: int, path: str, token: str) -> tuple[int, bytes]:
     return response.status, body
 
 
-def _wait_until_live(port: int, token: str, demo: subprocess.Popen[bytes], within_s: float = 120) -> None:
+def _wait_until_live(port: int, token: str, demo: subprocess.Popen[bytes], within_s: float = 300) -> None:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if demo.poll() is not None:
@@ -146,21 +150,34 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    args = parser.parse_args()
+Results = dict[str, list[float]]
+# latencies by endpoint, errors, ages of the live readings served, the web server's CPU seconds,
+# and inverter samples written in the quiet and in the loaded window
+Measured = tuple[Results, list[str], list[float], float, int, int]
+
+
+def _load(root: Path, args: argparse.Namespace) -> Measured:
+    """One installation from the source tree ``root``, measured quiet and then under load."""
     data = Path(tempfile.mkdtemp(prefix="solarmon-web-load-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update({"SOLARMON_DATA_DIR": str(data), "SOLARMON_PORT": str(port), "SECRET_KEY": "bench-" + "x" * 44,
                 "SOLARMON_CONFIG": str(data / "absent.yaml"), "SOLARMON_DISCOVERY_SCAN_SYSTEM_PORTS": "false",
                 "SOLARMON_LOG_LEVEL": "WARNING"})
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    _manage(env, "create_admin")
-    tokens = [_manage(env, "create_token", "admin").split()[2] for _ in range(args.clients)]
-    demo = subprocess.Popen([sys.executable, "manage.py", "demo"], env=env, cwd=ROOT,
+    if args.workers:
+        env["SOLARMON_WEB_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["SOLARMON_WEB_THREADS"] = str(args.threads)
+    _manage(root, env, "migrate", "--noinput", "-v", "0")
+    _manage(root, env, "create_admin")
+    # One token per client, as `manage.py create_token admin` makes them, in one process.
+    # (The shell may print a line of its own first: the tokens are on the last line.)
+    tokens = _manage(root, env, "shell", "-v", "0", "-c", (
+        "from django.contrib.auth.models import User; from knox.models import AuthToken; "
+        "admin = User.objects.get(username='admin'); "
+        f"print(*(AuthToken.objects.create(user=admin)[1] for _ in range({args.clients})))"
+    )).strip().splitlines()[-1].split()
+    demo = subprocess.Popen([sys.executable, "manage.py", "demo"], env=env, cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_until_live(port, tokens[0], demo)
@@ -176,7 +193,7 @@ def main() -> int:
                                                  for g in groups if g])
         load_end = time.time()
         web_cpu_s = _web_cpu_s(port) - cpu_before
-        results: dict[str, list[float]] = {path: [] for path in ENDPOINTS}
+        results: Results = {path: [] for path in ENDPOINTS}
         errors: list[str] = []
         ages: list[float] = []
         for part_results, part_errors, part_ages in parts:
@@ -190,9 +207,17 @@ def main() -> int:
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         demo.wait(60)
+        shutil.rmtree(data, ignore_errors=True)
+    return results, errors, ages, web_cpu_s, quiet, loaded
+
+
+def _report(label: str, args: argparse.Namespace, measured: Measured) -> float:
+    """Print one installation's figures; returns its p95 over all requests."""
+    results, errors, ages, web_cpu_s, quiet, loaded = measured
     every = [ms for values in results.values() for ms in values]
-    print(f"{args.clients} clients for {args.seconds:.0f} s against gunicorn "
-          f"({os.cpu_count()} cores; the demo's simulators, worker and beat on the same machine)")
+    print(f"{label}: {args.clients} clients for {args.seconds:.0f} s against gunicorn "
+          f"({os.cpu_count()} cores; the demo's simulators, worker and beat on the same machine); "
+          f"uptime: {_uptime()}")
     print(f"{'endpoint':<36} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for path, values in [*results.items(), ("all", every)]:
         if values:
@@ -206,11 +231,44 @@ def main() -> int:
               f"so at most {1000 / per_request_ms * (os.cpu_count() or 1):.0f} requests/s on "
               f"{os.cpu_count()} idle cores; load average during the run: {os.getloadavg()[0]:.1f}")
     print(f"polling: {quiet} inverter samples in the quiet {args.seconds:.0f} s, {loaded} under load "
-          f"({loaded / quiet:.0%} of quiet); oldest live reading served: {max(ages, default=0):.1f} s")
+          f"({loaded / max(quiet, 1):.0%} of quiet); "
+          f"oldest live reading served: {max(ages, default=0):.1f} s")
     p95 = _pct(every, 95) if every else float("inf")
     verdict = "met" if p95 <= TARGET_P95_MS else "NOT met"
     print(f"target p95 <= {TARGET_P95_MS:.0f} ms overall: {verdict} ({p95:.0f} ms)")
-    return 0
+    return p95
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def _checkout(ref: str) -> Path:
+    """The source tree of git ``ref``, extracted to a temporary directory."""
+    tree = Path(tempfile.mkdtemp(prefix="solarmon-web-load-src-"))
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn processes (default: the setting's)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per process (default: the setting's)")
+    parser.add_argument("--baseline", metavar="GIT_REF",
+                        help="first measure the source tree of this git ref (e.g. main) the same way")
+    args = parser.parse_args()
+    if args.baseline:
+        tree = _checkout(args.baseline)
+        try:
+            _report(f"baseline {args.baseline}", args, _load(tree, args))
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+        print()
+    p95 = _report("this tree", args, _load(ROOT, args))
+    return 0 if p95 <= TARGET_P95_MS else 1
 
 
 if __name__ == "__main__":

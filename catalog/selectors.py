@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection
 
 from catalog import models as m
+from catalog.choices import DeviceType
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,17 @@ class SystemTree:
             return [meter.meter_id for meter in self.system_meters]
         array = self._index.get(("array", array_id))
         return [meter.meter_id for meter in array.meters] if array is not None else []
+
+    @property
+    def meters(self) -> list[MeterNode]:
+        """Every meter: the system's, then each array's."""
+        return [*self.system_meters, *(meter for array in self.arrays for meter in array.meters)]
+
+    def device_keys(self) -> list[tuple[str, str]]:
+        """Every polled device, as (device_type, device_id) the way statuses and samples name them."""
+        return ([(str(DeviceType.INVERTER), inverter.inverter_id) for inverter in self.inverters]
+                + [(str(DeviceType.BATTERY_PACK), pack.pack_id) for pack in self.packs]
+                + [(str(DeviceType.METER), meter.meter_id) for meter in self.meters])
 
     @staticmethod
     def capacity_kwh(packs: list[PackNode]) -> float | None:

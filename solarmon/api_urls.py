@@ -21,14 +21,14 @@ from integrations.api import urls as integrations_api
 from telemetry.api import urls as telemetry_api
 
 try:
-    from telemetry.selectors import latest_by_device
+    from telemetry.selectors import device_states as latest_device_states
 except ModuleNotFoundError as exc:
     if exc.name != "telemetry.selectors":
         raise
     # Without telemetry's selectors every device shows state "unknown" and no values.
     device_states: DeviceStateSource = no_device_states
 else:
-    device_states = latest_by_device
+    device_states = latest_device_states
 
 APP_APIS: list[ModuleType] = [catalog_api, discovery_api, telemetry_api, aggregation_api, alerts_api,
                               integrations_api]

@@ -177,7 +177,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         # Tokens are stored as SHA-512 digests (django-rest-knox): the database never holds
         # a usable token. `manage.py create_token USER` prints a new one once.
-        "knox.auth.TokenAuthentication",
+        "solarmon.api.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["solarmon.permissions.StaffWriteAuthenticatedRead"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -447,7 +447,8 @@ SILENCED_SYSTEM_CHECKS = ["models.E034"]
 # ---- web server, proxy and HTTPS (docs/deploy.md) ------------------------------------------
 # gunicorn serves `make run` and the systemd unit. A Raspberry Pi 4 has 4 cores and 1-8 GB:
 # two worker processes of four threads each keep memory near 150 MB and the database's
-# single writer uncontended, while slow clients never block the rest.
+# single writer uncontended, while slow clients never block the rest. One process per core
+# the web server may use (Python runs one thread of a process at a time); docs/deploy.md.
 SOLARMON_BIND = env.str("SOLARMON_BIND", default="127.0.0.1")
 SOLARMON_WEB_WORKERS = env.int("SOLARMON_WEB_WORKERS", default=2)
 SOLARMON_WEB_THREADS = env.int("SOLARMON_WEB_THREADS", default=4)

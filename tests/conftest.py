@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -45,3 +47,15 @@ def _fresh_process_caches() -> None:
     forget_poll_catalog()
     forget_rules()
     forget_live_checks()
+
+
+@pytest.fixture(autouse=True)
+def _forget_held_web_state() -> Iterator[None]:
+    """What a web process holds between requests (the newest samples of
+    telemetry.selectors.device_states, the hierarchy's held renderings) belongs to one test's
+    database: a later test must not be served it."""
+    yield
+    if "telemetry.selectors" in sys.modules:
+        sys.modules["telemetry.selectors"].forget_device_states()
+    if "catalog.api.hierarchy" in sys.modules:
+        sys.modules["catalog.api.hierarchy"].forget_held_renderings()

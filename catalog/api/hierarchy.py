@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db.models import Model
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +25,7 @@ from rest_framework.response import Response
 from catalog import choices
 from catalog import models as m
 from catalog.api.hierarchy_serializers import HierarchyQuerySerializer, SystemTreeSerializer
+from catalog.selectors import Part, fingerprint
 from solarmon.api.viewsets import ApiView
 
 DeviceStates = Mapping[tuple[str, str], Mapping[str, Any]]
@@ -111,8 +114,110 @@ class SystemHierarchyView(ApiView):
     def get(self, request: Request, system_id: str) -> Response:
         query = HierarchyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        system = get_object_or_404(m.System, pk=system_id)
-        states = self.device_states(system.pk)
-        tree = build_tree(system, states, with_cells=query.validated_data["cells"])
-        return Response(SystemTreeSerializer(tree).data)
+        held = held_rendering(system_id)
+        if held is None:
+            raise Http404("No such system.")
+        states = self.device_states(system_id)
+        return Response(render_tree(held, states, with_cells=query.validated_data["cells"]))
 
+
+@cache
+def tree_serializer() -> SystemTreeSerializer:
+    """One tree serializer per process, its fields built once: DRF builds a model serializer's
+    fields from the model's metadata for every new instance, which for the nine nested
+    serializers of a tree cost more than the queries. Rendering only reads the serializer, so
+    the threads of a worker share it."""
+    return SystemTreeSerializer()
+
+
+
+# The tables of the part of a tree that is rendered once per catalog change and held by the
+# process: their rows carry ``updated_at``, so one aggregate query says whether any changed.
+# Pack adapter links, battery units, cells and attachments are edited in place without such
+# a column: they are read and rendered at every request (one query each).
+HELD_PARTS: list[Part] = [
+    ("systems", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("inverters", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("meters", True, ["COUNT(*)", "MAX(updated_at)"]),
+    ("battery_packs", True, ["COUNT(*)", "MAX(updated_at)"]),
+]
+_HELD: dict[str, tuple[tuple[Any, ...], dict[str, Any] | None]] = {}
+
+
+def held_rendering(system_id: str) -> dict[str, Any] | None:
+    """The system's tree rendered without live state, as held by this process (one query while
+    the ``HELD_PARTS`` tables are unchanged); None for no such system."""
+    mark = fingerprint(system_id, HELD_PARTS)
+    held = _HELD.get(system_id)
+    if held is not None and held[0] == mark:
+        return held[1]
+    system = m.System.objects.filter(pk=system_id).first()
+    rendering = None if system is None else tree_serializer().to_representation(
+        build_tree(system, {}, with_cells=False))
+    _HELD[system_id] = (mark, rendering)
+    return rendering
+
+
+def forget_held_renderings() -> None:
+    """Drop every held rendering (tests that rewrite the catalog behind the process's back)."""
+    _HELD.clear()
+
+
+def render_tree(held: dict[str, Any], states: DeviceStates, with_cells: bool) -> dict[str, Any]:
+    """``held`` (see :func:`held_rendering`) with the parts read now: each device's status and
+    latest values, pack adapter links, battery units (with cells when asked) and attachments.
+
+    The answer is what rendering :func:`build_tree` whole gives; ``held`` is not changed.
+    """
+    sid = held["system_id"]
+    links = _group(m.BatteryPackAdapter.objects.filter(pack__system=sid), "pack_id")
+    batteries = _group(m.Battery.objects.filter(system=sid), "pack_id")
+    cells = _group(m.BatteryCell.objects.filter(system=sid), "battery_id") if with_cells else {}
+    attachments = list(m.BatteryArrayAttachment.objects.filter(battery_array__system=sid))
+    active = {a.battery_array_id: a.inverter_array_id for a in attachments if a.detached_at is None}
+    for pack_batteries in batteries.values():
+        for battery in pack_batteries:
+            battery.tree_cells = cells.get(battery.pk, []) if with_cells else None
+    fields = _node_fields()
+
+    def live(node: dict[str, Any], device_type: str, key: str) -> dict[str, Any]:
+        state = states.get((device_type, node[key])) or {}
+        status = {**UNKNOWN_STATUS, **(state.get("status") or {})}
+        return {**node, "status": fields.status.to_representation(status), "latest": state.get("latest")}
+
+    def meters(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [live(meter, choices.DeviceType.METER, "meter_id") for meter in nodes]
+
+    return {
+        **held,
+        "arrays": [{**array, "inverters": [live(inverter, choices.DeviceType.INVERTER, "inverter_id")
+                                           for inverter in array["inverters"]],
+                    "meters": meters(array["meters"])} for array in held["arrays"]],
+        "battery_arrays": [
+            {**battery_array, "attached_array_id": active.get(battery_array["battery_array_id"]),
+             "packs": [{**live(pack, choices.DeviceType.BATTERY_PACK, "pack_id"),
+                        "adapters": fields.adapters.to_representation(links.get(pack["pack_id"], [])),
+                        "batteries": fields.batteries.to_representation(batteries.get(pack["pack_id"], []))}
+                       for pack in battery_array["packs"]]}
+            for battery_array in held["battery_arrays"]],
+        "meters": meters(held["meters"]),
+        "attachments": fields.attachments.to_representation(attachments),
+    }
+
+
+@dataclass(frozen=True)
+class _NodeFields:
+    status: Any
+    adapters: Any
+    batteries: Any
+    attachments: Any
+
+
+@cache
+def _node_fields() -> _NodeFields:
+    """The shared tree serializer's fields that :func:`render_tree` renders with."""
+    tree: Any = tree_serializer().fields
+    pack = tree["battery_arrays"].child.fields["packs"].child.fields
+    return _NodeFields(pack["status"], pack["adapters"], pack["batteries"], tree["attachments"])

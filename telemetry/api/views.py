@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import models as catalog
+from catalog.selectors import system_tree
 from solarmon.api.viewsets import ApiReadOnlyViewSet, ApiView
 from telemetry import models as t
 from telemetry.api.serializers import DeviceStatusSerializer, LiveSystemSerializer
 from telemetry.choices import DeviceKind
-from telemetry.selectors import latest_by_device, latest_system_sample
+from telemetry.selectors import latest_system_sample, status_dict
 from telemetry.status import STALE_AFTER_INTERVALS
 
 
@@ -57,25 +57,33 @@ class LiveSystemView(ApiView):
     """A system's live power flow: the newest system and array totals, and every device's status.
 
     Values older than a few poll intervals come back with ``live: false``; show them as stale.
-    A fixed number of queries whatever the size of the system.
+    A fixed number of queries whatever the size of the system: the system's devices come from
+    the catalog's tree as held by this process (``catalog.selectors.system_tree``, one query
+    while the catalog is unchanged), their states from one read of the status table.
     """
 
     serializer_class = LiveSystemSerializer
 
     def get(self, request: Request, system_id: str) -> Response:
-        system = get_object_or_404(catalog.System, pk=system_id)
+        tree = system_tree(system_id)
+        if tree is None:
+            raise Http404("No such system.")
         now = timezone.now()
-        intervals = t.DeviceStatus.objects.filter(system=system).values_list("poll_interval_s", flat=True)
-        interval = max(intervals, default=10.0)
-        latest = latest_system_sample(system.pk, now)
+        statuses = {(s.device_type, s.device_id): s
+                    for s in t.DeviceStatus.objects.filter(system_id=tree.system_id)}
+        interval = max((s.poll_interval_s for s in statuses.values()), default=10.0)
+        latest = latest_system_sample(tree.system_id, now)
         arrays = []
         if latest is not None:
-            for row in t.ArraySample.objects.filter(system=system, ts=latest.ts).order_by("array_id"):
+            rows = t.ArraySample.objects.filter(system_id=tree.system_id, ts=latest.ts).order_by("array_id")
+            for row in rows:
                 arrays.append({**_flow(row, now, interval), "array_id": row.array_id,
                                "inverters_reporting": row.inverters_reporting,
                                "inverters_total": row.inverters_total})
-        devices = [{"device_type": kind, "device_id": device_id, **state["status"]}
-                   for (kind, device_id), state in sorted(latest_by_device(system.pk, now).items())]
-        body = {**_flow(latest, now, interval), "system_id": system.pk,
+        devices = [{"device_type": kind, "device_id": device_id,
+                    **status_dict(statuses.get((kind, device_id)), now)}
+                   for kind, device_id in sorted({*tree.device_keys(), *statuses})]
+        body = {**_flow(latest, now, interval), "system_id": tree.system_id,
                 "grid_source": latest.grid_source if latest else None, "arrays": arrays, "devices": devices}
         return Response(LiveSystemSerializer(body).data)
+
