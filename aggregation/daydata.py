@@ -70,14 +70,15 @@ def _read(table: sql.Table, devices: list[sql.Device], start: datetime, end: dat
     return {key: agg for key, agg in found.items() if first <= key[1] < last}
 
 
-def raw_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotAggs]:
+def raw_slots(topo: Topology, start: datetime, end: datetime, *, cell_band: SlotAggs | None = None
+              ) -> dict[str, SlotAggs]:
     """Slot aggregates of [start, end) (whole slots) from the raw samples; packs with their cell band.
 
     Imported history recorded less often than its device is polled now bridges the gaps of its
     recorded interval (``RecordedInterval``).
 
     The cell band comes from the cell tiers of the same range, so those are written first
-    (:func:`aggregation.tiers.replace_stat_tiers`).
+    (:func:`aggregation.tiers.replace_stat_tiers`), unless ``cell_band`` gives it.
     """
     limits = {kind: sources.with_recorded_intervals(devices, DEVICE_TYPES[kind], start, end)
               for kind, devices in (("inv", topo.inverter_limits), ("meter", topo.meter_limits),
@@ -85,7 +86,9 @@ def raw_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotA
     slots = {"inv": _read(sources.ENERGY, limits["inv"], start, end),
              "meter": _read(sources.METER, limits["meter"], start, end),
              "pack": _read(sources.PACK, limits["pack"], start, end)}
-    for key, band in tiers.cell_spread([p.pk for p in topo.packs], start, end).items():
+    if cell_band is None:
+        cell_band = tiers.cell_spread([p.pk for p in topo.packs], start, end)
+    for key, band in cell_band.items():
         if key in slots["pack"]:
             slots["pack"][key].update(band)
     return slots
