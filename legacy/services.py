@@ -214,7 +214,8 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
     if bar is not None:
         bar.done = sum(min(p.rows_read, found.tables[p.table].rows) for p in done.values()
                        if p.table in found.tables)
-    batch = int(settings.SOLARMON_LEGACY_BATCH_ROWS)
+    most = int(settings.SOLARMON_LEGACY_BATCH_ROWS)
+    batch = most
     started: dict[str, int] = {}
     added: Counter[str] = Counter()  # rows this run wrote, per table
     with timer.phase("samples"):
@@ -225,7 +226,9 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
                 started[table] = low
             while low < top:
                 high = min(low + batch, top)
+                began = time.monotonic()
                 read, written = writer.write(spec, low, high, progress)
+                batch = _next_batch(batch, most, time.monotonic() - began)
                 added[table] += written
                 if bar is not None:
                     bar.advance(read, table)
@@ -246,6 +249,21 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
         record.samples_done_at = timezone.now()
         record.save(update_fields=["samples_done_at"])
     return started
+
+
+BATCH_TARGET_S = (0.05, 0.2)  # a batch's transaction: grow below, shrink above
+
+
+def _next_batch(batch: int, most: int, took: float) -> int:
+    """The next batch's rows: fewer when a batch took longer than BATCH_TARGET_S (a busy machine,
+    a slow card), so a transaction stays short enough for a writer waiting beside the import;
+    more again, up to SOLARMON_LEGACY_BATCH_ROWS, when it is quick."""
+    low, high = BATCH_TARGET_S
+    if took > high:
+        return max(100, int(batch * high / took))
+    if took < low:
+        return min(most, batch * 2)
+    return batch
 
 
 def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.Scan, placement: Placement,
