@@ -324,8 +324,8 @@ def import_pragmas() -> Iterator[None]:
     after. A bigger page cache keeps a day's sample pages at hand; temporary tables (the staged
     tiers) stay in memory; the write-ahead log is checkpointed every ~40 MB instead of every
     4 MB, so fewer commits wait for one. Durability is unchanged (synchronous stays NORMAL)."""
-    if connection.vendor != "sqlite":
-        yield
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield  # (temp_store cannot change inside a transaction)
         return
     pragmas = {"cache_size": -int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024, "temp_store": 2,
                "wal_autocheckpoint": WAL_CHECKPOINT_PAGES}
