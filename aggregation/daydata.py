@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
+
+from django.db import connection
 
 from aggregation import sources, sql, tiers
 from aggregation.buckets import QUARTER_SLOTS, Day, Hour, hour_of_slots, slot_of
@@ -70,25 +73,49 @@ def _read(table: sql.Table, devices: list[sql.Device], start: datetime, end: dat
     return {key: agg for key, agg in found.items() if first <= key[1] < last}
 
 
-def raw_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotAggs]:
+def raw_slots(topo: Topology, start: datetime, end: datetime, *, cell_band: SlotAggs | None = None
+              ) -> dict[str, SlotAggs]:
     """Slot aggregates of [start, end) (whole slots) from the raw samples; packs with their cell band.
 
     Imported history recorded less often than its device is polled now bridges the gaps of its
     recorded interval (``RecordedInterval``).
 
     The cell band comes from the cell tiers of the same range, so those are written first
-    (:func:`aggregation.tiers.replace_stat_tiers`).
+    (:func:`aggregation.tiers.replace_stat_tiers`), unless ``cell_band`` gives it.
     """
-    limits = {kind: sources.with_recorded_intervals(devices, DEVICE_TYPES[kind], start, end)
-              for kind, devices in (("inv", topo.inverter_limits), ("meter", topo.meter_limits),
-                                    ("pack", topo.pack_limits))}
+    limits = recorded_limits(topo, start, end)
     slots = {"inv": _read(sources.ENERGY, limits["inv"], start, end),
              "meter": _read(sources.METER, limits["meter"], start, end),
              "pack": _read(sources.PACK, limits["pack"], start, end)}
-    for key, band in tiers.cell_spread([p.pk for p in topo.packs], start, end).items():
+    if cell_band is None:
+        cell_band = tiers.cell_spread([p.pk for p in topo.packs], start, end)
+    for key, band in cell_band.items():
         if key in slots["pack"]:
             slots["pack"][key].update(band)
     return slots
+
+
+def recorded_limits(topo: Topology, start: datetime, end: datetime) -> dict[str, list[sql.Device]]:
+    """Per kind, the devices' limits for [start, end), with the gap of their recorded interval where
+    the samples there were taken less often than they are polled now (as
+    :func:`aggregation.sources.with_recorded_intervals`, in one query for every kind)."""
+    from aggregation.models import RecordedInterval
+
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    table = RecordedInterval._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT device_type, device_id, MAX(interval_s) FROM {table} WHERE "
+                       f"{quote('start')} < %s AND {quote('end')} >= %s GROUP BY device_type, device_id",
+                       [adapt(end), adapt(start)])
+        longest = {(kind, dev): float(interval) for kind, dev, interval in cursor.fetchall()}
+    out = {}
+    kinds = (("inv", topo.inverter_limits), ("meter", topo.meter_limits), ("pack", topo.pack_limits))
+    for kind, devices in kinds:
+        found = [(d, longest.get((DEVICE_TYPES[kind], d.device_id))) for d in devices]
+        out[kind] = [replace(d, max_gap_s=max(d.max_gap_s, sources.recorded_gap(interval)))
+                     if interval is not None else d for d, interval in found]
+    return out
 
 
 def tier_slots(topo: Topology, start: datetime, end: datetime) -> dict[str, SlotAggs]:

@@ -6,21 +6,29 @@ retention before it prunes an old day): the tiers of the day (three queries for 
 and pack samples, three more for arrays, the system and cells), then every level's rows. Writing
 them again gives the same rows. Rows of the day that the new run did not produce (a device whose
 samples were deleted) are removed, so a rerun always leaves exactly what the samples say.
+
+``rollup_days`` gives the same rows for many days (an import of history), each day computed
+before its short write transaction (so polling on SQLite never waits for the computation).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from aggregation import figures, tiers
 from aggregation import models as m
-from aggregation.buckets import local_day
+from aggregation import tier_models as tm
+from aggregation.buckets import SLOT_S, from_db, local_day, slot_of
 from aggregation.choices import Source
 from aggregation.daydata import DayData, SlotAggs, log_glitches, raw_slots
 from aggregation.levels import build_rows
@@ -89,4 +97,133 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
         model._default_manager.filter(system=system, updated_at__lt=now, **{date_field: day}).exclude(
             source=Source.IMPORTED).delete()
         written[model._meta.db_table] += 0
+    return written
+
+
+# ---- many days: computed outside the write lock, written in short transactions -----------
+def rollup_days(system_id: str, days: Iterable[date], *,
+                done: Callable[[date, float], None] | None = None) -> Counter[str]:
+    """Recompute the tiers and rollup rows of many local days of ``system_id`` (an import of
+    history): the same rows as :func:`rollup_day` for each day, with the catalog loaded once.
+
+    Each day is first computed without holding the database's write lock: the array, system and
+    cell tiers are grouped from the samples into temporary tables of this connection, the
+    inverter, meter and pack slots read into memory and the day's rows built. Only then is the
+    day written, in one transaction that copies the staged tiers and upserts the rest, so a
+    writer of new samples (polling, on SQLite) waits for that copy only, never for the
+    computation. ``done(day, seconds)`` is called after each day with how long its write
+    transaction took. Returns the rows written per table.
+
+    A sample written into a day between its computation and its write is in a day the ingest
+    path marks dirty (late samples), which the periodic rollup rolls up again.
+    """
+    system = catalog.System.objects.get(pk=system_id)
+    topo = Topology.load(system)
+    written: Counter[str] = Counter()
+    for day in days:
+        bounds = local_day(day, ZoneInfo(system.timezone))
+        start, end = bounds.start_utc, bounds.end_utc
+        staged = stage_stat_tiers(topo, start, end)
+        slots = raw_slots(topo, start, end, cell_band=staged_cell_band(topo, start, end))
+        glitches = log_glitches(slots)
+        rows = build_rows(topo, DayData(bounds, slots))
+        began = time.monotonic()
+        with transaction.atomic():
+            written += write_staged(staged, start, end)
+            written += write_energy_tiers(topo, slots, start, end)
+            written += write_rows(system, day, rows)
+            transaction.on_commit(partial(rollup_written.send, sender=DayData, system_id=system_id, day=day,
+                                          glitches=glitches))
+        if done is not None:
+            done(day, time.monotonic() - began)
+    return written
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The tier rows of one stat tier for some devices, grouped into a temporary table."""
+
+    spec: tiers.StatTierSpec
+    column: str  # the samples' column the devices were chosen by (the tier has it too)
+    ids: list[str]
+    stage: str
+    columns: list[str]
+
+
+def _slot_number_sql() -> str:
+    """The number of the 5-minute slot of ``ts`` (grouping on a number is cheaper than on a text)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(FLOOR(date_part('epoch', ts) / {SLOT_S}) AS BIGINT)"
+    return f"unixepoch(ts) / {SLOT_S}"
+
+
+def _slot_ts_sql(number: str) -> str:
+    """The start of slot ``number`` as a ``ts`` (as :func:`aggregation.tiers.slot_start_sql`)."""
+    if connection.vendor == "postgresql":
+        return f"to_timestamp({number} * {SLOT_S})"
+    return f"datetime({number} * {SLOT_S}, 'unixepoch')"
+
+
+def stage_stat_tiers(topo: Topology, start: datetime, end: datetime) -> list[Staged]:
+    """The array, system and cell tier rows of [start, end), grouped into temporary tables
+    (see :func:`aggregation.tiers.replace_stat_tier`: the same rows)."""
+    parts = [(tiers.STAT_TIERS[kind], column, ids) for kind, column, ids in (
+        ("array", "array_id", [a.pk for a in topo.arrays]), ("system", "system_id", [topo.system.pk]),
+        ("cell", "pack_id", [p.pk for p in topo.packs])) if ids]
+    adapt = connection.ops.adapt_datetimefield_value
+    out = []
+    for spec, column, ids in parts:
+        if spec.model is tm.CellTier:
+            targets, exprs = list(tiers.CELL_EXTREMES), list(tiers.CELL_EXTREMES.values())
+        else:
+            targets = [f"{prefix}_{a}" for prefix in spec.stats.values() for a in ("avg", "min", "max")]
+            exprs = [f"{a}({source})" for source in spec.stats for a in ("AVG", "MIN", "MAX")]
+        cols = ["ts", spec.device, *spec.keep, "sample_count", *targets]
+        keys = [spec.device, *spec.keep]
+        stage = f"rollup_stage_{spec.table}"
+        values = ", ".join(f"v{n}" for n in range(len(exprs)))
+        grouped = ", ".join(f"{e} AS v{n}" for n, e in enumerate(exprs))
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {', '.join(cols)} "
+                           f"FROM {spec.table} WHERE 1 = 0")
+            cursor.execute(f"DELETE FROM {stage}")
+            cursor.execute(
+                f"INSERT INTO {stage} ({', '.join(cols)}) "
+                f"SELECT {_slot_ts_sql('s')}, {', '.join(keys)}, n, {values} FROM ("
+                f"SELECT {_slot_number_sql()} AS s, {', '.join(keys)}, COUNT(*) AS n, {grouped} "
+                f"FROM {spec.source_table} WHERE {column} IN ({', '.join(['%s'] * len(ids))}) "
+                f"AND ts >= %s AND ts < %s GROUP BY s, {', '.join(keys)}) g",
+                [*ids, adapt(start), adapt(end)])
+        out.append(Staged(spec, column, ids, stage, cols))
+    return out
+
+
+def staged_cell_band(topo: Topology, start: datetime, end: datetime) -> dict[tuple[str, int], Fields]:
+    """Per (pack, slot) the band of its cells from the staged cell tiers (as
+    :func:`aggregation.tiers.cell_spread` reads it from the stored ones)."""
+    if not topo.packs:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pack_id, ts, MIN(voltage_min), MAX(voltage_max), "
+                       "SUM(voltage_avg * sample_count), "
+                       "SUM(CASE WHEN voltage_avg IS NULL THEN 0 ELSE sample_count END) "
+                       f"FROM rollup_stage_{tm.CellTier._meta.db_table} GROUP BY pack_id, ts")
+        found = cursor.fetchall()
+    return {(pack, slot_of(from_db(ts))): {"min_cellv": low, "max_cellv": high, "sum_cellv": total,
+                                           "cnt_cellv": count}
+            for pack, ts, low, high, total, count in found}
+
+
+def write_staged(staged: list[Staged], start: datetime, end: datetime) -> Counter[str]:
+    """Replace the tier rows of [start, end) of the staged devices by the staged rows."""
+    adapt = connection.ops.adapt_datetimefield_value
+    written: Counter[str] = Counter()
+    with connection.cursor() as cursor:
+        for part in staged:
+            marks = ", ".join(["%s"] * len(part.ids))
+            cursor.execute(f"DELETE FROM {part.spec.table} WHERE {part.column} IN ({marks}) "
+                           "AND ts >= %s AND ts < %s", [*part.ids, adapt(start), adapt(end)])
+            columns = ", ".join(part.columns)
+            cursor.execute(f"INSERT INTO {part.spec.table} ({columns}) SELECT {columns} FROM {part.stage}")
+            written[part.spec.table] += max(cursor.rowcount, 0)
     return written

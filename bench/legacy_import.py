@@ -9,7 +9,9 @@ and cell rows), for 7, 30 and 365 days. A year is about 3.2 M inverter rows, 3.2
 Each size is imported by ``legacy.services.import_legacy`` into a fresh solarmon
 database, in a process of its own, and timed per phase. "import" is everything up to and including the sample
 copy, discovery rows and recorded intervals; "with rollups" adds solarmon's rollups of every
-imported day. Run: ``.venv/bin/python bench/legacy_import.py [--days 7 30 365] [--backend
+imported day. Beside the import (SQLite) a second process writes a row every 0.2 s in its own short
+transaction, as polling does, and its longest wait is printed.
+Run: ``.venv/bin/python bench/legacy_import.py [--days 7 30 365] [--backend
 sqlite|postgresql|both]`` (SQLite by default: the target is stated for SQLite).
 """
 
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,9 +61,32 @@ def measure(url: str, source: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    from django.conf import settings
+    from django.db import connection
+
     from legacy.services import import_legacy
 
+    poller = stop = None
+    if connection.vendor == "sqlite":
+        # A concurrent writer, as polling is: a short write transaction every POLL_EVERY_S, each
+        # waiting (busy timeout) for the import's transactions; the longest wait is reported.
+        path = str(connection.settings_dict["NAME"])
+        receive, send = multiprocessing.Pipe(duplex=False)
+        stop = multiprocessing.Event()
+        timeout = float(settings.SOLARMON_SQLITE_TIMEOUT)
+        poller = multiprocessing.Process(target=_poll, args=(path, timeout, stop, send))
+        poller.start()
+    began = time.time()
     result = import_legacy(source)
+    waits: list[float] = []
+    if poller is not None and stop is not None:
+        stop.set()
+        timed = receive.recv()
+        poller.join()
+        waits = [w for _, w in timed]
+        slow = sorted(timed, key=lambda tw: -tw[1])[:3]
+        print("longest waits (s after the start, s):",
+              ", ".join(f"{t - began:.1f}: {w:.3f}" for t, w in slow), file=sys.stderr)
     seconds = dict(result.seconds)
     rows = sum(t.rows for t in result.tables)
     rollups = seconds.get("rollups", 0.0)
@@ -66,13 +94,39 @@ def measure(url: str, source: Path) -> None:
     print(json.dumps({"rows": rows, "tables": {t.table: t.rows for t in result.tables}, "seconds": seconds,
                       "import_s": total - rollups, "total_s": total, "days_rolled": result.rolled_days,
                       "longest_write_s": result.longest_write_s,
-                      "longest_rollup_s": result.longest_rollup_s}),
+                      "longest_rollup_s": result.longest_rollup_s,
+                      "poll_writes": len(waits), "poll_longest_wait_s": max(waits, default=0.0),
+                      "poll_waits_over_1s": sum(w > 1.0 for w in waits)}),
           flush=True)
+
+
+POLL_EVERY_S = 0.2
+
+
+def _poll(path: str, timeout_s: float, stop: Any, send: Any) -> None:
+    """A writer beside the import: every POLL_EVERY_S one row in a table of its own, in a
+    ``BEGIN IMMEDIATE`` transaction as solarmon's connections open theirs; sends its waits."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=timeout_s)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS bench_poll (t REAL)")
+    waits = []
+    while not stop.is_set():
+        began = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO bench_poll VALUES (?)", (time.time(),))
+        conn.execute("COMMIT")
+        waits.append((time.time(), time.perf_counter() - began))
+        stop.wait(POLL_EVERY_S)
+    conn.close()
+    send.send(waits)
 
 
 def _child(url: str, source: Path) -> dict[str, object]:
     out = subprocess.run([sys.executable, __file__, "--child", url, "--source", str(source)],
                          env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True, text=True)
+    for text in out.stderr.splitlines():
+        if text.startswith("longest waits"):
+            print(f"{'':>10}{text}", flush=True)
     line = [text for text in out.stdout.splitlines() if text.startswith("{")][-1]
     figures: dict[str, object] = json.loads(line)
     return figures
@@ -87,6 +141,10 @@ def _report(days: int, figures: dict[str, object]) -> None:
           f"with rollups {total_s:7.1f} s {rows / total_s:>9,.0f} rows/s ({met}: "
           f"{TARGET_ROWS_PER_S:,})  longest transaction {figures['longest_write_s']:.2f} s (samples), "
           f"{figures['longest_rollup_s']:.2f} s (a day's rollups)  [{phases}]", flush=True)
+    if figures.get("poll_writes"):
+        print(f"{'':>10}a concurrent writer: {figures['poll_writes']} writes, longest wait "
+              f"{figures['poll_longest_wait_s']:.3f} s, {figures['poll_waits_over_1s']} over 1 s", flush=True)
+    print(f"{'':>10}{os.popen('uptime').read().strip()}", flush=True)
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ Both are repeated (``--repeat``, each from nothing) and the fastest of each is r
 their ratio and the cost of single runs over the day (00:20 against 23:50, local), so the cost
 per run can be seen not to grow with the hour of the day. SQLite.
 
-Run: ``.venv/bin/python bench/rollup.py [--db year.sqlite3] [--repeat 3]``.
+Run: ``.venv/bin/python bench/rollup.py [--db year.sqlite3] [--repeat 3] [--keep day.sqlite3]``
+(``--keep``: the simulated day is kept, for ``--db`` next time).
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="an SQLite year kept by bench/storage.py (copied; its newest raw day)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", help="keep the simulated day's database at this path (for --db)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="solarmon-rollup-") as tmp:
         path = Path(tmp) / "db.sqlite3"
@@ -147,6 +149,11 @@ def main() -> None:
             first = date.today() - timedelta(days=2)
             sim = yearsim.start(f"sqlite:///{path}", tmp, first_day=first, jobs=False)
             sim.run_days(1.05)
+            if args.keep:
+                from django.db import connection
+
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM INTO %s", [args.keep])
         measure(args.repeat)
 
 

@@ -26,7 +26,8 @@ PACK_FLOWS = {"charge": "charge_energy_kwh", "discharge": "discharge_energy_kwh"
 
 @dataclass
 class TableLine:
-    """One sample table: rows in the file, new rows written, rows already there, values cleared."""
+    """One sample table: rows in the file, rows this run wrote, rows that were there before it (an
+    earlier run's, or duplicates in the file), values cleared."""
 
     table: str
     rows: int
@@ -86,11 +87,11 @@ class LegacyReport:
                + (" (dry run: nothing written)" if self.dry_run else "")]
         out += [f"catalog: {line}" for line in self.catalog]
         out += [f"{'would create' if self.dry_run else 'created'}: {line}" for line in self.created]
-        out.append(f"{'table':<24}{'rows':>12}{'new':>12}{'already there':>15}  "
+        out.append(f"{'table':<24}{'rows':>12}{'new this run':>14}{'already there':>15}  "
                    "values not stored (implausible)")
         for t in self.tables:
             cleared = ", ".join(f"{name} {count:,}" for name, count in t.cleared.items() if count) or "-"
-            out.append(f"{t.table:<24}{t.rows:>12,}{t.written:>12,}{t.present:>15,}  {cleared}")
+            out.append(f"{t.table:<24}{t.rows:>12,}{t.written:>14,}{t.present:>15,}  {cleared}")
         out += [f"discovery: {line}" for line in self.discovery]
         if self.imported_hours:
             out.append(f"hourly_energy: {self.imported_hours} hours of days without samples imported from "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,12 @@ from catalog.models import System
 def recompute_day(system_id: str, day: date) -> Counter[str]:
     """Solarmon's own rollups of one local day, from the imported samples."""
     return rollups.rollup_day(system_id, day)
+
+
+def recompute_days(system_id: str, days: Iterable[date], done: Callable[[date, float], None]) -> Counter[str]:
+    """Solarmon's own rollups of many local days, each computed before a short write transaction;
+    ``done(day, seconds written)`` after each."""
+    return rollups.rollup_days(system_id, days, done=done)
 
 
 def write_imported(system: System, day: date, rows: dict[type[models.Model], list[dict[str, Any]]]

@@ -36,6 +36,9 @@ MAPS = {
                     "PRIMARY KEY (legacy_id, power, cell)",
 }
 WAL_CHECKPOINT_PAGES = 10_000
+# SQLite's busy handler retries a waiting writer at most every 100 ms: a pause a little longer
+# than that always lets one in.
+YIELD_S = 0.11
 # Powdrive (Deye) stores the battery current + = discharging and the temperature + 100.
 DEYE_CURRENT_SIGN, DEYE_TEMP_OFFSET = -1.0, 100.0
 
@@ -95,6 +98,7 @@ class SQLiteWriter(Writer):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, str(connection.settings_dict["NAME"]))
+        self.held_s = 0.0  # the write lock held since the last pause
         # solarmon's rows are placed through its catalog (the maps), so foreign keys are not
         # looked up again per row; a bigger cache keeps the indexes' pages at hand.
         self.conn.execute("PRAGMA foreign_keys = OFF")
@@ -102,6 +106,15 @@ class SQLiteWriter(Writer):
         # Checkpoint every ~40 MB of WAL instead of every 4 MB: far fewer syncs of the database file.
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self.conn.execute(f"PRAGMA cache_size = -{int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024}")
+
+    def _yield(self, took: float) -> None:
+        """Batches follow each other at once, so a writer waiting on the busy timeout could miss
+        every gap between them: pause once the lock has been held about SOLARMON_LEGACY_MAX_HOLD_S
+        (the next batch, taking as long as this one, would go past it)."""
+        self.held_s += took
+        if self.held_s + took > float(settings.SOLARMON_LEGACY_MAX_HOLD_S):
+            time.sleep(YIELD_S)
+            self.held_s = 0.0
 
     def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
         # Every row of the range is placed (the scan made sure), so the range's span is what it reads
@@ -124,7 +137,9 @@ class SQLiteWriter(Writer):
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.longest_s = max(self.longest_s, time.monotonic() - began)
+        took = time.monotonic() - began
+        self.longest_s = max(self.longest_s, took)
+        self._yield(took)
         progress.last_rowid, progress.rows_read, progress.rows_written = (
             high, progress.rows_read + read, progress.rows_written + written)
         return read, written

@@ -421,6 +421,9 @@ SOLARMON_YAML_MAX_STRING_CHARS = env.int("SOLARMON_YAML_MAX_STRING_CHARS", defau
 SOLARMON_LEGACY_BATCH_ROWS = env.int("SOLARMON_LEGACY_BATCH_ROWS", default=10_000)
 SOLARMON_LEGACY_BUSY_TIMEOUT_S = env.float("SOLARMON_LEGACY_BUSY_TIMEOUT_S", default=30.0)
 SOLARMON_LEGACY_CACHE_MB = env.int("SOLARMON_LEGACY_CACHE_MB", default=64)
+# SQLite: the longest the import holds the write lock over back-to-back batches before it lets
+# other writers (polling) in; a writer waits at most about this plus a tenth of a second.
+SOLARMON_LEGACY_MAX_HOLD_S = env.float("SOLARMON_LEGACY_MAX_HOLD_S", default=0.5)
 
 LOGGING = {
     "version": 1,

@@ -80,6 +80,10 @@ def test_every_row_is_accounted_for_and_a_second_run_changes_nothing(
     before = _snapshot()
     again = import_legacy(str(example))
     assert "already imported; nothing was written" in again
+    for table in SAMPLE_TABLES:
+        line = next(line for line in again.splitlines() if line.startswith(table))
+        rows, new, present = (int(part.replace(",", "")) for part in line.split()[1:4])
+        assert (rows, new, present) == (legacy[table], 0, legacy[table]), table
     assert _snapshot() == before
     assert LegacyImport.objects.count() == 1
 

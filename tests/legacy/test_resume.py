@@ -65,9 +65,15 @@ def test_an_import_killed_mid_run_finishes_on_the_next_run(transactional_db: Non
     run.wait(30)
     record = LegacyImport.objects.get()
     assert record.finished_at is None  # it really was killed part-way
-    import_legacy(str(source))
+    before = {table: model.objects.count() for table, model in TABLES.items()}
+    report = import_legacy(str(source))
     for table, model in TABLES.items():
         assert model.objects.count() == expected[table], table
+        # The report says what this run added, and that the rest was there already.
+        line = next(line for line in report.splitlines() if line.startswith(table))
+        rows, new, present = (int(part.replace(",", "")) for part in line.split()[1:4])
+        had = before[table]
+        assert (rows, new, present) == (expected[table], expected[table] - had, had), table
     record.refresh_from_db()
     assert record.finished_at is not None
     assert {p.table: p.rows_read for p in record.tables.all()} == expected
