@@ -3,8 +3,9 @@
 A pack's cell band (lowest, mean and highest cell) is a quantity of the pack's own series
 (:mod:`aggregation.series`); these read single cells. A cell's series comes from its raw rows
 for short recent ranges (as the pack's does) and from its 5-minute tier
-(``battery_cell_samples_5min``, kept ``SOLARMON_CELL_TIER_RETENTION_DAYS``) otherwise; there is no
-hourly rollup per cell, so at most ``points`` buckets of the tier are the coarsest answer.
+(``battery_cell_samples_5min``, kept ``SOLARMON_CELL_TIER_RETENTION_DAYS``) otherwise, through the
+tier's (cell, slot) index; there is no hourly rollup per cell, so at most ``points`` buckets of
+the tier are the coarsest answer, on the pack's bucket grid.
 
 The weakest cell of a period is the one that reached the lowest voltage in it (a cell that
 has lost capacity is the first to sag under load and at the bottom of a discharge). It is found

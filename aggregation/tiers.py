@@ -8,6 +8,8 @@ system and cells: plain averages and extremes per slot, grouped in SQL from thei
 
 Every write *replaces* a time range: the range's rows of the devices concerned are deleted and
 written again, so a rerun gives the same rows and rows of samples that are gone disappear.
+With the cell tiers go the cells' local days (``battery_cell_daily``): a day is summed up from
+its cell tier rows when a write completes it, and again whenever it is rewritten.
 """
 
 from __future__ import annotations

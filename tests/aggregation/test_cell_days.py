@@ -85,7 +85,8 @@ def test_the_weakest_cell_of_several_days_is_named_after_the_cell_tiers_are_prun
     first_day = weakest_cell(pack, _nine(DAYS[0]) - timedelta(hours=9), _nine(DAYS[0]) + timedelta(hours=15))
     assert first_day is not None and first_day["cell_id"] == cells[2].pk
     tm.CellTier.objects.all().delete()  # as retention does after SOLARMON_CELL_TIER_RETENTION_DAYS
-    whole_days = weakest_cell(pack, _nine(DAYS[0]) - timedelta(hours=9), _nine(DAYS[-1]) + timedelta(hours=15))
+    whole_days = weakest_cell(pack, _nine(DAYS[0]) - timedelta(hours=9),
+                              _nine(DAYS[-1]) + timedelta(hours=15))
     assert whole_days is not None and whole_days["cell_id"] == cells[1].pk
     assert whole_days["at"] == SAG.replace(minute=10)
     rollup_day("system", DAYS[1])  # rolled up again without its cell tiers: the summary stays

@@ -24,9 +24,11 @@ def test_the_upgrade_sums_up_the_stored_cell_tiers_per_local_day() -> None:
     old = _migrate(BEFORE)
     try:
         get = old.get_model
-        sys = get("catalog", "System").objects.create(system_id="system", name="S", timezone="America/New_York")
+        sys = get("catalog", "System").objects.create(system_id="system", name="S",
+                                                      timezone="America/New_York")
         ba = get("catalog", "BatteryArray").objects.create(battery_array_id="ba1", system=sys, name="B")
-        pack = get("catalog", "BatteryPack").objects.create(pack_id="p1", battery_array=ba, system=sys, name="P")
+        pack = get("catalog", "BatteryPack").objects.create(pack_id="p1", battery_array=ba, system=sys,
+                                                            name="P")
         bat = get("catalog", "Battery").objects.create(battery_id="p1_b0", pack=pack, battery_array=ba,
                                                        system=sys, battery_index=0)
         cells = [get("catalog", "BatteryCell").objects.create(
@@ -47,7 +49,8 @@ def test_the_upgrade_sums_up_the_stored_cell_tiers_per_local_day() -> None:
         days = {(r.cell_id, r.date): r for r in new.get_model("aggregation", "CellDaily").objects.all()}
         assert sorted({d for _, d in days}) == [date(2025, 5, 31), date(2025, 6, 1)]
         sagged = days["p1_b0_c1", date(2025, 6, 1)]
-        assert sagged.voltage_min == pytest.approx(3.01) and sagged.voltage_min_at == first + timedelta(minutes=150)
+        assert sagged.voltage_min == pytest.approx(3.01)
+        assert sagged.voltage_min_at == first + timedelta(minutes=150)
         assert sagged.sample_count == 30 * 12 * 23  # its first 23 hours
         assert days["p1_b0_c0", date(2025, 5, 31)].sample_count == 30 * 12  # its last hour
         assert days["p1_b0_c0", date(2025, 6, 1)].voltage_min == pytest.approx(3.2)

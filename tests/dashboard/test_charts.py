@@ -291,7 +291,8 @@ def test_on_a_phone_the_charts_fit_the_screen_and_a_tap_reads_the_values(
 
 def _touch(cdp: Any, kind: str, points: list[tuple[float, float]]) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
-        {"x": x, "y": y, "id": n, "radiusX": 4, "radiusY": 4, "force": 1} for n, (x, y) in enumerate(points)]})
+        {"x": x, "y": y, "id": n, "radiusX": 4, "radiusY": 4, "force": 1}
+        for n, (x, y) in enumerate(points)]})
 
 
 def test_on_a_phone_two_fingers_spread_apart_zoom_the_overview_into_finer_data(
