@@ -96,6 +96,8 @@ HOURLY: dict[str, Source] = {
     "meter": Source("meter_hourly_energy", "meter_id", _hourly({"grid_power_w": ("avg_power_w", None, None)}),
                     time="start_utc", grain_s=3600, count="SUM(sample_count)", where=_DATES),
 }
+# The bucket grain of each source (its rows are this far apart).
+GRAINS = {"raw": 1, "tiers": TIERS["system"].grain_s, "hourly": HOURLY["system"].grain_s}
 QUANTITIES: dict[str, list[str]] = {
     kind: [*RAW[kind].columns, *(["cell_voltage"] if kind == "battery_pack" else [])] for kind in RAW}
 

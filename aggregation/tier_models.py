@@ -172,6 +172,38 @@ class CellTier(Tier):
     class Meta:
         db_table = "battery_cell_samples_5min"
         verbose_name = "cell 5-minute tier"
+        # One cell over a range (its chart) is one range read of this index; the key (slot, cell)
+        # serves the writes, the retention and a pack's cells of one slot.
+        indexes = [models.Index(fields=["cell", "ts"], name="battery_cell_5min_cell_ts")]
+
+
+class CellDaily(models.Model):
+    """One cell's local day (``battery_cell_daily``), summed up from its 5-minute tier.
+
+    What the weakest cell of a long period reads: the lowest voltage each cell reached in the
+    day and when (the start of that slot), its highest, and its averages. Written with the cell
+    tiers by the rollup path (:func:`aggregation.tiers.replace_cell_daily`) and kept forever,
+    like the daily rollups (92 cells are 92 rows a day), so it outlives the cell tiers.
+    """
+
+    pk = models.CompositePrimaryKey("pack", "date", "cell")
+    pack = _fk(catalog.BatteryPack, "pack_id")
+    date = models.DateField(help_text="Local date in the system's timezone")
+    cell = _fk(catalog.BatteryCell, "cell_id")
+    sample_count = models.IntegerField(default=0)
+    voltage_avg, voltage_min, voltage_max = _value(), _value(), _value()
+    voltage_n = _count()
+    voltage_min_at = models.DateTimeField(null=True, help_text="UTC start of the slot of the lowest voltage")
+    temperature_avg, temperature_min, temperature_max = _value(), _value(), _value()
+    temperature_n = _count()
+
+    class Meta:
+        db_table = "battery_cell_daily"
+        verbose_name = "cell day"
+        verbose_name_plural = "cell days"
+
+    def __str__(self) -> str:
+        return f"{self._meta.db_table} {self.pk}"
 
 
 TIER_MODELS: tuple[type[Tier], ...] = (InverterTier, MeterTier, PackTier, ArrayTier, SystemTier, CellTier)

@@ -8,6 +8,8 @@ system and cells: plain averages and extremes per slot, grouped in SQL from thei
 
 Every write *replaces* a time range: the range's rows of the devices concerned are deleted and
 written again, so a rerun gives the same rows and rows of samples that are gone disappear.
+With the cell tiers go the cells' local days (``battery_cell_daily``): a day is summed up from
+its cell tier rows when a write completes it, and again whenever it is rewritten.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 
 from aggregation import tier_models as tm
-from aggregation.buckets import SLOT_S, from_db, slot_of, slot_start
+from aggregation.buckets import SLOT_S, Day, from_db, local_date, local_day, slot_of, slot_start
 from aggregation.stats import Agg
 from aggregation.topology import Topology
 from telemetry.upsert import upsert
@@ -278,6 +280,8 @@ def replace_stat_tiers(topo: Topology, start: datetime, end: datetime, *, fresh:
         ("cell", "pack_id", [p.pk for p in topo.packs])) if ids]
     for spec, column, ids in parts:
         replace_stat_tier(spec, column, ids, start, end, fresh=fresh)
+    if topo.packs:
+        replace_cell_days(topo, start, end, fresh=fresh)
     written: Counter[str] = Counter()
     read: Counter[str] = Counter()
     if not parts:
@@ -294,6 +298,62 @@ def replace_stat_tiers(topo: Topology, start: datetime, end: datetime, *, fresh:
             written[spec.table] += int(rows or 0)
             read[spec.source_table] += int(samples or 0)
     return written, read
+
+
+# ---- cells: a summary per local day --------------------------------------------------
+def _cell_daily_sql(packs: int) -> str:
+    """Each cell's day from its tier rows: averages weighted by samples, extremes, and the slot of
+    its lowest voltage (the first, if it was reached more than once)."""
+    def stats(name: str) -> str:
+        weight = f"CASE WHEN {name}_avg IS NULL THEN 0 ELSE sample_count END"
+        return (f"SUM({name}_avg * sample_count) / NULLIF(SUM({weight}), 0), SUM({weight}), "
+                f"MIN({name}_min), MAX({name}_max)")
+    return (
+        "INSERT INTO battery_cell_daily (pack_id, date, cell_id, sample_count, voltage_avg, voltage_n, "
+        "voltage_min, voltage_max, temperature_avg, temperature_n, temperature_min, temperature_max, "
+        "voltage_min_at) "
+        f"SELECT pack_id, %s, cell_id, SUM(sample_count), {stats('voltage')}, {stats('temperature')}, "
+        "MIN(CASE WHEN lowest = 1 AND voltage_min IS NOT NULL THEN ts END) "
+        "FROM (SELECT pack_id, cell_id, ts, sample_count, voltage_avg, voltage_min, voltage_max, "
+        "temperature_avg, temperature_min, temperature_max, ROW_NUMBER() OVER (PARTITION BY cell_id "
+        "ORDER BY CASE WHEN voltage_min IS NULL THEN 1 ELSE 0 END, voltage_min, ts) AS lowest "
+        f"FROM battery_cell_samples_5min WHERE pack_id IN ({_in(['p'] * packs)}) AND ts >= %s AND ts < %s"
+        ") slots GROUP BY pack_id, cell_id")
+
+
+def replace_cell_day(packs: list[str], day: Day) -> int:
+    """Replace the packs' cell days of ``day`` by a summary of their cell tier rows; cells written.
+
+    A day whose cell tiers are gone (past ``SOLARMON_CELL_TIER_RETENTION_DAYS``) keeps its summary:
+    it is all that is left of it.
+    """
+    if not packs:
+        return 0
+    bounds = [*packs, *_bounds(day.start_utc, day.end_utc)]
+    where = f"pack_id IN ({_in(packs)}) AND ts >= %s AND ts < %s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM battery_cell_samples_5min WHERE {where} LIMIT 1", bounds)
+        if cursor.fetchone() is None:
+            return 0
+        on = connection.ops.adapt_datefield_value(day.date)
+        cursor.execute(f"DELETE FROM battery_cell_daily WHERE pack_id IN ({_in(packs)}) AND date = %s",
+                       [*packs, on])
+        cursor.execute(_cell_daily_sql(len(packs)), [on, *bounds])
+        return max(cursor.rowcount, 0)
+
+
+def replace_cell_days(topo: Topology, start: datetime, end: datetime, *, fresh: bool = False) -> int:
+    """The cell days of the system's packs that [start, end) completes (the periodic rollup closes
+    a day once, with its last slots), or, when the range is rolled up again (``fresh`` False),
+    every day it touches; cells written."""
+    packs = [p.pk for p in topo.packs]
+    written = 0
+    on = local_date(start, topo.tz)
+    while (day := local_day(on, topo.tz)).start_utc < end:
+        if not fresh or start < day.end_utc <= end:
+            written += replace_cell_day(packs, day)
+        on += timedelta(days=1)
+    return written
 
 
 def cell_spread(packs: list[str], start: datetime, end: datetime) -> SlotAggs:

@@ -289,6 +289,47 @@ def test_on_a_phone_the_charts_fit_the_screen_and_a_tap_reads_the_values(
     assert not problems, "\n".join(problems)
 
 
+def _touch(cdp: Any, kind: str, points: list[tuple[float, float]]) -> None:
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+        {"x": x, "y": y, "id": n, "radiusX": 4, "radiusY": 4, "force": 1}
+        for n, (x, y) in enumerate(points)]})
+
+
+def test_on_a_phone_two_fingers_spread_apart_zoom_the_overview_into_finer_data(
+        plant: dict[str, Any], browser: Any, live_server: Any, admin_user: User, problems: Problems) -> None:
+    context = new_context(browser, live_server, PHONE, problems, admin_user, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        chart = "#curves .curves-chart"
+        _wait_drawn(page, chart)
+        drawn, day_step = _draws(page, chart), int(page.get_attribute(chart, "data-step") or 0)
+        day = _chart(page, chart)
+        at = (plant["now"] - timedelta(hours=2)).timestamp()
+        x, y = _x_of(page, chart, at)
+        cdp = context.new_cdp_session(page)
+        _touch(cdp, "touchStart", [(x - 20, y), (x + 20, y)])
+        for spread in (40, 70, 100, 120):  # the fingers move apart: 40 px become 240 px
+            _touch(cdp, "touchMove", [(x - spread, y), (x + spread, y)])
+        _touch(cdp, "touchEnd", [])
+        _wait_drawn(page, chart, drawn)
+        zoomed = _chart(page, chart)
+        span = (day["max"] - day["min"]) / 6  # six times closer: four hours of the day
+        pixel_s = (day["max"] - day["min"]) / float(page.eval_on_selector(chart, "el => el.uplot.bbox.width")
+                                                        / page.evaluate("devicePixelRatio"))
+        assert abs((zoomed["max"] - zoomed["min"]) - span) <= 4 * pixel_s
+        # The time under the fingers stays where it was on the chart.
+        share = (at - day["min"]) / (day["max"] - day["min"])
+        assert abs(zoomed["min"] + share * (zoomed["max"] - zoomed["min"]) - at) <= 4 * pixel_s
+        assert int(page.get_attribute(chart, "data-step") or 0) < day_step  # the hours' finer data
+        answer = api(page, page.get_attribute("#curves", "data-url"))
+        assert zoomed["data"][1] == _expected(answer, "pv_power_w")
+        assert any(v is not None for v in zoomed["data"][1])
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
 def test_the_history_page_compares_two_days_and_shows_a_week(plant: dict[str, Any], page: Any) -> None:
     zone = ZoneInfo(plant["tz"])
     today = datetime.now(zone).date()
