@@ -9,6 +9,9 @@ TEST_DATA := var/test
 # The chart library, copied from npm into our static files (tools/vendor_static.sh).
 VENDOR := solarmon/static/solarmon/vendor/uPlot.iife.min.js
 export SOLARMON_PORT ?= 8000
+# pytest runs on this many processes (pytest-xdist; a file's tests stay on one). 1 = no xdist.
+TEST_WORKERS ?= 2
+PYTEST_ARGS := $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test venv lint typecheck pytest pytest-sqlite pytest-postgres bench clean
 
@@ -51,12 +54,12 @@ test: venv
 pytest: pytest-sqlite pytest-postgres
 
 pytest-sqlite:
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 pytest-postgres:
 	@if [ -n "$$SOLARMON_TEST_POSTGRES_URL" ]; then \
 	  echo "== the database-backed tests again, on PostgreSQL =="; \
-	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests --ignore=tests/adapters --ignore=tests/demo; \
+	  DATABASE_URL=$$SOLARMON_TEST_POSTGRES_URL $(PY) -m pytest tests $(PYTEST_ARGS) --database-tests-only --ignore=tests/adapters --ignore=tests/demo; \
 	else echo "PostgreSQL is not available: the PostgreSQL pass is skipped"; fi
 
 bench: venv

@@ -59,3 +59,28 @@ def _forget_held_web_state() -> Iterator[None]:
         sys.modules["telemetry.selectors"].forget_device_states()
     if "catalog.api.hierarchy" in sys.modules:
         sys.modules["catalog.api.hierarchy"].forget_held_renderings()
+
+
+# The PostgreSQL pass of `make test` runs only what reaches the database: a test that never
+# asks for it behaves the same whatever DATABASE_URL says, and has already run on SQLite.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                     "live_server"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--database-tests-only", action="store_true",
+                     help="run only the tests that use the database (the PostgreSQL pass)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--database-tests-only"):
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses = DATABASE_FIXTURES & fixtures or item.get_closest_marker("django_db")
+        (kept if uses else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

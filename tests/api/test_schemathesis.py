@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from catalog.api.urls import RESOURCES
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.timeout(300)]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # The catalog's list and detail paths and the hierarchy (other apps' paths under /api/systems/ excluded).

@@ -100,7 +100,7 @@ def new_context(browser: Any, live_server: Any, viewport: dict[str, int], proble
     """A browser context on the live server, logged in as ``user`` (a session made by the test client);
     ``options`` go to Playwright (``has_touch=True`` for a phone)."""
     context = browser.new_context(base_url=live_server.url, viewport=viewport, **options)
-    context.set_default_timeout(5000)
+    context.set_default_timeout(15_000)
     problems.watch(context)
     if user is not None:
         client = Client()

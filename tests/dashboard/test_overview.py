@@ -82,7 +82,7 @@ def test_the_overview_refreshes_in_place_when_new_samples_arrive(page: Any) -> N
     t.SystemSample.objects.create(ts=now, system=sys, pv_power_w=2345, load_power_w=500, grid_power_w=1200,
                                   batt_power_w=-800, batt_soc_pct=49.0)
 
-    page.wait_for_selector('[data-field="pv_power_w"][data-w="2345"]', timeout=5000)
+    page.wait_for_selector('[data-field="pv_power_w"][data-w="2345"]')
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.locator('[data-verb="grid"]').inner_text() == "importing 1.2 kW"
     assert page.locator('[data-verb="battery"]').inner_text() == "discharging 800 W"

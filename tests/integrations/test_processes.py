@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,10 +34,10 @@ def _latest_ts() -> dict[str, str]:
 
 
 def test_a_broker_restart_loses_no_state_of_the_latest_poll_and_polling_goes_on(
-        live_installation: DemoRig, transactional_db: None) -> None:
+        live_installation: DemoRig, transactional_db: None, tmp_path: Path) -> None:
     fast_polls()
     port = free_port()
-    workdir = tempfile.mkdtemp(prefix="solarmon-mqtt-outage-")
+    workdir = str(tmp_path)
     broker = start_mosquitto(port, workdir)
     assert _wait_port(port, 10)
     url = f"mqtt://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 TS = datetime(2025, 6, 1, 7, 0, 5, tzinfo=UTC)
 FIRST = [("telemetry", "0001_initial"), ("aggregation", "0001_initial")]
