@@ -7,6 +7,7 @@ suite runs. Each chart must draw what the series API answers, gaps as gaps.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -120,6 +121,12 @@ def _x_of(page: Any, selector: str, ts: float) -> tuple[float, float]:
     return float(box[0]), float(box[1])
 
 
+def _shown(value: float) -> int:
+    """A value as the page rounds it to whole units: half away from zero (JavaScript's toFixed and
+    Math.round of the magnitude), where Python's round() would go to the even neighbour."""
+    return math.floor(abs(value) + 0.5)
+
+
 def _digits(text: str) -> int:
     sign = -1 if text.strip().startswith("-") else 1
     return sign * int(re.sub(r"\D", "", text))
@@ -155,8 +162,8 @@ def test_the_overview_draws_todays_power_and_soc_as_the_api_answers_and_reads_va
     point = next(p for p, ts in zip(answer["points"], shown["data"][0], strict=True) if int(ts) == cursor)
     values = page.locator("#curves .u-legend .u-series .u-value").all_inner_texts()
     for field, text in zip(POWERS, values[1:5], strict=True):
-        assert _digits(text) == abs(round(point["values"][field])), field
-    assert values[5] == f"{round(point['values']['batt_soc_pct'])} %"
+        assert _digits(text) == _shown(point["values"][field]), field
+    assert values[5] == f"{_shown(point['values']['batt_soc_pct'])} %"
     assert page.locator("#curves").get_attribute("data-live") == "live"
     screenshot(page, "overview")
 
