@@ -197,7 +197,7 @@ _CACHE: dict[str, tuple[tuple[Any, ...], SystemTree | None]] = {}
 # What a tree is read from: per table, whether it is filtered to the system, and the aggregates
 # that change when its rows do (rows without ``updated_at`` are never edited in place but
 # replaced, so their count and newest id tell).
-_PARTS: list[Part] = [
+TREE_PARTS: list[Part] = [
     ("systems", True, ["COUNT(*)", "MAX(updated_at)"]),
     ("arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
     ("battery_arrays", True, ["COUNT(*)", "MAX(updated_at)"]),
@@ -226,7 +226,7 @@ def fingerprint(system_id: str, parts: list[Part]) -> tuple[Any, ...]:
 
 def system_tree(system_id: str) -> SystemTree | None:
     """The system's tree, read again only when its catalog has changed (one query when it has not)."""
-    mark = fingerprint(system_id, _PARTS)
+    mark = fingerprint(system_id, TREE_PARTS)
     held = _CACHE.get(system_id)
     if held is not None and held[0] == mark:
         return held[1]

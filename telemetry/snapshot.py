@@ -22,22 +22,14 @@ from typing import Any
 from django.utils import timezone
 
 from catalog.collectors import Owners, collector_state
-from catalog.selectors import Part, SystemTree, fingerprint, load_system_tree
+from catalog.selectors import TREE_PARTS, Part, SystemTree, fingerprint, load_system_tree
 
 # Every table a device ref or a system tree is read from, whole (not one system's): aggregates
 # that change when a row is added, removed or edited. Rows without ``updated_at`` are replaced
 # rather than edited, or their editable columns are summed.
 CATALOG_PARTS: list[Part] = [
-    ("systems", False, ["COUNT(*)", "MAX(updated_at)"]),
-    ("arrays", False, ["COUNT(*)", "MAX(updated_at)"]),
-    ("battery_arrays", False, ["COUNT(*)", "MAX(updated_at)"]),
-    ("inverters", False, ["COUNT(*)", "MAX(updated_at)"]),
-    ("meters", False, ["COUNT(*)", "MAX(updated_at)"]),
-    ("battery_packs", False, ["COUNT(*)", "MAX(updated_at)", "SUM(nominal_kwh)"]),
-    ("batteries", False, ["COUNT(*)", "MAX(battery_id)", "SUM(battery_index)"]),
-    ("battery_cells", False, ["COUNT(*)", "MAX(cell_id)", "SUM(cell_index)"]),
-    ("battery_array_attachments", False, ["COUNT(*)", "MAX(id)", "COUNT(detached_at)",
-                                          "MAX(attached_since)"]),
+    # A system tree's tables (catalog.selectors.TREE_PARTS), over every system.
+    *((table, False, columns) for table, _, columns in TREE_PARTS),
     # COUNT(collector): adapters pinned to a collector in one UPDATE keep their updated_at.
     ("adapters", False, ["COUNT(*)", "MAX(updated_at)", "COUNT(collector)"]),
     ("adapter_base", False, ["COUNT(*)", "MAX(updated_at)"]),
