@@ -129,7 +129,9 @@ def before_layout(url: str, data_dir: str, hours: float) -> dict[str, Any]:
 
     from telemetry.signals import samples_written
 
-    samples_written.disconnect(dispatch_uid="aggregation.mark_late_samples")  # no rollup tables to mark
+    # No rollup tables to mark and no alert rules then.
+    samples_written.disconnect(dispatch_uid="aggregation.mark_late_samples")
+    samples_written.disconnect(dispatch_uid="alerts.evaluate_after_poll")
     with connection.cursor() as cursor:
         # Today's ingest names four more cell columns; empty, each costs one header byte a row.
         for column in ("voltage_min", "voltage_max", "temperature_min", "temperature_max"):

@@ -325,10 +325,23 @@ def start(database_url: str, data_dir: str, *, first_day: date, jobs: bool = Tru
     setup_django(database_url, data_dir, env=env, migrate=migrate_to is None)
     if migrate_to is not None:
         from django.core.management import call_command
+        from django.db.models.signals import post_migrate
 
-        for app, name in migrate_to:
-            call_command("migrate", app, name, verbosity=0)
-        call_command("migrate", "catalog", verbosity=0)
+        # The apps' post-migrate hooks (default rules, discovery settings) need today's tables.
+        hooks, post_migrate.receivers = post_migrate.receivers, []
+        try:
+            for app, name in migrate_to:
+                call_command("migrate", app, name, verbosity=0)
+            from django.apps import apps
+            from django.db.migrations.loader import MigrationLoader
+
+            held = {app for app, _ in migrate_to}
+            for label in sorted(MigrationLoader(None, ignore_no_migrations=True).migrated_apps - held):
+                if apps.is_installed(apps.get_app_config(label).name):
+                    call_command("migrate", label, verbosity=0)  # the other apps as they are today
+        finally:
+            post_migrate.receivers = hooks
+            post_migrate.sender_receivers_cache.clear()
     load_demo_catalog()
     from catalog.models import System
 
