@@ -5,6 +5,10 @@ poll's rules read nothing back. Without them (a caller that has only the device 
 time), the rows are found by their primary key (``ts``, device) and by the (device, ``ts``)
 indexes the sample tables already have, in plain SQL: building an ORM query costs several times
 more than running it (bench/alerts.py).
+
+Several rules look at the same extremes (the lowest and highest cell voltage, the coldest and
+hottest temperature), so those are computed once per poll, as bare numbers; where each extreme
+was read (which cell) is looked up only when an alert changes state and its values are stored.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ _HEAD = {DeviceKind.INVERTER: (t.EnergySample, "inverter_id"), DeviceKind.METER:
          DeviceKind.BATTERY_PACK: (t.BatteryBankSample, "pack_id")}
 _UNITS = t.BatteryUnitSample._meta.db_table
 _CELLS = t.BatteryCellSample._meta.db_table
+_PACK = DeviceKind.BATTERY_PACK.value
 
 
 def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -44,7 +49,13 @@ class DeviceData:
         self.detail_ts = detail_ts or ts  # unit and cell rows sit at the start of their detail interval
         # The poll's own rows by table, when given: a cell row of the detail interval holds the
         # latest reading, which is this poll's.
-        self._given = {model: batch for model, batch in rows.tables} if rows is not None else None
+        self._given = rows.tables if rows is not None else None
+
+    def _table(self, model: type[Any]) -> list[dict[str, Any]]:
+        for table, batch in self._given or ():
+            if table is model:
+                return batch
+        return []
 
     @property
     def _detail_at(self) -> Any:
@@ -55,7 +66,7 @@ class DeviceData:
         """The inverter, meter or pack row of this poll (columns by name)."""
         model, column = _HEAD[DeviceKind(self.device_type)]
         if self._given is not None:
-            return next(iter(self._given.get(model, [])), None)
+            return next(iter(self._table(model)), None)
         found = _rows(f"SELECT * FROM {model._meta.db_table} WHERE ts = %s AND {column} = %s",
                       [connection.ops.adapt_datetimefield_value(self.ts), self.device_id])
         return found[0] if found else None
@@ -63,19 +74,55 @@ class DeviceData:
     @cached_property
     def units(self) -> list[dict[str, Any]]:
         """The pack's battery-unit rows of this poll (empty for other devices)."""
-        if self.device_type != DeviceKind.BATTERY_PACK:
+        if self.device_type != _PACK:
             return []
         if self._given is not None:
-            return self._given.get(t.BatteryUnitSample, [])
+            return self._table(t.BatteryUnitSample)
         return _rows(f"SELECT battery_id, voltage, current, temperature FROM {_UNITS} "
                      "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_at])
 
     @cached_property
     def cells(self) -> list[dict[str, Any]]:
         """The pack's cell rows of this poll (empty for other devices); ``cell_ref_id`` is the cell id."""
-        if self.device_type != DeviceKind.BATTERY_PACK:
+        if self.device_type != _PACK:
             return []
         if self._given is not None:
-            return self._given.get(t.BatteryCellSample, [])
+            return self._table(t.BatteryCellSample)
         return _rows(f"SELECT cell_id AS cell_ref_id, voltage, temperature FROM {_CELLS} "
                      "WHERE pack_id = %s AND ts = %s", [self.device_id, self._detail_at])
+
+    @cached_property
+    def cell_volts(self) -> tuple[int, float, float]:
+        """How many cells gave a voltage, the lowest and the highest (0, nan, nan without any)."""
+        volts = [v for c in self.cells if (v := c["voltage"]) is not None]
+        if not volts:
+            return 0, float("nan"), float("nan")
+        return len(volts), min(volts), max(volts)
+
+    @cached_property
+    def temperature_range(self) -> tuple[float, float] | None:
+        """The coldest and hottest of every temperature the poll read: the pack's, each unit's and
+        each cell's (None without any)."""
+        temps = [v for c in self.cells if (v := c["temperature"]) is not None]
+        temps += [v for u in self.units if (v := u["temperature"]) is not None]
+        head = self.head
+        if head is not None and (v := head.get("temperature")) is not None:
+            temps.append(v)
+        return (min(temps), max(temps)) if temps else None
+
+    def cell_extremes(self) -> dict[str, Any]:
+        """The lowest and highest cell voltage and which cells read them (for an alert's values)."""
+        volts = [(c["voltage"], c["cell_ref_id"]) for c in self.cells if c["voltage"] is not None]
+        (low_v, low_at), (high_v, high_at) = min(volts), max(volts)
+        return {"min_v": low_v, "min_cell": low_at, "max_v": high_v, "max_cell": high_at}
+
+    def temperature_extremes(self) -> dict[str, Any]:
+        """The coldest and hottest temperature and where each was read (for an alert's values)."""
+        found: list[tuple[float, str]] = []
+        head = self.head or {}
+        if head.get("temperature") is not None:
+            found.append((head["temperature"], self.device_id))
+        found += [(u["temperature"], u["battery_id"]) for u in self.units if u["temperature"] is not None]
+        found += [(c["temperature"], c["cell_ref_id"]) for c in self.cells if c["temperature"] is not None]
+        (low_c, low_at), (high_c, high_at) = min(found), max(found)
+        return {"min_c": low_c, "min_at": low_at, "max_c": high_c, "max_at": high_at}
