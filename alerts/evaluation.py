@@ -161,9 +161,21 @@ class _Mirror:
 
 
 _MIRROR = _Mirror()
-forget_rules = _MIRROR.invalidate
-watch_saved = _MIRROR.saved
-watch_deleted = _MIRROR.deleted
+
+
+def forget_rules(*args: Any, **kwargs: Any) -> None:
+    """``post_save``/``post_delete`` receiver of rules (and the tests' reset): read all again."""
+    _MIRROR.invalidate()
+
+
+def watch_saved(sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
+    """``post_save`` receiver of watches."""
+    _MIRROR.saved(sender, instance)
+
+
+def watch_deleted(sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
+    """``post_delete`` receiver of watches."""
+    _MIRROR.deleted(sender, instance)
 
 
 def _enabled_rules(trigger: str) -> list[AlertRule]:
