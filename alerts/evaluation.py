@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
@@ -67,73 +67,134 @@ def decide(active: bool, since: datetime | None, obs: Observation, at: datetime,
     return Decision(True, start)
 
 
-# How stale this process's view of the rules and of which watches exist may be: a rule edited or
-# a watch started in another process (the web, another collector) is seen within this time. A
-# poll whose observation is bad always reads the watches it touches.
+# How stale this process's view of the rules and of the watches may be: a rule edited or a watch
+# changed in another process (the web, another worker of the pool, another collector) is seen
+# within this time. Changes made in this process are seen at once.
 RECHECK_S = 2.0
 
+_clock = time.monotonic
+_QUIET: dict[str, Any] = {}  # the values of an observation only tested for a change (never stored)
 
-class _RuleCache:
-    """The enabled rules, and which (rule, subject) pairs have a watch, kept per process.
+Held = tuple[int | None, datetime | None]  # a watch as mirrored: (active alert id, since)
+Step = tuple[AlertRule, Callable[[AlertRule, DeviceData], tuple[bool, bool] | None], Key]
 
-    Every poll asks for both, a hundred times a second at 500 devices, and nearly always the
-    answer is "the same rules, no watch": so they are read again (two small queries) at most
-    every ``RECHECK_S``, at once after a rule or a watch is saved in this process, and the
-    process's own evaluations keep the set of watches up to date as they change it. A poll with
-    nothing wrong and nothing in progress then makes no query at all.
+
+class _Mirror:
+    """What the poll path needs, kept per process: the enabled rules, each device's plan (the
+    rules its polls are checked against, with their check and the key of their watch, built
+    once per device and rule set), and a mirror of every watch (``alert_watches``: the pending
+    conditions and the active alerts, as few as things in progress).
+
+    The database stays the truth, so that a condition's start survives a restart and is seen by
+    every worker process: a watch is written when a state changes (a condition starts waiting out
+    its raise delay, an alert is raised, a clear delay starts or is reset, an alert clears), and
+    read back, by the decision that writes, just before it writes. The mirror only tells a poll
+    that nothing would change: this process's saves and deletes of watches update it at once
+    (``post_save``/``post_delete``), and the whole of it, with the rules' fingerprint, is read
+    again at most every ``RECHECK_S`` (two small queries), so a change another process made is
+    seen within that time. A poll with nothing wrong, or with an alert active whose condition
+    still holds, is then a few comparisons in memory: no query, no write.
     """
 
     def __init__(self) -> None:
         self.stamp: tuple[Any, ...] | None = None
         self.rules: list[AlertRule] = []
-        self.watched: set[Key] = set()
+        self.watches: dict[Key, Held] = {}
         self.checked_at = -math.inf
-        self.polled: dict[tuple[str, str, str], list[AlertRule]] = {}  # a device's poll rules
+        self.plans: dict[tuple[str, str, str], tuple[Step, ...]] = {}
 
-    def poll_rules(self, device_type: str, device_id: str, system_id: str) -> list[AlertRule]:
-        """The enabled rules a poll of this device is evaluated against (:meth:`current` first)."""
+    def plan(self, device_type: str, device_id: str, system_id: str) -> tuple[Step, ...]:
+        """The poll rules of this device, each with its kind's check and its watch's key."""
         key = (device_type, device_id, system_id)
-        found = self.polled.get(key)
+        found = self.plans.get(key)
         if found is None:
-            found = self.polled[key] = [r for r in self.rules if Trigger.POLL in r.rule_kind.triggers
-                                        and r.applies_to(device_type, device_id, system_id)]
+            steps: list[Step] = []
+            for rule in self.rules:
+                kind = rule.rule_kind
+                if Trigger.POLL in kind.triggers and rule.applies_to(device_type, device_id, system_id):
+                    subject_type, subject_id = kind.subject(device_type, device_id, system_id)
+                    steps.append((rule, kind.check, (rule.pk, subject_type, subject_id)))
+            found = self.plans[key] = tuple(steps)
         return found
 
-    def current(self, *, fresh: bool = False) -> tuple[list[AlertRule], set[Key]]:
-        """The enabled rules and the watched (rule id, subject type, subject id) triples."""
-        if fresh or time.monotonic() - self.checked_at > RECHECK_S:
+    def current(self, *, fresh: bool = False) -> list[AlertRule]:
+        """The enabled rules, after reading rules and watches again if they may be stale."""
+        if fresh or _clock() - self.checked_at > RECHECK_S:
             self._read()
-        return self.rules, self.watched
+        return self.rules
 
     def _read(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*), MAX(updated_at), SUM(id) FROM {AlertRule._meta.db_table}")
             stamp = tuple(cursor.fetchone() or (0, None, None))
-            cursor.execute(f"SELECT rule_id, device_type, device_id FROM {AlertWatch._meta.db_table}")
-            watched = {(int(rule), str(kind), str(subject)) for rule, kind, subject in cursor.fetchall()}
+        rows = AlertWatch.objects.values_list("rule_id", "device_type", "device_id", "alert_id", "since")
+        self.watches = {(rule, kind, subject): (alert, since) for rule, kind, subject, alert, since in rows}
         if stamp != self.stamp:
             self.rules = list(AlertRule.objects.filter(enabled=True))
             self.stamp = stamp
-            self.polled = {}
-        self.watched = watched
-        self.checked_at = time.monotonic()
+            self.plans = {}
+        self.checked_at = _clock()
+
+    def saved(self, sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
+        """``post_save`` of a watch: mirror it."""
+        self.watches[(instance.rule_id, instance.device_type, instance.device_id)] = (instance.alert_id,
+                                                                                       instance.since)
+
+    def deleted(self, sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
+        """``post_delete`` of a watch: nothing is in progress for that rule and subject any more."""
+        self.watches.pop((instance.rule_id, instance.device_type, instance.device_id), None)
+
+    def read_back(self, keys: Iterable[Key], found: dict[Key, AlertWatch]) -> None:
+        """What the database said about these keys just now replaces what was mirrored."""
+        for key in keys:
+            watch = found.get(key)
+            if watch is None:
+                self.watches.pop(key, None)
+            else:
+                self.watches[key] = (watch.alert_id, watch.since)
 
     def invalidate(self, *args: Any, **kwargs: Any) -> None:
-        """Read again at the next use (a ``post_save``/``post_delete`` receiver of rules and watches)."""
+        """Read rules and watches again at the next use (a rule was saved; a test's database
+        was rolled back)."""
         self.checked_at = -math.inf
         self.stamp = None
 
 
-_RULES = _RuleCache()
-forget_rules = _RULES.invalidate
+_MIRROR = _Mirror()
+
+
+def forget_rules(*args: Any, **kwargs: Any) -> None:
+    """``post_save``/``post_delete`` receiver of rules (and the tests' reset): read all again."""
+    _MIRROR.invalidate()
+
+
+def watch_saved(sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
+    """``post_save`` receiver of watches."""
+    _MIRROR.saved(sender, instance)
+
+
+def watch_deleted(sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
+    """``post_delete`` receiver of watches."""
+    _MIRROR.deleted(sender, instance)
 
 
 def _enabled_rules(trigger: str) -> list[AlertRule]:
-    return [r for r in _RULES.current(fresh=True)[0] if trigger in r.rule_kind.triggers]
+    return [r for r in _MIRROR.current(fresh=True) if trigger in r.rule_kind.triggers]
+
+
+def _changes(rule: AlertRule, held: Held | None, observation: Observation, at: datetime) -> bool:
+    """Whether stepping the rule from the mirrored watch would change anything (no watch and
+    nothing wrong, a pending condition still short of its delay, an active alert still holding:
+    no)."""
+    if held is None:
+        return observation.bad
+    alert_id, since = held
+    decision = decide(alert_id is not None, since, observation, at, rule.raise_after_s, rule.clear_after_s)
+    return decision.event is not None or decision.since != since or decision.active != (alert_id is not None)
 
 
 def _watches(subjects: Iterable[tuple[str, str]], rules: list[AlertRule]) -> dict[Key, AlertWatch]:
-    """The watches of these subjects (with their active alerts)."""
+    """The watches of these subjects (with their active alerts), from the database."""
     wanted = [Q(device_type=t, device_id=i) for t, i in sorted(set(subjects))]
     if not wanted:
         return {}
@@ -158,22 +219,23 @@ def apply(rule: AlertRule, finding: Finding, watch: AlertWatch | None, at: datet
     elif watch is not None and watch.since != decision.since:
         watch.since = decision.since
         watch.save(update_fields=["since"])
-    key = (rule.pk, finding.subject_type, finding.subject_id)
-    if decision.active or decision.since is not None:  # a watch exists from here on
-        _RULES.watched.add(key)
-    else:
-        _RULES.watched.discard(key)
     return decision.event
 
 
-def _apply_all(pairs: list[tuple[AlertRule, Finding]], at: datetime, look: bool = True) -> int:
-    """Step each (rule, finding); ``look=False`` when it is known that none has a watch."""
-    subjects = ((f.subject_type, f.subject_id) for _, f in pairs)
-    watches = _watches(subjects, [r for r, _ in pairs]) if look else {}
+def _apply_all(pairs: list[tuple[AlertRule, Finding]], at: datetime) -> int:
+    """Step each (rule, finding) that the mirror says would change something, on its watch as
+    the database has it now."""
+    watches = _MIRROR.watches
+    due = [(rule, f) for rule, f in pairs
+           if _changes(rule, watches.get((rule.pk, f.subject_type, f.subject_id)), f.observation, at)]
+    if not due:
+        return 0
+    found = _watches(((f.subject_type, f.subject_id) for _, f in due), [r for r, _ in due])
+    keys = [(rule.pk, f.subject_type, f.subject_id) for rule, f in due]
+    _MIRROR.read_back(keys, found)
     changes = 0
-    for rule, finding in pairs:
-        watch = watches.get((rule.pk, finding.subject_type, finding.subject_id))
-        changes += apply(rule, finding, watch, at) is not None
+    for (rule, finding), key in zip(due, keys, strict=True):
+        changes += apply(rule, finding, found.get(key), at) is not None
     return changes
 
 
@@ -183,26 +245,32 @@ def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime
     unit and cell rows at ``detail_ts``, the start of their detail interval): ``rows`` as the
     poll wrote them, else read back.
 
-    Nothing is read or written while every observation is fine and no watch is in progress
-    for the device (the process's cached rules and watches say so).
+    Each rule's check compares the poll's numbers with its limits; only a rule whose state would
+    change (by the mirrored watches) is looked up in the database and stepped, with its values.
     """
-    watched = _RULES.current()[1]
-    rules = _RULES.poll_rules(device_type, device_id, system_id)
-    if not rules:
+    mirror = _MIRROR
+    mirror.current()
+    steps = mirror.plan(device_type, device_id, system_id)
+    if not steps:
         return 0
     data = DeviceData(device_type, device_id, system_id, ts, detail_ts, rows)
-    pairs = []
-    look = False
-    for rule in rules:
-        kind = rule.rule_kind
-        observation = kind.observe(rule, data)
-        if observation is not None:
-            subject_type, subject_id = kind.subject(device_type, device_id, system_id)
-            pairs.append((rule, Finding(subject_type, subject_id, system_id, observation)))
-            look = look or observation.bad or (rule.pk, subject_type, subject_id) in watched
-    if not look:  # all fine and nothing in progress: stepping the rules would change nothing
+    watches = mirror.watches
+    due: list[tuple[AlertRule, Finding]] = []
+    for rule, check, key in steps:
+        verdict = check(rule, data)
+        if verdict is None:
+            continue
+        held = watches.get(key)
+        if held is None:
+            if not verdict[0]:
+                continue  # nothing wrong, nothing in progress
+        elif not _changes(rule, held, Observation(verdict[0], verdict[1], _QUIET), ts):
+            continue  # still waiting out a delay, or still active
+        observation = Observation(verdict[0], verdict[1], rule.rule_kind.values(rule, data))
+        due.append((rule, Finding(key[1], key[2], system_id, observation)))
+    if not due:
         return 0
-    return _apply_all(pairs, ts)
+    return _apply_all(due, ts)
 
 
 def evaluate_periodic(now: datetime | None = None) -> int:

@@ -83,9 +83,22 @@ class RuleKind:
         """What an alert from this device's poll is about (the device itself, by default)."""
         return device_type, device_id
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        """Look at one poll's data; None when the data says nothing about the condition."""
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        """``(bad, clear)`` of one poll's data as :class:`Observation` has them, or None when the
+        data says nothing about the condition. Runs after every poll, so it only compares numbers
+        (the poll's shared extremes, the rule's limits) and builds nothing."""
         return None
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        """The readings an alert stores when it is raised or cleared (only then computed)."""
+        return {}
+
+    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
+        """Look at one poll's data: :meth:`check` with :meth:`values`."""
+        verdict = self.check(rule, data)
+        if verdict is None:
+            return None
+        return Observation(verdict[0], verdict[1], self.values(rule, data))
 
     def scan(self, rule: AlertRule, now: datetime) -> Iterable[Finding]:
         """Periodic look at every subject of the rule."""

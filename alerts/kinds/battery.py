@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alerts.kinds import register
-from alerts.kinds.base import Observation, RuleKind, above, below, outside, rounded
+from alerts.kinds.base import RuleKind, above, below, outside, rounded
 from telemetry.choices import DeviceKind
 
 if TYPE_CHECKING:
@@ -17,19 +17,8 @@ if TYPE_CHECKING:
 CHARGING_MIN_A = 1.0
 
 
-def _cell_volts(data: DeviceData) -> list[tuple[float, str]]:
-    return [(c["voltage"], c["cell_ref_id"]) for c in data.cells if c["voltage"] is not None]
-
-
-def _temperatures(data: DeviceData) -> list[tuple[float, str]]:
-    """Every temperature the poll read: the pack's, each unit's and each cell's, with where."""
-    found: list[tuple[float, str]] = []
-    head = data.head or {}
-    if head.get("temperature") is not None:
-        found.append((head["temperature"], data.device_id))
-    found += [(u["temperature"], u["battery_id"]) for u in data.units if u["temperature"] is not None]
-    found += [(c["temperature"], c["cell_ref_id"]) for c in data.cells if c["temperature"] is not None]
-    return found
+def _spread_mv(low_v: float, high_v: float) -> float:
+    return round((high_v - low_v) * 1000, 1)
 
 
 @register
@@ -44,15 +33,15 @@ class CellSpread(RuleKind):
     requires = frozenset({"high"})
     needs = frozenset({"cells"})
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        volts = _cell_volts(data)
-        if len(volts) < 2 or rule.high is None:
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        count, low_v, high_v = data.cell_volts
+        if count < 2 or rule.high is None:
             return None
-        (low_v, low_at), (high_v, high_at) = min(volts), max(volts)
-        spread_mv = round((high_v - low_v) * 1000, 1)
-        bad, clear = above(spread_mv, rule.high, rule.hysteresis)
-        return Observation(bad, clear, {"spread_mv": spread_mv, "min_v": low_v, "min_cell": low_at,
-                                        "max_v": high_v, "max_cell": high_at})
+        return above(_spread_mv(low_v, high_v), rule.high, rule.hysteresis)
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        _, low_v, high_v = data.cell_volts
+        return {"spread_mv": _spread_mv(low_v, high_v), **data.cell_extremes()}
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
@@ -72,14 +61,14 @@ class CellVoltage(RuleKind):
     either = frozenset({"low", "high"})
     needs = frozenset({"cells"})
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        volts = _cell_volts(data)
-        if not volts:
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        count, low_v, high_v = data.cell_volts
+        if not count:
             return None
-        (low_v, low_at), (high_v, high_at) = min(volts), max(volts)
-        bad, clear = outside(low_v, high_v, rule.low, rule.high, rule.hysteresis)
-        return Observation(bad, clear, {"min_v": low_v, "min_cell": low_at, "max_v": high_v,
-                                        "max_cell": high_at})
+        return outside(low_v, high_v, rule.low, rule.high, rule.hysteresis)
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        return data.cell_extremes()
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
@@ -100,13 +89,14 @@ class BatteryTemperature(RuleKind):
     either = frozenset({"low", "high"})
     needs = frozenset({"head", "units", "cells"})
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        temps = _temperatures(data)
-        if not temps:
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        found = data.temperature_range
+        if found is None:
             return None
-        (low_c, low_at), (high_c, high_at) = min(temps), max(temps)
-        bad, clear = outside(low_c, high_c, rule.low, rule.high, rule.hysteresis)
-        return Observation(bad, clear, {"min_c": low_c, "min_at": low_at, "max_c": high_c, "max_at": high_at})
+        return outside(found[0], found[1], rule.low, rule.high, rule.hysteresis)
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        return data.temperature_extremes()
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
@@ -128,17 +118,18 @@ class ChargeTemperature(RuleKind):
     either = frozenset({"low", "high"})
     needs = frozenset({"head", "units", "cells"})
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        temps = _temperatures(data)
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        found = data.temperature_range
         current = (data.head or {}).get("current")
-        if not temps or current is None:
+        if found is None or current is None:
             return None
-        (low_c, _), (high_c, _) = min(temps), max(temps)
-        out, back = outside(low_c, high_c, rule.low, rule.high, rule.hysteresis)
-        charging = current > CHARGING_MIN_A
+        out, back = outside(found[0], found[1], rule.low, rule.high, rule.hysteresis)
         # Stopping the charge ends the condition as surely as warming up does.
-        return Observation(out and charging, back or current <= 0,
-                           {"current_a": rounded(current, 2), "min_c": low_c, "max_c": high_c})
+        return out and current > CHARGING_MIN_A, back or current <= 0
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        low_c, high_c = data.temperature_range or (None, None)
+        return {"current_a": rounded((data.head or {}).get("current"), 2), "min_c": low_c, "max_c": high_c}
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
@@ -158,12 +149,14 @@ class LowSoc(RuleKind):
     requires = frozenset({"low"})
     needs = frozenset({"head"})
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
         soc = (data.head or {}).get("soc")
         if soc is None or rule.low is None:
             return None
-        bad, clear = below(soc, rule.low, rule.hysteresis)
-        return Observation(bad, clear, {"soc": rounded(soc, 1)})
+        return below(soc, rule.low, rule.hysteresis)
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        return {"soc": rounded((data.head or {}).get("soc"), 1)}
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         return f"{subject} at {values.get('soc')} % charge" if raised else f"{subject} charge back up"

@@ -56,6 +56,9 @@ def offline_since(status: DeviceStatus, starts: dict[str, datetime]) -> datetime
     return max(since, started)
 
 
+_ANSWERED = (False, True)
+
+
 @register
 class DeviceOffline(RuleKind):
     """Raised when a device has not been read for the rule's delay (``raise_after_s``) after it
@@ -70,8 +73,11 @@ class DeviceOffline(RuleKind):
     device_kinds = tuple(DEVICE_SUBJECTS)
     clears_unseen = True
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        return Observation(bad=False, clear=True, values={"last_seen": data.ts.isoformat()})
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        return _ANSWERED  # a poll that wrote rows is a good reading: it clears, never raises
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        return {"last_seen": data.ts.isoformat()}
 
     def scan(self, rule: AlertRule, now: datetime) -> Iterable[Finding]:
         monitored = monitored_devices()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.choices import SubjectType
 from alerts.kinds import register
-from alerts.kinds.base import Observation, RuleKind, below, rounded
+from alerts.kinds.base import RuleKind, below, rounded
 from telemetry.choices import DeviceKind
 
 if TYPE_CHECKING:
@@ -34,20 +34,24 @@ class GridLost(RuleKind):
     def subject(self, device_type: str, device_id: str, system_id: str) -> tuple[str, str]:
         return SubjectType.SYSTEM, system_id
 
-    def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
-        head = data.head or {}
+    def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
+        head = data.head
+        if head is None:
+            return None
         volts = head.get("grid_voltage_v")
         if volts is None or rule.low is None:
             return None
         absent, back = below(volts, rule.low, rule.hysteresis)
-        if data.device_type == DeviceKind.INVERTER:
+        if absent and data.device_type == DeviceKind.INVERTER:
             # An inverter that answers with no grid runs on battery or PV; one serving no load and
             # not discharging may simply be switched off on its grid side.
-            serving = (head.get("load_power_w") or 0) > 0 or (head.get("batt_power_w") or 0) < 0
-            absent = absent and serving
-        return Observation(absent, back, {"grid_voltage_v": rounded(volts, 1), "seen_by": data.device_id,
-                                          "batt_power_w": head.get("batt_power_w"),
-                                          "load_power_w": head.get("load_power_w")})
+            absent = (head.get("load_power_w") or 0) > 0 or (head.get("batt_power_w") or 0) < 0
+        return absent, back
+
+    def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
+        head = data.head or {}
+        return {"grid_voltage_v": rounded(head.get("grid_voltage_v"), 1), "seen_by": data.device_id,
+                "batt_power_w": head.get("batt_power_w"), "load_power_w": head.get("load_power_w")}
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         return f"Grid lost at {subject}" if raised else f"Grid back at {subject}"
