@@ -26,13 +26,23 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from aggregation import figures, tiers
 from aggregation import models as m
-from aggregation.buckets import SLOT_S, Day, local_date, local_day, local_midnight, slot_of, slot_start
-from aggregation.daydata import DayData, TierDaySummary, log_glitches, raw_slots, tier_slots
+from aggregation.buckets import (
+    SLOT_S,
+    Day,
+    Hour,
+    from_db,
+    local_date,
+    local_day,
+    local_midnight,
+    slot_of,
+    slot_start,
+)
+from aggregation.daydata import KINDS, DayData, TierDaySummary, log_glitches, raw_slots
 from aggregation.levels import LEVEL_KEYS, build_daily, build_hourly, hours_by_level
 from aggregation.rollups import rollup_day, upsert_rows, write_energy_tiers
 from aggregation.signals import rollup_written
@@ -86,11 +96,45 @@ def devices(topo: Topology) -> list[tuple[str, str, float]]:
 Marks = dict[tuple[str, str], tuple[datetime, float]]
 
 
+@dataclass(frozen=True)
+class Dirty:
+    """A day with late samples (``aggregation.models.DirtyDay``); no range: the whole day."""
+
+    pk: int
+    date: date
+    first_ts: datetime | None
+    last_ts: datetime | None
+
+
+# The system's watermarks and days with late samples: all a run with nothing new reads.
+_BOOKKEEPING = (
+    f"SELECT 0, device_type, device_id, closed_until, max_gap_s, NULL, NULL, NULL "
+    f"FROM {m.RollupWatermark._meta.db_table} WHERE system_id = %s UNION ALL "
+    f"SELECT 1, NULL, NULL, first_ts, NULL, id, date, last_ts "
+    f"FROM {m.DirtyDay._meta.db_table} WHERE system_id = %s")
+
+
+def bookkeeping(topo: Topology) -> tuple[Marks, list[Dirty]]:
+    """(device type, id) → (closed until, the gap limit it was closed with), and the dirty days by
+    date, in one plain query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BOOKKEEPING, [topo.system.pk, topo.system.pk])
+        found = cursor.fetchall()
+    marks: Marks = {}
+    dirty = []
+    for which, kind, dev, ts, gap, pk, on, last in found:
+        if which == 0:
+            marks[(kind, dev)] = (from_db(ts), float(gap))
+        else:
+            dirty.append(Dirty(int(pk), on if isinstance(on, date) else date.fromisoformat(on),
+                               from_db(ts) if ts is not None else None,
+                               from_db(last) if last is not None else None))
+    return marks, sorted(dirty, key=lambda d: d.date)
+
+
 def watermarks(topo: Topology) -> Marks:
     """(device type, id) → (closed until, the gap limit it was closed with)."""
-    rows = m.RollupWatermark.objects.filter(system=topo.system).values_list(
-        "device_type", "device_id", "closed_until", "max_gap_s")
-    return {(kind, dev): (closed, gap) for kind, dev, closed, gap in rows}
+    return bookkeeping(topo)[0]
 
 
 def first_open(topo: Topology, now: datetime, marks: Marks) -> datetime:
@@ -138,14 +182,27 @@ def roll_day(topo: Topology, day: Day, start: datetime, end: datetime, *, daily:
     touched = [h for h in day.hours if h.start_utc < end and h.end_utc > start]
     written: Counter[str] = Counter()
     if touched:
-        slots = tier_slots(topo, touched[0].start_utc, touched[-1].end_utc)
-        written += upsert_rows(build_hourly(topo, DayData(day, slots)))
+        written += upsert_rows(build_hourly(topo, TierHours(topo, day, touched)))
     if daily is None:
         daily = any(start < h.end_utc <= end for h in day.hours)
     if daily:
         rows = build_daily(topo, TierDaySummary(topo, day), hours_by_level(day, stored_hours(topo, day)))
         written += upsert_rows(rows)
     return written
+
+
+class TierHours(DayData):
+    """The aggregates of some consecutive hours of a day per kind, device and hour, merged from
+    the tiers in the database (one grouped query per kind): what the hourly rows are built from."""
+
+    def __init__(self, topo: Topology, day: Day, hours: list[Hour]) -> None:
+        self.day = day
+        spans = [(h.start_utc, h.end_utc) for h in hours]
+        ids = {"inv": [i.pk for i in topo.inverters], "meter": [mt.pk for mt in topo.meters],
+               "pack": [p.pk for p in topo.packs]}
+        self.hours = {kind: {dev: {hours[n]: agg for n, agg in by_hour.items()}
+                             for dev, by_hour in tiers.hour_aggregates(kind, ids[kind], spans).items()}
+                      for kind in KINDS}
 
 
 def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport, *,
@@ -159,8 +216,8 @@ def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport
     start, end = slot_start(slot_of(start)), slot_start(slot_of(end))
     if start >= end:
         return
-    written, read = tiers.replace_stat_tiers(topo, start, end, fresh=fresh)
-    slots = raw_slots(topo, start, end)
+    written, read, band = tiers.close_stat_tiers(topo, start, end, fresh=fresh)
+    slots = raw_slots(topo, start, end, cell_band=band)
     found = any(log_glitches(slots).values())
     written += write_energy_tiers(topo, slots, start, end, fresh=fresh)
     for kind, aggs in slots.items():
@@ -184,11 +241,16 @@ def _report_glitches(topo: Topology, day: Day) -> None:
                                                       glitches=glitches))
 
 
+_ADVANCE = (f"UPDATE {m.RollupWatermark._meta.db_table} SET closed_until = %s, updated_at = %s "
+            "WHERE system_id = %s")
+
+
 def _save_watermarks(topo: Topology, closed: datetime, marks: Marks) -> None:
     if all(marks.get((kind, dev), (None, None))[1] == gap for kind, dev, gap in devices(topo)):
         # Every device has its mark, with its gap limit: one UPDATE.
-        m.RollupWatermark.objects.filter(system=topo.system).update(closed_until=closed,
-                                                                    updated_at=timezone.now())
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.execute(_ADVANCE, [adapt(closed), adapt(timezone.now()), topo.system.pk])
         return
     rows = [m.RollupWatermark(device_type=kind, device_id=dev, system=topo.system, closed_until=closed,
                               max_gap_s=gap, updated_at=timezone.now()) for kind, dev, gap in devices(topo)]
@@ -208,11 +270,11 @@ def roll_forward(topo: Topology, now: datetime, report: RunReport, marks: Marks)
             marks = {(kind, dev): (hi, gap) for kind, dev, gap in devices(topo)}
 
 
-def process_dirty(topo: Topology, report: RunReport, marks: Marks) -> None:
+def process_dirty(topo: Topology, report: RunReport, marks: Marks, dirty: list[Dirty]) -> None:
     """Roll up again the slots around the late samples of every dirty day of the system."""
     closed = min((c for c, _ in marks.values()), default=None)
     reach = timedelta(seconds=2 * max((g for _, _, g in devices(topo)), default=0.0) + SLOT_S)
-    for mark in m.DirtyDay.objects.filter(system=topo.system).order_by("date"):
+    for mark in dirty:
         began = timezone.now()
         with transaction.atomic():
             if mark.first_ts is None or mark.last_ts is None or closed is None:
@@ -233,8 +295,8 @@ def rollup_recent(now: datetime | None = None) -> RunReport:
     report = RunReport()
     for system in catalog.System.objects.order_by("pk"):
         topo = Topology.current(system)
-        marks = watermarks(topo)
-        process_dirty(topo, report, marks)
+        marks, dirty = bookkeeping(topo)
+        process_dirty(topo, report, marks, dirty)
         roll_forward(topo, now, report, marks)
         report.systems += 1
     report.seconds = time.perf_counter() - began

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -433,4 +434,116 @@ def quarter_aggregates(devices: list[str], start: datetime, end: datetime) -> di
         for i, name in enumerate(names):
             agg[f"sum_{name}"], agg[f"cnt_{name}"] = values[2 * i], values[2 * i + 1]
         out[(dev, int(q))] = agg
+    return out
+
+
+# ---- the periodic rollup: a statement per tier and kind, over the new slots only ------------
+@lru_cache(maxsize=64)
+def _closing_sql(kind: str, filter_column: str, ids: int, vendor: str, fresh: bool) -> tuple[str, str]:
+    """(DELETE, INSERT … SELECT … RETURNING) of one stat tier over a range (see replace_stat_tier:
+    the same rows); the INSERT returns what it wrote, and for cells what the packs' band needs."""
+    spec = STAT_TIERS[kind]
+    targets, exprs = _stats_sql(spec.stats)
+    if spec.model is tm.CellTier:
+        targets, exprs = list(CELL_EXTREMES), list(CELL_EXTREMES.values())
+    slot = slot_start_sql()
+    cols = ["ts", spec.device, *spec.keep, "sample_count", *targets]
+    keys = [slot, spec.device, *spec.keep]
+    update = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in ("ts", spec.device))
+    marks = _in(["id"] * ids)
+    returned = "sample_count"
+    if spec.model is tm.CellTier:
+        returned = "pack_id, ts, sample_count, voltage_avg, voltage_min, voltage_max"
+    delete = "" if fresh else (f"DELETE FROM {spec.table} WHERE {_tier_filter(spec, filter_column)} "
+                               f"IN ({marks}) AND ts >= %s AND ts < %s")
+    insert = (f"INSERT INTO {spec.table} ({', '.join(cols)}) "
+              f"SELECT {', '.join(keys)}, COUNT(*), {', '.join(exprs)} "
+              f"FROM {spec.source_table} WHERE {filter_column} IN ({marks}) AND ts >= %s AND ts < %s "
+              f"GROUP BY {', '.join(keys)} ON CONFLICT (ts, {spec.device}) DO UPDATE SET {update} "
+              f"RETURNING {returned}")
+    return delete, insert
+
+
+def close_stat_tiers(topo: Topology, start: datetime, end: datetime, *, fresh: bool = False
+                     ) -> tuple[Counter[str], Counter[str], SlotAggs]:
+    """The array, system and cell tiers of one system over [start, end), for the periodic rollup
+    (the rows of :func:`replace_stat_tiers`).
+
+    One INSERT … SELECT per tier, which returns what it wrote: no count query after it, and the
+    packs' cell band per slot (as :func:`cell_spread` reads it) from the cell rows it returned.
+    Returns the tier rows written and the samples behind them per table, and the cell band.
+    """
+    parts = [(kind, column, ids) for kind, column, ids in (
+        ("array", "array_id", [a.pk for a in topo.arrays]), ("system", "system_id", [topo.system.pk]),
+        ("cell", "pack_id", [p.pk for p in topo.packs])) if ids]
+    written: Counter[str] = Counter()
+    read: Counter[str] = Counter()
+    band: SlotAggs = {}
+    bounds = _bounds(start, end)
+    with connection.cursor() as cursor:
+        for kind, column, ids in parts:
+            spec = STAT_TIERS[kind]
+            delete, insert = _closing_sql(kind, column, len(ids), connection.vendor, fresh)
+            if delete:
+                cursor.execute(delete, [*ids, *bounds])
+            cursor.execute(insert, [*ids, *bounds])
+            rows = cursor.fetchall()
+            written[spec.table] += len(rows)
+            if kind != "cell":
+                read[spec.source_table] += sum(int(r[0] or 0) for r in rows)
+                continue
+            read[spec.source_table] += sum(int(r[2] or 0) for r in rows)
+            band = _cell_band(rows)
+    if topo.packs:
+        replace_cell_days(topo, start, end, fresh=fresh)
+    return written, read, band
+
+
+def _cell_band(rows: list[tuple[Any, ...]]) -> SlotAggs:
+    """Per (pack, slot) the band of its cells from cell tier rows (pack, ts, samples, voltage
+    average, minimum, maximum): what :func:`cell_spread` groups in SQL."""
+    out: SlotAggs = {}
+    for pack, ts, count, average, low, high in rows:
+        key = (pack, _slot(ts))
+        band = out.get(key)
+        if band is None:
+            band = out[key] = {"min_cellv": None, "max_cellv": None, "sum_cellv": None, "cnt_cellv": 0}
+        if low is not None and (band["min_cellv"] is None or low < band["min_cellv"]):
+            band["min_cellv"] = low
+        if high is not None and (band["max_cellv"] is None or high > band["max_cellv"]):
+            band["max_cellv"] = high
+        if average is not None:
+            band["sum_cellv"] = (band["sum_cellv"] or 0.0) + average * count
+            band["cnt_cellv"] += count
+    return out
+
+
+@lru_cache(maxsize=64)
+def _hours_sql(kind: str, devices: int, hours: int, vendor: str) -> tuple[str, list[str]]:
+    """The devices' aggregates per hour (of ``hours`` consecutive ones) from their tier rows."""
+    spec = ENERGY_TIERS[kind]
+    keys, exprs = _aggregate_columns(spec)
+    which = "CASE " + " ".join(f"WHEN ts < %s THEN {n}" for n in range(hours - 1)) + f" ELSE {hours - 1} END"
+    if hours == 1:
+        which = "0"
+    return (f"SELECT {spec.device}, {which} AS h, {', '.join(exprs)} FROM {spec.table} "
+            f"WHERE {spec.device} IN ({_in(['d'] * devices)}) AND ts >= %s AND ts < %s "
+            f"GROUP BY {spec.device}, h"), keys
+
+
+def hour_aggregates(kind: str, devices: list[str], hours: list[tuple[datetime, datetime]]
+                    ) -> dict[str, dict[int, Agg]]:
+    """Each device's aggregate of each of the consecutive ``hours`` ((start, end) in UTC), merged
+    from its tier rows in the database (as :func:`day_aggregates`): device → hour index → agg."""
+    if not devices or not hours:
+        return {}
+    sql, keys = _hours_sql(kind, len(devices), len(hours), connection.vendor)
+    adapt = connection.ops.adapt_datetimefield_value
+    cuts = [adapt(hour_end) for _, hour_end in hours[:-1]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*cuts, *devices, *_bounds(hours[0][0], hours[-1][1])])
+        found = cursor.fetchall()
+    out: dict[str, dict[int, Agg]] = {}
+    for dev, n, *values in found:
+        out.setdefault(dev, {})[int(n)] = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
     return out

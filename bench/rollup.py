@@ -81,6 +81,20 @@ def periodic_day(start: datetime) -> list[tuple[datetime, float, Any]]:
     return runs
 
 
+def idle_runs(now: datetime, count: int = 20) -> float:
+    """The median time of a run with nothing new (the fixed part of every run): ``count`` runs
+    at the ``now`` of the day's last one."""
+    from aggregation import periodic
+
+    times = []
+    for _ in range(count):
+        began = time.perf_counter()
+        report = periodic.rollup_recent(now)
+        times.append(time.perf_counter() - began)
+        assert not report.read and not report.written, "an idle run read or wrote"
+    return statistics.median(times)
+
+
 def full_day(day: date) -> float:
     from aggregation.rollups import rollup_day
 
@@ -107,12 +121,13 @@ def measure(repeat: int) -> None:
     rows = EnergySample.objects.filter(ts__gte=start, ts__lt=end).count()
     cells = BatteryCellSample.objects.filter(ts__gte=start, ts__lt=end).count()
     print(f"day {day} (local), {rows} inverter samples, {cells} cell rows")
-    periodic_totals, fulls, days = [], [], []
+    periodic_totals, fulls, days, idles = [], [], [], []
     for _ in range(repeat):
         _clear(start, end)
         runs = periodic_day(start)
         periodic_totals.append(sum(s for _, s, _ in runs))
         days.append(runs)
+        idles.append(idle_runs(runs[-1][0]))
         _clear(start, end)
         fulls.append(full_day(day))
     best = min(periodic_totals)
@@ -129,6 +144,12 @@ def measure(repeat: int) -> None:
             seconds, report = by_time[label]
             print(f"  run at {label}: {seconds * 1000:6.1f} ms, read {sum(report.read.values()):6d} samples, "
                   f"wrote {sum(report.written.values()):5d} rows")
+    idle = idles[periodic_totals.index(best)]
+    samples = sum(sum(r.read.values()) for _, _, r in runs)
+    per_sample = (best - len(runs) * idle) / samples if samples else 0.0
+    print(f"fixed part: a run with nothing new {idle * 1000:.2f} ms (each repeat: "
+          f"{', '.join(f'{t * 1000:.2f}' for t in idles)} ms), {len(runs)} of them {len(runs) * idle:.2f} s; "
+          f"the rest per sample read: {per_sample * 1e6:.2f} µs ({samples} samples)")
     typical = statistics.median(s for _, s, _ in runs)
     print(f"  median run {typical * 1000:.1f} ms; runs that also rebuild the daily rows (once an hour): "
           f"{statistics.median(s for n, s, _ in runs if n.minute == 5) * 1000:.1f} ms")
