@@ -124,15 +124,11 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
                      next_poll_at=now + timedelta(seconds=interval_s))
     sends: list[tuple[str, list[DeviceRef], datetime, float]] = []
     claims: dict[tuple[datetime, datetime], list[int]] = {}  # (next poll, pending slot) → status rows
-    for owner, group in _groups(round_.due):
-        interval = min(r.interval_s for r in group)
-        # A device due later within the lookahead is polled at its own time, not before.
-        starts = {ref.key: max(now, statuses[ref.key].next_poll_at or now) for ref in group}
-        slot = slot_for(min(starts.values()), interval)
+    for owner, group, slot in _tasks(round_.due, statuses, now):
         for ref in group:
-            next_at = slot_for(starts[ref.key], ref.interval_s) + timedelta(seconds=ref.interval_s)
+            next_at = slot + timedelta(seconds=ref.interval_s)
             claims.setdefault((next_at, slot), []).append(statuses[ref.key].pk)
-        sends.append((owner, group, slot, expires_s(interval)))
+        sends.append((owner, group, slot, expires_s(min(r.interval_s for r in group))))
     for (next_at, slot), pks in claims.items():  # one UPDATE per distinct claim, before any send
         DeviceStatus.objects.filter(pk__in=pks).update(next_poll_at=next_at, pending_slot=slot)
     queued = 0
@@ -193,7 +189,9 @@ def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners
         return
     if status.pending_slot is not None:
         if (now - status.pending_slot).total_seconds() < lost_after_s(status):
-            round_.busy.setdefault(ref.interval_s, []).append(status)
+            if status.next_poll_at is None or status.next_poll_at <= now:
+                round_.busy.setdefault(ref.interval_s, []).append(status)
+            # else: due later within the lookahead; its previous poll may report before then
             return
         count_missed([status], now, f"the poll for {status.pending_slot:%H:%M:%S} never reported "
                      "(its worker stopped?)", only_pending=status.pending_slot, pending_slot=None)
@@ -225,6 +223,25 @@ def _groups(due: list[DeviceRef]) -> list[tuple[str, list[DeviceRef]]]:
         assert ref.owner is not None  # unowned devices were set aside
         by_owner.setdefault(ref.owner, []).append(ref)
     return [(owner, group) for owner, refs in sorted(by_owner.items()) for group in group_by_bus(refs)]
+
+
+def _tasks(due: list[DeviceRef], statuses: dict[str, DeviceStatus],
+           now: datetime) -> list[tuple[str, list[DeviceRef], datetime]]:
+    """One task per owner, bus and slot: (owner, devices, slot).
+
+    A device's slot is its system's (``slot_for``) at its due time, or now when that has passed:
+    a device due later within the lookahead is polled at its own time, not before. Devices of a
+    bus whose slots differ (other systems, so other phases, or another due time) get a task
+    each, at its own time; the bus lock keeps them apart.
+    """
+    tasks: list[tuple[str, list[DeviceRef], datetime]] = []
+    for owner, group in _groups(due):
+        by_slot: dict[datetime, list[DeviceRef]] = {}
+        for ref in group:
+            start = max(now, statuses[ref.key].next_poll_at or now)
+            by_slot.setdefault(slot_for(start, ref.interval_s, ref.system_id), []).append(ref)
+        tasks.extend((owner, refs, slot) for slot, refs in sorted(by_slot.items()))
+    return tasks
 
 
 @contextlib.contextmanager
