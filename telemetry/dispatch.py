@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -123,14 +123,11 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
         count_missed(statuses_, now, "the previous poll is still queued or running",
                      next_poll_at=now + timedelta(seconds=interval_s))
     sends: list[tuple[str, list[DeviceRef], datetime, float]] = []
-    claims: dict[tuple[datetime, datetime], list[int]] = {}  # (next poll, pending slot) → status rows
+    claims: list[tuple[datetime, datetime, int]] = []  # (next poll, pending slot, status row)
     for owner, group, slot in _tasks(round_.due, statuses, now):
-        for ref in group:
-            next_at = slot + timedelta(seconds=ref.interval_s)
-            claims.setdefault((next_at, slot), []).append(statuses[ref.key].pk)
+        claims.extend((slot + timedelta(seconds=ref.interval_s), slot, statuses[ref.key].pk) for ref in group)
         sends.append((owner, group, slot, expires_s(min(r.interval_s for r in group))))
-    for (next_at, slot), pks in claims.items():  # one UPDATE per distinct claim, before any send
-        DeviceStatus.objects.filter(pk__in=pks).update(next_poll_at=next_at, pending_slot=slot)
+    _claim(claims)  # before any send
     queued = 0
     for owner, group, slot, expires in sends:
         try:
@@ -142,6 +139,18 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
     return queued
 
 
+def _claim(claims: list[tuple[datetime, datetime, int]]) -> None:
+    """Mark the devices' polls pending and their next ones due, in one statement (each system's
+    slot is its own, so a statement per distinct claim would grow with the number of systems)."""
+    if not claims:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with transaction.atomic(), connection.cursor() as cursor:  # one commit
+        cursor.executemany(_CLAIM_SQL, [(adapt(next_at), adapt(slot), pk) for next_at, slot, pk in claims])
+
+
+_CLAIM_SQL = (f"UPDATE {DeviceStatus._meta.db_table} SET next_poll_at = %s, pending_slot = %s "
+              f"WHERE {DeviceStatus._meta.pk.column} = %s")
 _SYNCED: list[tuple[Any, ...]] = []  # (catalog, status rows) the status rows were last synced for
 
 
