@@ -5,22 +5,28 @@
    cells: rows per second, with the receivers of ``samples_written`` (rollup marks, alerts, MQTT)
    muted, so that the figure is the write's; the poll figures below include them.
 2. Poll: ``--devices`` Powdrive simulators (default 500), each behind its own Modbus TCP port in
-   a child process (their CPU is not this process's), one inverter each, polled every
-   ``--interval`` seconds for ``--seconds``: ``dispatch_due`` runs at beat's period, and
+   a child process (their CPU is not this process's), one inverter each, ``--per-system`` (10)
+   inverters to a system (an installer's homes), polled every ``--interval`` seconds for
+   ``--seconds`` after two intervals of warm-up: ``dispatch_due`` runs at beat's period with its
+   lookahead (polls due before the next dispatch wait for their time, as Celery ETAs do), and
    ``--threads`` threads take the queued ``poll_bus`` tasks like a worker of the threads pool
    (Celery's transport is left out). Printed: polls/s, sample rows/s, this process's CPU per
-   poll, dispatch lag (the slot's time to the poll task's start, p50/p99), and the CPU of the
-   drivers' reads alone (the same devices read without storing), so that the
-   CPU besides the wire is the difference.
+   poll (the dispatcher's own thread time apart), ``dispatch_due``'s time and SQL statements per
+   run, dispatch lag (a poll's due time, i.e. its slot, the time its samples carry, to the poll
+   task's start, p50/p99), missed polls counted during the run, and the CPU of the drivers'
+   reads alone (the same devices read without storing), so that the CPU besides the wire is the
+   difference. ``--schedule both`` measures every device at the interval's boundary
+   (``SOLARMON_POLL_SPREAD=false``), then each system at its own phase (the default), in one run.
 
 3. End to end (``--celery``, on a private PostgreSQL and Redis): the scale setup as the README
    describes it, ``--collectors`` worker processes (``SOLARMON_COLLECTOR=cN celery -A solarmon
    worker``, threads pool) and one ``celery -A solarmon beat``, the devices split between the
    collectors. Printed over ``--seconds`` after a warm-up: polls/s, sample rows/s, the CPU of the
    workers and beat per poll (from /proc, the simulators' process left out), dispatch lag (the
-   slot's time to the poll task's start, p50/p99) and end-to-end latency (the task's start, which
+   slot's time to the poll task's start, p50/p99), end-to-end latency (the task's start, which
    is the read, and the slot's time, to the rows committed), taken in the workers by
-   ``task_prerun`` and ``samples_written`` receivers the bench adds.
+   ``task_prerun`` and ``samples_written`` receivers the bench adds, and the missed polls counted
+   during the measurement. ``--schedule`` and ``--per-system`` as in part 2.
 
 Run: ``.venv/bin/python bench/scale.py`` (SQLite in a temporary folder); ``--postgres`` starts a
 private PostgreSQL and Redis (the scale setup: Redis bus locks) with tests/setup/services.py;
