@@ -7,12 +7,16 @@ never stops the others):
 - not due yet (or backing off, or stopped by a permanent error): nothing;
 - nobody can poll it (no owner, or its collector is down): a missed poll and a failure, so
   it turns offline; no other collector takes over its serial port;
-- its previous poll is still queued or running: a missed poll, nothing queued on top of it
-  (a slow bus never piles up tasks that wait on its lock); a previous poll that never
-  reported within ``lost_after_s`` counts as missed and is replaced;
+- its previous poll is still queued or running: once it is due, a missed poll, nothing queued
+  on top of it (a slow bus never piles up tasks that wait on its lock); while it is only due
+  later within the lookahead, nothing yet; a previous poll that never reported within
+  ``lost_after_s`` counts as missed and is replaced;
 - slots that passed while no dispatch ran (database or broker stalled) count as missed;
-- otherwise it is due: devices of one owner that share a bus are queued as one ``poll_bus``
-  task on the owner's queue, expiring before the next slot.
+- otherwise it is due: devices of one owner that share a bus and a slot are queued as one
+  ``poll_bus`` task on the owner's queue, expiring before the next slot.
+
+A device's slots are its system's (``telemetry.polling.slot_for``): the interval's multiples
+shifted by the system's own phase, so that many systems' devices fall due a few at a time.
 
 With a ``lookahead_s`` (beat's dispatch period, from ``dispatch_polls``), devices that fall due
 before the next dispatch are queued now for their own slot, which the task waits for (a Celery
