@@ -80,7 +80,7 @@ def homes(settings: Any) -> Iterator[dict[str, list[str]]]:
     """Three systems of two Modbus TCP inverters each, every inverter its own simulator, polled
     by this process as collector ``house``."""
     settings.SOLARMON_COLLECTOR = "house"
-    sims = []
+    sims: list[PowdriveSimulator] = []
     homes: dict[str, list[str]] = {}
     m.Collector.objects.create(name="house", last_heartbeat=timezone.now())
     for h in range(3):
@@ -88,7 +88,8 @@ def homes(settings: Any) -> Iterator[dict[str, list[str]]]:
         for i in range(2):
             sim = PowdriveSimulator(serial=f"PD{h}{i}000001")
             port = sim.serve_tcp(0)
-            sims.append(sim.start())
+            sim.start()
+            sims.append(sim)
             name = f"inv{h}{i}"
             f.inverter(name, array, adapter=f.adapter(f"{name}_ad", "powdrive", {
                 "transport": "tcp", "host": "127.0.0.1", "port": port, "timeout": 1.0},
@@ -118,8 +119,8 @@ def test_a_systems_devices_share_its_slot_and_its_totals_are_derived_once_at_it(
         assert set(t.EnergySample.objects.filter(system_id=system_id).values_list("ts", flat=True)) == {slot}
         system = t.SystemSample.objects.get(system_id=system_id)
         assert system.ts == slot
-        assert system.pv_power_w == sum(t.EnergySample.objects.filter(system_id=system_id).values_list(
-            "pv_power_w", flat=True))
+        assert system.pv_power_w == sum(pv or 0 for pv in t.EnergySample.objects.filter(
+            system_id=system_id).values_list("pv_power_w", flat=True))
         assert t.ArraySample.objects.get(system_id=system_id).inverters_reporting == 2
     # Nothing is left for the catch-up to derive, and each device is next due one interval on.
     DeviceStatus.objects.update(next_poll_at=timezone.now() + timedelta(seconds=5))
