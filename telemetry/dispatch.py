@@ -104,6 +104,7 @@ class _Round:
     due: list[DeviceRef] = field(default_factory=list)
     unreachable: dict[tuple[str, float], list[DeviceStatus]] = field(default_factory=dict)
     busy: dict[float, list[DeviceStatus]] = field(default_factory=dict)  # by interval
+    stalled: dict[int, list[DeviceStatus]] = field(default_factory=dict)  # by slots skipped
 
 
 def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
@@ -123,6 +124,9 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
         except Exception:  # one device's bad data must not stop the dispatch of the others
             log.exception("dispatch of %s %s failed", ref.kind, ref.device_id)
     _write_unreachable(round_)
+    for skipped, statuses_ in round_.stalled.items():  # one UPDATE per distinct count, not per device
+        count_missed(statuses_, now, "no dispatch ran while it was due (beat, broker or database stalled)",
+                     skipped)
     for interval_s, statuses_ in round_.busy.items():
         count_missed(statuses_, now, "the previous poll is still queued or running",
                      next_poll_at=now + timedelta(seconds=interval_s))
@@ -208,19 +212,18 @@ def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners
             return
         count_missed([status], now, f"the poll for {status.pending_slot:%H:%M:%S} never reported "
                      "(its worker stopped?)", only_pending=status.pending_slot, pending_slot=None)
-    _count_stalled_slots(status, ref, now)
+    _count_stalled_slots(round_, status, ref)
     round_.due.append(ref)
 
 
-def _count_stalled_slots(status: DeviceStatus, ref: DeviceRef, now: datetime) -> None:
+def _count_stalled_slots(round_: _Round, status: DeviceStatus, ref: DeviceRef) -> None:
     """Whole intervals that passed after the device was due without any dispatch."""
     if status.next_poll_at is None:
         return
     since = max(status.next_poll_at, _STARTED)
-    skipped = math.floor((now - since).total_seconds() / ref.interval_s)
+    skipped = math.floor((round_.now - since).total_seconds() / ref.interval_s)
     if skipped >= 1:
-        count_missed([status], now, "no dispatch ran while it was due (beat, broker or database stalled)",
-                     skipped)
+        round_.stalled.setdefault(skipped, []).append(status)
 
 
 def _write_unreachable(round_: _Round) -> None:
