@@ -5,22 +5,28 @@
    cells: rows per second, with the receivers of ``samples_written`` (rollup marks, alerts, MQTT)
    muted, so that the figure is the write's; the poll figures below include them.
 2. Poll: ``--devices`` Powdrive simulators (default 500), each behind its own Modbus TCP port in
-   a child process (their CPU is not this process's), one inverter each, polled every
-   ``--interval`` seconds for ``--seconds``: ``dispatch_due`` runs at beat's period, and
+   a child process (their CPU is not this process's), one inverter each, ``--per-system`` (10)
+   inverters to a system (an installer's homes), polled every ``--interval`` seconds for
+   ``--seconds`` after two intervals of warm-up: ``dispatch_due`` runs at beat's period with its
+   lookahead (polls due before the next dispatch wait for their time, as Celery ETAs do), and
    ``--threads`` threads take the queued ``poll_bus`` tasks like a worker of the threads pool
    (Celery's transport is left out). Printed: polls/s, sample rows/s, this process's CPU per
-   poll, dispatch lag (the slot's time to the poll task's start, p50/p99), and the CPU of the
-   drivers' reads alone (the same devices read without storing), so that the
-   CPU besides the wire is the difference.
+   poll (the dispatcher's own thread time apart), ``dispatch_due``'s time and SQL statements per
+   run, dispatch lag (a poll's due time, i.e. its slot, the time its samples carry, to the poll
+   task's start, p50/p99), missed polls counted during the run, and the CPU of the drivers'
+   reads alone (the same devices read without storing), so that the CPU besides the wire is the
+   difference. ``--schedule both`` measures every device at the interval's boundary
+   (``SOLARMON_POLL_SPREAD=false``), then each system at its own phase (the default), in one run.
 
 3. End to end (``--celery``, on a private PostgreSQL and Redis): the scale setup as the README
    describes it, ``--collectors`` worker processes (``SOLARMON_COLLECTOR=cN celery -A solarmon
    worker``, threads pool) and one ``celery -A solarmon beat``, the devices split between the
    collectors. Printed over ``--seconds`` after a warm-up: polls/s, sample rows/s, the CPU of the
    workers and beat per poll (from /proc, the simulators' process left out), dispatch lag (the
-   slot's time to the poll task's start, p50/p99) and end-to-end latency (the task's start, which
+   slot's time to the poll task's start, p50/p99), end-to-end latency (the task's start, which
    is the read, and the slot's time, to the rows committed), taken in the workers by
-   ``task_prerun`` and ``samples_written`` receivers the bench adds.
+   ``task_prerun`` and ``samples_written`` receivers the bench adds, and the missed polls counted
+   during the measurement. ``--schedule`` and ``--per-system`` as in part 2.
 
 Run: ``.venv/bin/python bench/scale.py`` (SQLite in a temporary folder); ``--postgres`` starts a
 private PostgreSQL and Redis (the scale setup: Redis bus locks) with tests/setup/services.py;
@@ -164,16 +170,27 @@ def _bench_ingest(ticks: int) -> None:
 
 
 # ---- 2. polls -------------------------------------------------------------------------------
-def _catalog(ports: list[int], interval: float) -> str:
+def _catalog(ports: list[int], interval: float, per_system: int, tag: str = "") -> list[str]:
+    """One inverter per simulator, ``per_system`` to a system (arrays of 10); returns the systems."""
     from tests import factories as f
 
-    sys_ = f.system("scale")
-    arrays = [f.array(f"scale_a{i}", sys_) for i in range((len(ports) + 9) // 10)]
-    for i, port in enumerate(ports):
-        f.inverter(f"inv{i:04d}", arrays[i // 10], adapter=f.adapter(
-            f"inv{i:04d}_ad", "powdrive", {"transport": "tcp", "host": "127.0.0.1", "port": port,
-                                           "timeout": 2.0}, poll_interval_s=interval))
-    return str(sys_.pk)
+    systems = []
+    for first in range(0, len(ports), per_system):
+        sys_ = f.system(f"scale{tag}_s{first // per_system:03d}")
+        systems.append(str(sys_.pk))
+        members = ports[first:first + per_system]
+        arrays = [f.array(f"scale{tag}_s{first // per_system:03d}_a{i}", sys_)
+                  for i in range((len(members) + 9) // 10)]
+        for j, port in enumerate(members):
+            i = first + j
+            f.inverter(f"inv{tag}{i:04d}", arrays[j // 10], adapter=f.adapter(
+                f"inv{tag}{i:04d}_ad", "powdrive", {"transport": "tcp", "host": "127.0.0.1", "port": port,
+                                                    "timeout": 2.0}, poll_interval_s=interval))
+    return systems
+
+
+_SCHEDULES = {"spread": "each system at its own phase of the interval (SOLARMON_POLL_SPREAD=true)",
+              "aligned": "every device at the interval's boundary (SOLARMON_POLL_SPREAD=false)"}
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -181,23 +198,40 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(int(share * len(ordered)), len(ordered) - 1)] if ordered else float("nan")
 
 
-def bench_polls(devices: int, interval: float, seconds: float, threads: int) -> None:
+def bench_polls(devices: int, interval: float, seconds: float, threads: int, per_system: int,
+                schedules: list[str]) -> None:
     from django.conf import settings
+
+    from solarmon.schedule import dispatch_lookahead_s, dispatch_period_s
+
+    locks = "Redis" if "redis" in settings.CELERY_BROKER_URL else "files"
+    print(f"{devices} Modbus TCP inverters ({per_system} to a system) every {interval:g} s for "
+          f"{seconds:g} s; dispatch every {dispatch_period_s():g} s "
+          f"(lookahead {dispatch_lookahead_s():g} s), "
+          f"{threads} worker threads, bus locks in {locks}:")
+    for run, schedule in enumerate(schedules):
+        settings.SOLARMON_POLL_SPREAD = schedule == "spread"
+        _poll_run(devices, interval, seconds, threads, per_system, f"r{run}", schedule)
+
+
+def _poll_run(devices: int, interval: float, seconds: float, threads: int, per_system: int, tag: str,
+              schedule: str) -> None:
     from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from solarmon.schedule import beat_entries
+    from catalog import models as m
+    from solarmon.schedule import dispatch_lookahead_s, dispatch_period_s
     from telemetry import models as t
     from telemetry.dispatch import dispatch_due
     from telemetry.polling import _reader, close_readers, device_refs
     from telemetry.tasks import poll_bus
 
-    period = next(e.every_s for e in beat_entries() if e.task == "telemetry.tasks.dispatch_polls") or 2.0
-    locks = "Redis" if "redis" in settings.CELERY_BROKER_URL else "files"
-    print(f"{devices} Modbus TCP inverters every {interval:g} s for {seconds:g} s; dispatch every "
-          f"{period:g} s, {threads} worker threads, bus locks in {locks}:")
+    period, lookahead = dispatch_period_s(), dispatch_lookahead_s()
+    m.Adapter.objects.update(enabled=False)  # an earlier run's devices are not polled any more
+    t.DeviceStatus.objects.all().delete()
     with simulators(devices) as ports:
-        system_id = _catalog(ports, interval)
+        system_ids = _catalog(ports, interval, per_system, tag)
         tasks: queue.Queue[tuple[list[str], str] | None] = queue.Queue()
         lags: list[float] = []
         polls = [0]
@@ -224,20 +258,29 @@ def bench_polls(devices: int, interval: float, seconds: float, threads: int) -> 
             else:
                 tasks.put((keys, slot.isoformat()))
 
-        # Warm-up: one round opens every connection and creates the status rows.
+        # Warm-up: one round opens every connection and creates the status rows; then two
+        # intervals on the schedule, so that first polls (due at once) are not counted.
         dispatch_due(timezone.now(), send)
         while not tasks.empty() or polls[0] < devices:
             time.sleep(0.2)
+        warm = time.monotonic()
+        while time.monotonic() - warm < 2 * interval:
+            dispatch_due(timezone.now(), send, lookahead)
+            time.sleep(period)
         lags.clear()
         polls[0] = 0
         rows_before = t.EnergySample.objects.count()
+        missed_before = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True))
         cpu, began = time.process_time(), time.monotonic()
-        dispatch_cpu = 0.0
+        dispatch_cpu, dispatch_wall, statements = 0.0, [], []
         while time.monotonic() - began < seconds:
             tick = time.monotonic()
-            before = time.process_time()
-            dispatch_due(timezone.now(), send, period)
-            dispatch_cpu += time.process_time() - before
+            before = time.thread_time()  # this thread's: the workers' polls run meanwhile
+            with CaptureQueriesContext(connection) as queries:
+                dispatch_due(timezone.now(), send, lookahead)
+            dispatch_cpu += time.thread_time() - before
+            dispatch_wall.append(time.monotonic() - tick)
+            statements.append(len(queries))
             time.sleep(max(period - (time.monotonic() - tick), 0.0))
         while not tasks.empty():
             time.sleep(0.1)
@@ -247,22 +290,28 @@ def bench_polls(devices: int, interval: float, seconds: float, threads: int) -> 
             worker.join()
         elapsed, used = time.monotonic() - began, time.process_time() - cpu
         rows = t.EnergySample.objects.count() - rows_before
+        missed = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True)) - missed_before
         made = polls[0]
-        print(f"  {made / elapsed:7.1f} polls/s sustained ({made} polls in {elapsed:.1f} s, "
+        print(f"  {schedule} ({_SCHEDULES[schedule]}), load average {os.getloadavg()[0]:.1f}:")
+        print(f"    {made / elapsed:7.1f} polls/s sustained ({made} polls in {elapsed:.1f} s, "
               f"{devices / interval:.0f}/s wanted), {rows / elapsed:7.1f} sample rows/s")
-        print(f"  CPU of this process: {used / max(made, 1) * 1000:.2f} ms per poll (dispatch "
+        print(f"    CPU of this process: {used / max(made, 1) * 1000:.2f} ms per poll (dispatch "
               f"{dispatch_cpu / max(made, 1) * 1000:.2f} ms of it), {used / elapsed * 100:.0f} % of a core")
-        print(f"  dispatch lag (slot → poll start): p50 {_percentile(lags, 0.5) * 1000:.0f} ms, "
-              f"p99 {_percentile(lags, 0.99) * 1000:.0f} ms, max {max(lags, default=0) * 1000:.0f} ms")
-        print(f"  missed polls counted: {sum(t.DeviceStatus.objects.values_list('missed_polls', flat=True))}")
+        print(f"    dispatch_due: {_percentile(dispatch_wall, 0.5) * 1000:.0f} ms per run (max "
+              f"{max(dispatch_wall, default=0) * 1000:.0f} ms), {min(statements, default=0)}-"
+              f"{max(statements, default=0)} SQL statements per run")
+        print(f"    dispatch lag (due time, i.e. the slot → poll start): p50 "
+              f"{_percentile(lags, 0.5) * 1000:.0f} ms, p99 {_percentile(lags, 0.99) * 1000:.0f} ms, "
+              f"max {max(lags, default=0) * 1000:.0f} ms")
+        print(f"    missed polls counted during the run: {missed}")
 
-        refs = device_refs(system_id)
+        refs = [ref for system_id in system_ids for ref in device_refs(system_id)]
         before = time.process_time()
         for _ in range(2):
             for ref in refs:
                 _reader(ref).read()
         reads = (time.process_time() - before) / (2 * len(refs))
-        print(f"  CPU of the driver's read alone: {reads * 1000:.2f} ms per poll; so besides the wire and "
+        print(f"    CPU of the driver's read alone: {reads * 1000:.2f} ms per poll; so besides the wire and "
               f"the driver: {(used / max(made, 1) - reads) * 1000:.2f} ms per poll")
         close_readers()
         connection.close()
@@ -306,7 +355,16 @@ def _cpu_s(pid: int) -> float:
 
 
 def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: int, threads: int,
-                     data_dir: str) -> None:
+                     data_dir: str, per_system: int, schedules: list[str]) -> None:
+    print(f"end to end: {devices} Modbus TCP inverters ({per_system} to a system) every {interval:g} s, "
+          f"{collectors} collector workers ({threads} threads each) and one beat, PostgreSQL + Redis:")
+    for run, schedule in enumerate(schedules):
+        _end_to_end_run(devices, interval, seconds, collectors, threads, f"{data_dir}/r{run}", per_system,
+                        f"r{run}", schedule)
+
+
+def _end_to_end_run(devices: int, interval: float, seconds: float, collectors: int, threads: int,
+                    data_dir: str, per_system: int, tag: str, schedule: str) -> None:
     from django.conf import settings
     from django.db import connection
 
@@ -315,10 +373,11 @@ def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: 
     from telemetry import models as t
 
     names = [f"c{i + 1}" for i in range(collectors)]
-    print(f"end to end: {devices} Modbus TCP inverters every {interval:g} s, {collectors} collector "
-          f"workers ({threads} threads each) and one beat, PostgreSQL + Redis:")
+    os.makedirs(data_dir)
+    m.Adapter.objects.update(enabled=False)  # an earlier run's devices are not polled any more
+    t.DeviceStatus.objects.all().delete()
     with simulators(devices) as ports:
-        _catalog(ports, interval)
+        _catalog(ports, interval, per_system, tag)
         for name in names:
             m.Collector.objects.get_or_create(name=name)
         adapters = list(m.Adapter.objects.order_by("pk").values_list("pk", flat=True))
@@ -327,21 +386,24 @@ def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: 
         install_beat_schedule()
         connection.close()
         env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY, "SOLARMON_DISCOVERY_ENABLED": "false",
-               "SOLARMON_LOG_LEVEL": "WARNING"}
+               "SOLARMON_LOG_LEVEL": "WARNING", "SOLARMON_POLL_SPREAD": str(schedule == "spread").lower()}
+        logs = open(f"{data_dir}/workers.log", "ab")
         procs = []
         records = []
         for name in names:
             records.append(f"{data_dir}/{name}.record")
             procs.append(subprocess.Popen([sys.executable, __file__, "--worker", name, records[-1], "worker",
-                                           "--pool=threads", f"--concurrency={threads}", "--loglevel=WARNING",
-                                           "--without-gossip", "--without-mingle", "--without-heartbeat",
-                                           "-n", f"{name}@%h"],
+                                           "--pool=threads", f"--concurrency={threads}",
+                                           "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+                                           "--without-heartbeat", "-n", f"{name}@%h"],
                                           env={**env, "SOLARMON_COLLECTOR": name,
-                                               "SOLARMON_DATA_DIR": f"{data_dir}/{name}"}))
+                                               "SOLARMON_DATA_DIR": f"{data_dir}/{name}"},
+                                          stdout=logs, stderr=subprocess.STDOUT))
         procs.append(subprocess.Popen([sys.executable, __file__, "--worker", "beat",
                                        f"{data_dir}/beat.record", "beat", "--loglevel=WARNING"],
                                       env={**env, "SOLARMON_COLLECTOR": names[0],
-                                           "SOLARMON_DATA_DIR": f"{data_dir}/beat"}))
+                                           "SOLARMON_DATA_DIR": f"{data_dir}/beat"},
+                                      stdout=logs, stderr=subprocess.STDOUT))
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
@@ -351,12 +413,13 @@ def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: 
                 time.sleep(1)
             time.sleep(2 * interval)  # past the first round's catching up
             rows_before = t.EnergySample.objects.count()
+            missed_before = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True))
             cpu, began, wall = [_cpu_s(p.pid) for p in procs], time.time(), time.monotonic()
             time.sleep(seconds)
             used = sum(_cpu_s(p.pid) - c for p, c in zip(procs, cpu, strict=True))
             elapsed, ended = time.monotonic() - wall, time.time()
             rows = t.EnergySample.objects.count() - rows_before
-            missed = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True))
+            missed = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True)) - missed_before
         finally:
             for proc in procs:
                 proc.terminate()
@@ -365,6 +428,7 @@ def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: 
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+            logs.close()
         lags, reads, e2e = [], [], []
         for record in records:
             for line in Path(record).read_text().splitlines():
@@ -376,17 +440,19 @@ def bench_end_to_end(devices: int, interval: float, seconds: float, collectors: 
                 else:
                     reads.append(float(values[0]))
                     e2e.append(float(values[1]))
-        print(f"  {rows / elapsed:7.1f} polls/s sustained ({rows} polls in {elapsed:.1f} s, "
+        print(f"  {schedule} ({_SCHEDULES[schedule]}), load average {os.getloadavg()[0]:.1f}:")
+        print(f"    {rows / elapsed:7.1f} polls/s sustained ({rows} polls in {elapsed:.1f} s, "
               f"{devices / interval:.0f}/s wanted), {rows / elapsed:7.1f} sample rows/s")
-        print(f"  CPU of the workers and beat: {used / max(rows, 1) * 1000:.2f} ms per poll, "
+        print(f"    CPU of the workers and beat: {used / max(rows, 1) * 1000:.2f} ms per poll, "
               f"{used / elapsed * 100:.0f} % of a core")
-        print(f"  dispatch lag (slot → poll start): p50 {_percentile(lags, 0.5) * 1000:.0f} ms, "
-              f"p99 {_percentile(lags, 0.99) * 1000:.0f} ms, max {max(lags, default=0) * 1000:.0f} ms")
-        print(f"  end to end (poll start, i.e. the read, → rows committed): p50 "
+        print(f"    dispatch lag (due time, i.e. the slot → poll start): p50 "
+              f"{_percentile(lags, 0.5) * 1000:.0f} ms, p99 {_percentile(lags, 0.99) * 1000:.0f} ms, "
+              f"max {max(lags, default=0) * 1000:.0f} ms")
+        print(f"    end to end (poll start, i.e. the read, → rows committed): p50 "
               f"{_percentile(reads, 0.5) * 1000:.0f} ms, p99 {_percentile(reads, 0.99) * 1000:.0f} ms; "
               f"(slot → committed): p50 {_percentile(e2e, 0.5) * 1000:.0f} ms, "
               f"p99 {_percentile(e2e, 0.99) * 1000:.0f} ms")
-        print(f"  missed polls counted since the start: {missed}")
+        print(f"    missed polls counted during the measurement: {missed}")
 
 
 def main() -> None:
@@ -402,6 +468,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--ticks", type=int, default=200)
+    parser.add_argument("--per-system", type=int, default=10, help="inverters to a system (default 10: "
+                        "an installer's many homes; --per-system 500 puts every device in one system)")
+    parser.add_argument("--schedule", choices=["spread", "aligned", "both"], default="spread",
+                        help="spread: each system at its own phase (the default setting); aligned: every "
+                        "device at the interval's boundary; both: one after the other, in one run")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
@@ -410,6 +481,7 @@ def main() -> None:
         name, record, *rest = args.worker
         run_worker(name, record, rest)
         return
+    schedules = ["aligned", "spread"] if args.schedule == "both" else [args.schedule]
     with contextlib.ExitStack() as stack:
         database_url = broker_url = None
         if args.postgres or args.celery:
@@ -425,10 +497,10 @@ def main() -> None:
         print(f"database: {connection.vendor}")
         if args.celery:
             bench_end_to_end(args.devices, args.interval, args.seconds, args.collectors, args.threads,
-                             data_dir)
+                             data_dir, args.per_system, schedules)
             return
         bench_ingest(args.ticks)
-        bench_polls(args.devices, args.interval, args.seconds, args.threads)
+        bench_polls(args.devices, args.interval, args.seconds, args.threads, args.per_system, schedules)
 
 
 if __name__ == "__main__":

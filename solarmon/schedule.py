@@ -28,7 +28,17 @@ class Entry:
 
 def dispatch_period_s() -> float:
     """Seconds between two runs of the poll dispatcher."""
-    return float(getattr(settings, "SOLARMON_DISPATCH_PERIOD_S", 2))
+    return float(settings.SOLARMON_DISPATCH_PERIOD_S)
+
+
+def dispatch_lookahead_s() -> float:
+    """How far ahead a dispatch queues polls, each for its own due time (a Celery ETA).
+
+    Two periods: a dispatch that starts late, or one that is skipped (the previous one still
+    running, or expired in a busy queue), leaves no poll to start late; the one before has
+    already queued them.
+    """
+    return 2 * dispatch_period_s()
 
 
 def beat_entries() -> list[Entry]:

@@ -275,6 +275,9 @@ SOLARMON_DISCOVERY_BACKOFF_MULTIPLIER = env.float("SOLARMON_DISCOVERY_BACKOFF_MU
 SOLARMON_DISCOVERY_FROM_ENV = frozenset(name for name in os.environ if name.startswith("SOLARMON_DISCOVERY_"))
 # How often beat looks for devices whose poll is due (each device has its own interval).
 SOLARMON_DISPATCH_PERIOD_S = env.float("SOLARMON_DISPATCH_PERIOD_S", default=2.0)
+# Each system is polled at its own stable offset within the poll interval (from its id), so that
+# many devices fall due a few at a time, not all at the interval's boundary (telemetry.polling).
+SOLARMON_POLL_SPREAD = env.bool("SOLARMON_POLL_SPREAD", default=True)
 # MQTT publishing (README "Home Assistant / MQTT"). Each, when set, overrides the stored MQTT
 # settings; SOLARMON_MQTT_URL (mqtt[s]://[user:password@]host[:port]) also turns publishing on.
 SOLARMON_MQTT_URL = env.str("SOLARMON_MQTT_URL", default="")

@@ -7,12 +7,16 @@ never stops the others):
 - not due yet (or backing off, or stopped by a permanent error): nothing;
 - nobody can poll it (no owner, or its collector is down): a missed poll and a failure, so
   it turns offline; no other collector takes over its serial port;
-- its previous poll is still queued or running: a missed poll, nothing queued on top of it
-  (a slow bus never piles up tasks that wait on its lock); a previous poll that never
-  reported within ``lost_after_s`` counts as missed and is replaced;
+- its previous poll is still queued or running: once it is due, a missed poll, nothing queued
+  on top of it (a slow bus never piles up tasks that wait on its lock); while it is only due
+  later within the lookahead, nothing yet; a previous poll that never reported within
+  ``lost_after_s`` counts as missed and is replaced;
 - slots that passed while no dispatch ran (database or broker stalled) count as missed;
-- otherwise it is due: devices of one owner that share a bus are queued as one ``poll_bus``
-  task on the owner's queue, expiring before the next slot.
+- otherwise it is due: devices of one owner that share a bus and a slot are queued as one
+  ``poll_bus`` task on the owner's queue, expiring before the next slot.
+
+A device's slots are its system's (``telemetry.polling.slot_for``): the interval's multiples
+shifted by the system's own phase, so that many systems' devices fall due a few at a time.
 
 With a ``lookahead_s`` (beat's dispatch period, from ``dispatch_polls``), devices that fall due
 before the next dispatch are queued now for their own slot, which the task waits for (a Celery
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -100,6 +104,7 @@ class _Round:
     due: list[DeviceRef] = field(default_factory=list)
     unreachable: dict[tuple[str, float], list[DeviceStatus]] = field(default_factory=dict)
     busy: dict[float, list[DeviceStatus]] = field(default_factory=dict)  # by interval
+    stalled: dict[int, list[DeviceStatus]] = field(default_factory=dict)  # by slots skipped
 
 
 def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
@@ -119,22 +124,18 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
         except Exception:  # one device's bad data must not stop the dispatch of the others
             log.exception("dispatch of %s %s failed", ref.kind, ref.device_id)
     _write_unreachable(round_)
+    for skipped, statuses_ in round_.stalled.items():  # one UPDATE per distinct count, not per device
+        count_missed(statuses_, now, "no dispatch ran while it was due (beat, broker or database stalled)",
+                     skipped)
     for interval_s, statuses_ in round_.busy.items():
         count_missed(statuses_, now, "the previous poll is still queued or running",
                      next_poll_at=now + timedelta(seconds=interval_s))
     sends: list[tuple[str, list[DeviceRef], datetime, float]] = []
-    claims: dict[tuple[datetime, datetime], list[int]] = {}  # (next poll, pending slot) → status rows
-    for owner, group in _groups(round_.due):
-        interval = min(r.interval_s for r in group)
-        # A device due later within the lookahead is polled at its own time, not before.
-        starts = {ref.key: max(now, statuses[ref.key].next_poll_at or now) for ref in group}
-        slot = slot_for(min(starts.values()), interval)
-        for ref in group:
-            next_at = slot_for(starts[ref.key], ref.interval_s) + timedelta(seconds=ref.interval_s)
-            claims.setdefault((next_at, slot), []).append(statuses[ref.key].pk)
-        sends.append((owner, group, slot, expires_s(interval)))
-    for (next_at, slot), pks in claims.items():  # one UPDATE per distinct claim, before any send
-        DeviceStatus.objects.filter(pk__in=pks).update(next_poll_at=next_at, pending_slot=slot)
+    claims: list[tuple[datetime, datetime, int]] = []  # (next poll, pending slot, status row)
+    for owner, group, slot in _tasks(round_.due, statuses, now):
+        claims.extend((slot + timedelta(seconds=ref.interval_s), slot, statuses[ref.key].pk) for ref in group)
+        sends.append((owner, group, slot, expires_s(min(r.interval_s for r in group))))
+    _claim(claims)  # before any send
     queued = 0
     for owner, group, slot, expires in sends:
         try:
@@ -146,6 +147,18 @@ def dispatch_due(now: datetime, send: Send, lookahead_s: float = 0.0) -> int:
     return queued
 
 
+def _claim(claims: list[tuple[datetime, datetime, int]]) -> None:
+    """Mark the devices' polls pending and their next ones due, in one statement (each system's
+    slot is its own, so a statement per distinct claim would grow with the number of systems)."""
+    if not claims:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with transaction.atomic(), connection.cursor() as cursor:  # one commit
+        cursor.executemany(_CLAIM_SQL, [(adapt(next_at), adapt(slot), pk) for next_at, slot, pk in claims])
+
+
+_CLAIM_SQL = (f"UPDATE {DeviceStatus._meta.db_table} SET next_poll_at = %s, pending_slot = %s "
+              f"WHERE {DeviceStatus._meta.pk.column} = %s")
 _SYNCED: list[tuple[Any, ...]] = []  # (catalog, status rows) the status rows were last synced for
 
 
@@ -193,23 +206,24 @@ def _triage(round_: _Round, ref: DeviceRef, status: DeviceStatus, owners: Owners
         return
     if status.pending_slot is not None:
         if (now - status.pending_slot).total_seconds() < lost_after_s(status):
-            round_.busy.setdefault(ref.interval_s, []).append(status)
+            if status.next_poll_at is None or status.next_poll_at <= now:
+                round_.busy.setdefault(ref.interval_s, []).append(status)
+            # else: due later within the lookahead; its previous poll may report before then
             return
         count_missed([status], now, f"the poll for {status.pending_slot:%H:%M:%S} never reported "
                      "(its worker stopped?)", only_pending=status.pending_slot, pending_slot=None)
-    _count_stalled_slots(status, ref, now)
+    _count_stalled_slots(round_, status, ref)
     round_.due.append(ref)
 
 
-def _count_stalled_slots(status: DeviceStatus, ref: DeviceRef, now: datetime) -> None:
+def _count_stalled_slots(round_: _Round, status: DeviceStatus, ref: DeviceRef) -> None:
     """Whole intervals that passed after the device was due without any dispatch."""
     if status.next_poll_at is None:
         return
     since = max(status.next_poll_at, _STARTED)
-    skipped = math.floor((now - since).total_seconds() / ref.interval_s)
+    skipped = math.floor((round_.now - since).total_seconds() / ref.interval_s)
     if skipped >= 1:
-        count_missed([status], now, "no dispatch ran while it was due (beat, broker or database stalled)",
-                     skipped)
+        round_.stalled.setdefault(skipped, []).append(status)
 
 
 def _write_unreachable(round_: _Round) -> None:
@@ -225,6 +239,25 @@ def _groups(due: list[DeviceRef]) -> list[tuple[str, list[DeviceRef]]]:
         assert ref.owner is not None  # unowned devices were set aside
         by_owner.setdefault(ref.owner, []).append(ref)
     return [(owner, group) for owner, refs in sorted(by_owner.items()) for group in group_by_bus(refs)]
+
+
+def _tasks(due: list[DeviceRef], statuses: dict[str, DeviceStatus],
+           now: datetime) -> list[tuple[str, list[DeviceRef], datetime]]:
+    """One task per owner, bus and slot: (owner, devices, slot).
+
+    A device's slot is its system's (``slot_for``) at its due time, or now when that has passed:
+    a device due later within the lookahead is polled at its own time, not before. Devices of a
+    bus whose slots differ (other systems, so other phases, or another due time) get a task
+    each, at its own time; the bus lock keeps them apart.
+    """
+    tasks: list[tuple[str, list[DeviceRef], datetime]] = []
+    for owner, group in _groups(due):
+        by_slot: dict[datetime, list[DeviceRef]] = {}
+        for ref in group:
+            start = max(now, statuses[ref.key].next_poll_at or now)
+            by_slot.setdefault(slot_for(start, ref.interval_s, ref.system_id), []).append(ref)
+        tasks.extend((owner, refs, slot) for slot, refs in sorted(by_slot.items()))
+    return tasks
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ belong to another collector are left out of its failover here: this host cannot 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -183,11 +184,44 @@ def close_readers() -> None:
 
 
 # ---- one poll ---------------------------------------------------------------------------
-def slot_for(now: datetime, interval_s: float) -> datetime:
-    """The poll's nominal time: ``now`` floored to the interval. Duplicate tasks share it."""
+def system_phase_ms(system_id: str) -> int:
+    """The system's stable place in every poll interval, as a number of milliseconds (0 with
+    ``SOLARMON_POLL_SPREAD`` off): :func:`slot_for` takes it modulo the interval.
+
+    Each system is polled at its own offset within the interval rather than all at its
+    boundary, so 500 devices polled every 5 s fall due a few at a time instead of all at once
+    (a burst whose last polls start seconds late). The offset comes from a hash of the system's
+    id, so it never changes while the system exists, every process and host works out the same
+    one without asking anybody, and adding a system moves no other. All devices of a system
+    share it: their samples carry the same slot times, and its totals are derived once per slot.
+    """
+    if not settings.SOLARMON_POLL_SPREAD:
+        return 0
+    return _phase_of(system_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _phase_of(system_id: str) -> int:
+    # Whole tenths of a second: slot times read 12:00:03.4, not 12:00:03.417.
+    return int.from_bytes(hashlib.sha256(system_id.encode()).digest()[:8], "big") * PHASE_STEP_MS
+
+
+PHASE_STEP_MS = 100
+
+
+def slot_for(now: datetime, interval_s: float, system_id: str | None = None) -> datetime:
+    """The poll's nominal time, which its samples carry: the last slot of ``system_id``'s poll
+    grid at or before ``now`` (the interval's multiples, shifted by the system's phase,
+    :func:`system_phase_ms`; no system: the interval's multiples since the epoch).
+
+    Duplicate tasks share it. Within one system, the grid of a longer interval that is a
+    multiple of a shorter one is part of the shorter's (a 10 s pack and 5 s inverters meet at
+    every other slot), as on the epoch's grid.
+    """
     step = max(int(interval_s * 1000), 1000)
+    phase = system_phase_ms(system_id) % step if system_id else 0
     epoch_ms = int(now.timestamp() * 1000)
-    return datetime.fromtimestamp((epoch_ms - epoch_ms % step) / 1000, tz=UTC)
+    return datetime.fromtimestamp((epoch_ms - (epoch_ms - phase) % step) / 1000, tz=UTC)
 
 
 def statuses_for(refs: list[DeviceRef]) -> dict[str, DeviceStatus]:
@@ -275,7 +309,7 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None, *, tree: SystemTre
     """
     started = time.monotonic()
     now = timezone.now()
-    slot = slot or slot_for(now, ref.interval_s)
+    slot = slot or slot_for(now, ref.interval_s, ref.system_id)
     collector = settings.SOLARMON_COLLECTOR
     outcome = PollOutcome(device=ref, ok=False)
     permanent = False

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from catalog.models import System
 from catalog.selectors import SystemTree
-from solarmon.schedule import dispatch_period_s
+from solarmon.schedule import dispatch_lookahead_s
 from telemetry.buses import run_alone
 from telemetry.derive import derive_missed, derive_samples
 from telemetry.diskfull import is_disk_full
@@ -60,7 +60,7 @@ def dispatch_polls() -> int:
             return 0
         try:
             with short_lock_waits(DISPATCH_LOCK_WAIT_S):
-                return dispatch_due(timezone.now(), _send_poll, dispatch_period_s())
+                return dispatch_due(timezone.now(), _send_poll, dispatch_lookahead_s())
         except OperationalError as exc:
             log.warning("dispatch skipped: the database stayed locked for %.0f s (%s); the devices "
                         "stay due", DISPATCH_LOCK_WAIT_S, exc)

@@ -101,7 +101,7 @@ def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_repor
     sent: list[tuple[list[str], datetime]] = []
     now = timezone.now()
     dispatch_due(now, lambda owner, keys, slot, expires_s: sent.append((keys, slot)))
-    inverter_slot = polling.slot_for(now, 5)
+    inverter_slot = polling.slot_for(now, 5, "system")
     buses = [keys for keys, slot in sent if slot == inverter_slot]
     assert len(buses) >= 3  # the inverters and the meter are on separate buses
     for keys in buses[:-1]:

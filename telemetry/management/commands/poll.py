@@ -40,7 +40,7 @@ class Command(BaseCommand):
         failures = 0
         try:
             for ref in refs:
-                slot = slot_for(now, ref.interval_s)
+                slot = slot_for(now, ref.interval_s, ref.system_id)
                 out = poll_device(ref, slot)
                 failures += not out.ok
                 if out.ok:
