@@ -80,8 +80,8 @@ def stage_cell_day(packs: list[str], day: Day) -> int:
     adapt = connection.ops.adapt_datetimefield_value
     on = connection.ops.adapt_datefield_value(day.date)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {CELL_DAY_STAGE} AS SELECT * FROM battery_cell_daily "
-                       "WHERE 1 = 0")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {CELL_DAY_STAGE} AS "
+                       "SELECT * FROM battery_cell_daily WHERE 1 = 0")
         cursor.execute(f"DELETE FROM {CELL_DAY_STAGE}")
         cursor.execute(tiers._cell_daily_sql(len(packs), source=CELL_TIER_STAGE, target=CELL_DAY_STAGE),
                        [on, *packs, adapt(day.start_utc), adapt(day.end_utc)])
@@ -93,6 +93,7 @@ def write_cell_day(packs: list[str], day: Day) -> int:
     on = connection.ops.adapt_datefield_value(day.date)
     marks = ", ".join(["%s"] * len(packs))
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM battery_cell_daily WHERE pack_id IN ({marks}) AND date = %s", [*packs, on])
+        cursor.execute(f"DELETE FROM battery_cell_daily WHERE pack_id IN ({marks}) AND date = %s",
+                       [*packs, on])
         cursor.execute(f"INSERT INTO battery_cell_daily SELECT * FROM {CELL_DAY_STAGE}")
         return max(cursor.rowcount, 0)
