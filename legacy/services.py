@@ -333,8 +333,9 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
 def import_pragmas() -> Iterator[None]:
     """SQLite: settings of solarmon's own connection while it recomputes imported days, restored
     after. A bigger page cache keeps a day's sample pages at hand; temporary tables (the staged
-    tiers) stay in memory; the write-ahead log is checkpointed every ~40 MB instead of every
-    4 MB, so fewer commits wait for one. Durability is unchanged (synchronous stays NORMAL)."""
+    tiers) stay in memory; the write-ahead log is checkpointed at SQLite's default ~4 MB by these
+    commits, so it never grows for a commit of polling to checkpoint. Durability is unchanged
+    (synchronous stays NORMAL)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield  # (temp_store cannot change inside a transaction)
         return
