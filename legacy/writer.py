@@ -4,9 +4,10 @@ The rows are converted by SQL in SQLite (:mod:`legacy.tables`) over the original
 read-only as ``legacy`` to a connection of the importer's own. With solarmon on SQLite that
 connection is to solarmon's database file, so a batch is converted into a temporary table and
 moved with one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` inside SQLite, its write bounded by
-time. With PostgreSQL the converted rows are streamed with ``COPY`` into a temporary table and moved with ``INSERT … ON CONFLICT DO NOTHING``. Either way each batch is one short
-transaction that also records how far its table has got, so polling is never held up for long
-and an interrupted import resumes at the first batch that was not committed.
+time. With PostgreSQL the converted rows are streamed with ``COPY`` into a temporary table and
+moved with ``INSERT … ON CONFLICT DO NOTHING``. Either way each batch is one short transaction
+that also records how far its table has got, so polling is never held up for long and an
+interrupted import resumes at the first batch that was not committed.
 """
 
 from __future__ import annotations
