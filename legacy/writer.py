@@ -177,12 +177,13 @@ class SQLiteWriter(Writer):
         columns = ", ".join(spec.columns)
         stage = self._stage(spec, low, high)
         self._yield()
+        self.conn.execute("BEGIN IMMEDIATE")
+        # The lock is held from here (waiting for it above is not holding it).
         began = time.monotonic()
         self._deadline = began + self.bound_s
-        if bounded:
-            self.conn.set_progress_handler(self._over_time, 1000)
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
+            if bounded:
+                self.conn.set_progress_handler(self._over_time, 1000)
             # Rows already there are skipped; anything else wrong with a row is an error, not a skip.
             written = self.conn.execute(f"INSERT INTO main.{spec.name} ({columns}) SELECT {columns} "
                                         f"FROM temp.{stage} WHERE 1 ON CONFLICT DO NOTHING").rowcount
