@@ -302,15 +302,17 @@ def replace_stat_tiers(topo: Topology, start: datetime, end: datetime, *, fresh:
 
 
 # ---- cells: a summary per local day --------------------------------------------------
-def _cell_daily_sql(packs: int) -> str:
+def _cell_daily_sql(packs: int, source: str = "battery_cell_samples_5min", target: str = "battery_cell_daily"
+                    ) -> str:
     """Each cell's day from its tier rows: averages weighted by samples, extremes, and the slot of
-    its lowest voltage (the first, if it was reached more than once)."""
+    its lowest voltage (the first, if it was reached more than once). ``source`` and ``target``:
+    other tables of the same columns (an import stages a day in temporary tables)."""
     def stats(name: str) -> str:
         weight = f"CASE WHEN {name}_avg IS NULL THEN 0 ELSE sample_count END"
         return (f"SUM({name}_avg * sample_count) / NULLIF(SUM({weight}), 0), SUM({weight}), "
                 f"MIN({name}_min), MAX({name}_max)")
     return (
-        "INSERT INTO battery_cell_daily (pack_id, date, cell_id, sample_count, voltage_avg, voltage_n, "
+        f"INSERT INTO {target} (pack_id, date, cell_id, sample_count, voltage_avg, voltage_n, "
         "voltage_min, voltage_max, temperature_avg, temperature_n, temperature_min, temperature_max, "
         "voltage_min_at) "
         f"SELECT pack_id, %s, cell_id, SUM(sample_count), {stats('voltage')}, {stats('temperature')}, "
@@ -318,7 +320,7 @@ def _cell_daily_sql(packs: int) -> str:
         "FROM (SELECT pack_id, cell_id, ts, sample_count, voltage_avg, voltage_min, voltage_max, "
         "temperature_avg, temperature_min, temperature_max, ROW_NUMBER() OVER (PARTITION BY cell_id "
         "ORDER BY CASE WHEN voltage_min IS NULL THEN 1 ELSE 0 END, voltage_min, ts) AS lowest "
-        f"FROM battery_cell_samples_5min WHERE pack_id IN ({_in(['p'] * packs)}) AND ts >= %s AND ts < %s"
+        f"FROM {source} WHERE pack_id IN ({_in(['p'] * packs)}) AND ts >= %s AND ts < %s"
         ") slots GROUP BY pack_id, cell_id")
 
 

@@ -92,6 +92,7 @@ def measure(url: str, source: Path) -> None:
     rollups = seconds.get("rollups", 0.0)
     total = sum(v for k, v in seconds.items() if k != "report")
     print(json.dumps({"rows": rows, "tables": {t.table: t.rows for t in result.tables}, "seconds": seconds,
+                      "cpu_seconds": result.cpu_seconds, "interrupted_writes": result.interrupted_writes,
                       "import_s": total - rollups, "total_s": total, "days_rolled": result.rolled_days,
                       "longest_write_s": result.longest_write_s,
                       "longest_rollup_s": result.longest_rollup_s,
@@ -136,11 +137,17 @@ def _report(days: int, figures: dict[str, object]) -> None:
     rows = int(figures["rows"])  # type: ignore[call-overload]
     import_s, total_s = float(figures["import_s"]), float(figures["total_s"])  # type: ignore[arg-type]
     phases = "  ".join(f"{name} {value:.1f} s" for name, value in figures["seconds"].items())  # type: ignore[attr-defined]
+    cpu = figures["cpu_seconds"]
+    cpu_total = sum(v for k, v in cpu.items() if k != "report")  # type: ignore[attr-defined]
+    cpu_phases = "  ".join(f"{name} {value:.1f} s" for name, value in cpu.items())  # type: ignore[attr-defined]
     met = "met" if rows / total_s >= TARGET_ROWS_PER_S else "NOT met"
     print(f"{days:>4} days {rows:>12,} rows  import {import_s:7.1f} s {rows / import_s:>9,.0f} rows/s  "
           f"with rollups {total_s:7.1f} s {rows / total_s:>9,.0f} rows/s ({met}: "
           f"{TARGET_ROWS_PER_S:,})  longest transaction {figures['longest_write_s']:.2f} s (samples), "
           f"{figures['longest_rollup_s']:.2f} s (a day's rollups)  [{phases}]", flush=True)
+    print(f"{'':>10}CPU time of the import's process {cpu_total:.1f} s ({rows / cpu_total:,.0f} rows per "
+          f"CPU second; a busy machine inflates this far less than the wall time) [{cpu_phases}]; "
+          f"{figures['interrupted_writes']} sample writes cut short at the lock's bound", flush=True)
     if figures.get("poll_writes"):
         print(f"{'':>10}a concurrent writer: {figures['poll_writes']} writes, longest wait "
               f"{figures['poll_longest_wait_s']:.3f} s, {figures['poll_waits_over_1s']} over 1 s", flush=True)

@@ -78,9 +78,12 @@ class LegacyReport:
     rolled_days: int = 0
     days: list[DeviceDay] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     # The longest transaction the import held open while writing samples, and one day's rollups.
     longest_write_s: float = 0.0
     longest_rollup_s: float = 0.0
+    # Sample writes rolled back at the lock's bound and done again in smaller batches.
+    interrupted_writes: int = 0
 
     def lines(self) -> list[str]:
         out = [f"{self.path}: the original's database, {self.shape} shape"
@@ -107,7 +110,9 @@ class LegacyReport:
         out.append(f"{rows:,} sample rows in {total:.1f} s ({rate:,.0f} rows/s): {timing}")
         if not self.dry_run:
             out.append(f"longest transaction: {self.longest_write_s:.2f} s writing samples, "
-                       f"{self.longest_rollup_s:.2f} s recomputing a day")
+                       f"{self.longest_rollup_s:.2f} s recomputing a day"
+                       + (f" ({self.interrupted_writes} writes cut short at the lock's bound and redone "
+                          "smaller)" if self.interrupted_writes else ""))
         return out
 
 

@@ -2,11 +2,12 @@
 
 The rows are converted by SQL in SQLite (:mod:`legacy.tables`) over the original's file, attached
 read-only as ``legacy`` to a connection of the importer's own. With solarmon on SQLite that
-connection is to solarmon's database file, so a batch is one ``INSERT … SELECT … ON CONFLICT DO NOTHING``
-inside SQLite. With PostgreSQL the converted rows are streamed with ``COPY`` into a temporary
-table and moved with ``INSERT … ON CONFLICT DO NOTHING``. Either way each batch is one short
-transaction that also records how far its table has got, so polling is never held up for long
-and an interrupted import resumes at the first batch that was not committed.
+connection is to solarmon's database file, so a batch is converted into a temporary table and
+moved with one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` inside SQLite, its write bounded by
+time. With PostgreSQL the converted rows are streamed with ``COPY`` into a temporary table and
+moved with ``INSERT … ON CONFLICT DO NOTHING``. Either way each batch is one short transaction
+that also records how far its table has got, so polling is never held up for long and an
+interrupted import resumes at the first batch that was not committed.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ MAPS = {
     "legacy_cells": "legacy_id TEXT, power INTEGER, cell INTEGER, cell_id TEXT, battery_id TEXT, "
                     "PRIMARY KEY (legacy_id, power, cell)",
 }
-WAL_CHECKPOINT_PAGES = 10_000
+# SQLite's own default: the import's commits checkpoint every ~4 MB of write-ahead log, so the WAL
+# never grows for a commit of polling to checkpoint (and wait for).
+WAL_CHECKPOINT_PAGES = 1000
 # SQLite's busy handler retries a waiting writer at most every 100 ms: a pause a little longer
 # than that always lets one in.
 YIELD_S = 0.11
@@ -49,6 +52,8 @@ class Writer(ABC):
     def __init__(self, path: Path, main: str) -> None:
         self.path = path
         self.longest_s = 0.0  # the longest write transaction so far (what polling may wait for)
+        self.last_hold_s = 0.0  # how long the last batch's write transaction took
+        self.interrupted = 0  # writes cut short at the lock's bound and done again smaller
         self.conn = sqlite3.connect(main, uri=True, isolation_level=None, check_same_thread=False,
                                     timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
         self.conn.execute("ATTACH DATABASE ? AS legacy", (f"{path.resolve().as_uri()}?mode=ro",))
@@ -85,7 +90,8 @@ class Writer(ABC):
                            "batch when run again", partial=True)
 
     @abstractmethod
-    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
+    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress, *,
+              bounded: bool = True) -> tuple[int, int]:
         """Copy the rows in (low, high] and record the progress, in one transaction: (read, new)."""
 
 
@@ -93,56 +99,124 @@ def _conventions(vendor: str) -> tuple[float, float]:
     return (DEYE_CURRENT_SIGN, DEYE_TEMP_OFFSET) if vendor in DEYE_FAMILY else (1.0, 0.0)
 
 
+class LockBound(Exception):
+    """A batch's write would have held the write lock past SOLARMON_LEGACY_MAX_HOLD_S: it was rolled
+    back, and is to be written again in smaller batches."""
+
+
 class SQLiteWriter(Writer):
-    """solarmon on SQLite: the batch never leaves SQLite."""
+    """solarmon on SQLite: the batch never leaves SQLite.
+
+    A batch is converted first, into a temporary table of this connection, without holding
+    solarmon's write lock (the conversion reads only the original's file and the maps); only
+    then is it moved into solarmon's table in one short ``BEGIN IMMEDIATE`` transaction. The
+    conversion of the next batch is the gap in which a waiting writer (polling) gets the lock;
+    where it is shorter than :data:`YIELD_S` and the lock has been held about
+    SOLARMON_LEGACY_MAX_HOLD_S since the last real gap, the import pauses for the rest.
+
+    A write that runs past SOLARMON_LEGACY_MAX_HOLD_S (a busy machine, a slow card) is
+    interrupted, rolled back and raises :class:`LockBound`, so no transaction of the import holds
+    the lock longer, whatever the rows cost. The write-ahead log is checkpointed by the import's
+    own commits (SQLite's default of every ~4 MB): left to grow, it would be checkpointed by the
+    first commit of polling after it, which then waits for the whole checkpoint.
+    """
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, str(connection.settings_dict["NAME"]))
-        self.held_s = 0.0  # the write lock held since the last pause
+        self.held_s = 0.0  # the write lock held since the last gap a writer could use
+        self.last_commit = 0.0  # monotonic time of this writer's last commit
+        # Held at most half the setting per transaction, and again at most half before a pause:
+        # a waiting writer waits at most the setting (plus its busy handler's 0.1 s step).
+        self.bound_s = float(settings.SOLARMON_LEGACY_MAX_HOLD_S) / 2
+        self._deadline = 0.0
         # solarmon's rows are placed through its catalog (the maps), so foreign keys are not
-        # looked up again per row; a bigger cache keeps the indexes' pages at hand.
+        # looked up again per row; a bigger cache keeps the indexes' pages at hand; staged batches
+        # stay in memory.
         self.conn.execute("PRAGMA foreign_keys = OFF")
         self.conn.execute("PRAGMA synchronous = NORMAL")  # as solarmon's own connections (WAL)
-        # Checkpoint every ~40 MB of WAL instead of every 4 MB: far fewer syncs of the database file.
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self.conn.execute(f"PRAGMA cache_size = -{int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024}")
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self._staged: set[str] = set()
 
-    def _yield(self, took: float) -> None:
-        """Batches follow each other at once, so a writer waiting on the busy timeout could miss
-        every gap between them: pause once the lock has been held about SOLARMON_LEGACY_MAX_HOLD_S
-        (the next batch, taking as long as this one, would go past it)."""
-        self.held_s += took
-        if self.held_s + took > float(settings.SOLARMON_LEGACY_MAX_HOLD_S):
-            time.sleep(YIELD_S)
+    def _over_time(self) -> int:
+        """SQLite's progress handler: non-zero interrupts the running statement."""
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def _stage(self, spec: TableSpec, low: int, high: int) -> str:
+        """Convert rows (low, high] into this connection's temporary table; no lock on solarmon's."""
+        stage = f"legacy_stage_{spec.name}"
+        columns = ", ".join(spec.columns)
+        if stage not in self._staged:
+            self.conn.execute(f"DROP TABLE IF EXISTS temp.{stage}")
+            self.conn.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM main.{spec.name} WHERE 0")
+            self._staged.add(stage)
+        self.conn.execute(f"DELETE FROM temp.{stage}")
+        self.conn.execute(f"INSERT INTO temp.{stage} ({columns}) " + select_sql(spec), (low, high))
+        return stage
+
+    def _yield(self) -> None:
+        """Let a waiting writer in: SQLite's busy handler retries at most every 100 ms, so a gap of
+        YIELD_S between two transactions always lets one in. The conversion of a batch is such a
+        gap when it takes that long; otherwise pause for the rest once the lock has been held
+        about SOLARMON_LEGACY_MAX_HOLD_S since the last gap."""
+        gap = time.monotonic() - self.last_commit
+        if gap >= YIELD_S:
+            self.held_s = 0.0
+        elif self.held_s > self.bound_s:
+            time.sleep(YIELD_S - gap)
             self.held_s = 0.0
 
-    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
+    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress, *,
+              bounded: bool = True) -> tuple[int, int]:
+        """As :meth:`Writer.write`; raises :class:`LockBound` (nothing written) when ``bounded`` and
+        the write would hold the lock too long."""
         # Every row of the range is placed (the scan made sure), so the range's span is what it reads
         # unless rows were deleted from the file; the exact total is the scan's (see services._copy).
         read = high - low
         columns = ", ".join(spec.columns)
-        began = time.monotonic()
+        stage = self._stage(spec, low, high)
+        self._yield()
         self.conn.execute("BEGIN IMMEDIATE")
+        # The lock is held from here (waiting for it above is not holding it).
+        began = time.monotonic()
+        self._deadline = began + self.bound_s
         try:
+            if bounded:
+                self.conn.set_progress_handler(self._over_time, 1000)
             # Rows already there are skipped; anything else wrong with a row is an error, not a skip.
-            written = self.conn.execute(f"INSERT INTO main.{spec.name} ({columns}) " + select_sql(spec)
-                                        + " ON CONFLICT DO NOTHING", (low, high)).rowcount
+            written = self.conn.execute(f"INSERT INTO main.{spec.name} ({columns}) SELECT {columns} "
+                                        f"FROM temp.{stage} WHERE 1 ON CONFLICT DO NOTHING").rowcount
             self.conn.execute("UPDATE legacy_table_progress SET last_rowid = ?, rows_read = rows_read + ?, "
                               "rows_written = rows_written + ? WHERE id = ?",
                               (high, read, written, progress.pk))
+            self.conn.set_progress_handler(None, 0)  # the commit (and its checkpoint) is never cut short
             self.conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise self.unplaced(spec, low, high, exc) from exc
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            self._rollback()
+            if "interrupt" in str(exc):
+                raise LockBound(f"{spec.name} rows {low + 1}-{high}") from exc
             raise
-        took = time.monotonic() - began
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self.conn.set_progress_handler(None, 0)
+        self.last_commit = time.monotonic()
+        self.last_hold_s = took = self.last_commit - began
         self.longest_s = max(self.longest_s, took)
-        self._yield(took)
+        self.held_s += took
         progress.last_rowid, progress.rows_read, progress.rows_written = (
             high, progress.rows_read + read, progress.rows_written + written)
         return read, written
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self.last_commit = time.monotonic()
 
 
 class PostgresWriter(Writer):
@@ -151,15 +225,18 @@ class PostgresWriter(Writer):
     def __init__(self, path: Path) -> None:
         super().__init__(path, ":memory:")
 
-    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress) -> tuple[int, int]:
-        # SQLite writes the COPY text itself: no Python object per value.
+    def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress, *,
+              bounded: bool = True) -> tuple[int, int]:
+        # SQLite writes the COPY text itself: no Python object per value. (PostgreSQL's row locks
+        # never stop polling's inserts, so a batch is not bounded by time.)
         count, block = self.conn.execute(copy_sql(spec), (low, high)).fetchone()
         began = time.monotonic()
         try:
             written = self._copy(spec, high, count, block, progress)
         except (IntegrityError, psycopg.IntegrityError) as exc:
             raise self.unplaced(spec, low, high, exc) from exc
-        self.longest_s = max(self.longest_s, time.monotonic() - began)
+        self.last_hold_s = time.monotonic() - began
+        self.longest_s = max(self.longest_s, self.last_hold_s)
         return count, written
 
     def _copy(self, spec: TableSpec, high: int, count: int, block: str | None,
