@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from adapters.modbus.driver import ModbusDriver
 from adapters.simulators.modbus import PowdriveSimulator
 from catalog import models as m
 from telemetry import models as t
@@ -78,7 +79,9 @@ def test_a_good_poll_keeps_its_connection_and_writes_the_status_it_reports(
         inverter: PowdriveSimulator) -> None:
     ref = poll_catalog().refs["inverter:inv1"]
     assert polling.poll_device(ref, _slot()).ok
-    link = polling._READERS[ref.key][1].members[0].driver.link
+    driver = polling._READERS[ref.key][1].members[0].driver
+    assert isinstance(driver, ModbusDriver)
+    link = driver.link
     client = link._client
     assert polling.poll_device(ref, _slot(5)).ok
     assert link._client is client  # the same connection, not a new one per poll
