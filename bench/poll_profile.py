@@ -139,7 +139,8 @@ def profile(args: argparse.Namespace) -> None:
         for _ in range(args.profile_rounds):
             profiled_polls += _round(args.interval, profiled)[2]
         close_readers()
-        _report(pstats.Stats(profiler), max(profiled_polls, 1), args.top)
+        if profiled_polls:
+            _report(pstats.Stats(profiler), profiled_polls, args.top)
 
 
 def _report(stats: pstats.Stats, polls: int, top: int) -> None:
