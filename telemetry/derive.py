@@ -27,6 +27,11 @@ from telemetry import models as t
 from telemetry.choices import GridSource
 
 WINDOW_INTERVALS = 3
+# What the totals read of each sample (rows as named tuples: no model instances per sample).
+INVERTER_COLUMNS = ("inverter_id", "ts", "pv_power_w", "load_power_w", "grid_power_w", "batt_power_w", "soc",
+                    "batt_voltage_v", "batt_current_a")
+METER_COLUMNS = ("meter_id", "ts", "grid_power_w")
+PACK_COLUMNS = ("pack_id", "ts", "soc")
 
 
 def _newest(rows: Iterable[Any], key: str) -> dict[str, Any]:
@@ -74,11 +79,12 @@ def derive_samples(system_id: str, ts: datetime, tree: SystemTree | None = None)
         system_id=system_id).values_list("device_type", "device_id", "poll_interval_s")}
     since = ts - timedelta(seconds=WINDOW_INTERVALS * max(intervals.values(), default=10.0))
     scope = {"system_id": system_id, "ts__gt": since, "ts__lte": ts}
-    inverters = _fresh(_newest(t.EnergySample.objects.filter(**scope), "inverter_id"), "inverter",
-                       intervals, ts)
-    meters = _fresh(_newest(t.MeterSample.objects.filter(**scope), "meter_id"), "meter", intervals, ts)
-    packs = _fresh(_newest(t.BatteryBankSample.objects.filter(**scope), "pack_id"), "battery_pack",
-                   intervals, ts)
+    inverters = _fresh(_newest(t.EnergySample.objects.filter(**scope).values_list(
+        *INVERTER_COLUMNS, named=True), "inverter_id"), "inverter", intervals, ts)
+    meters = _fresh(_newest(t.MeterSample.objects.filter(**scope).values_list(*METER_COLUMNS, named=True),
+                            "meter_id"), "meter", intervals, ts)
+    packs = _fresh(_newest(t.BatteryBankSample.objects.filter(**scope).values_list(
+        *PACK_COLUMNS, named=True), "pack_id"), "battery_pack", intervals, ts)
     tree = tree or system_tree(system_id)
     if tree is None:
         return 0, 0

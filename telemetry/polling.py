@@ -308,8 +308,7 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None, *, tree: SystemTre
     when the caller has it; a failed poll reads it otherwise (its backoff counts on it).
     """
     started = time.monotonic()
-    now = timezone.now()
-    slot = slot or slot_for(now, ref.interval_s, ref.system_id)
+    slot = slot or slot_for(timezone.now(), ref.interval_s, ref.system_id)
     collector = settings.SOLARMON_COLLECTOR
     outcome = PollOutcome(device=ref, ok=False)
     permanent = False

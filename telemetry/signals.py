@@ -11,4 +11,5 @@ from django.dispatch import Signal
 # written: each table's rows as column values, the head row first), so that a receiver has the
 # poll's values without reading them back. Rollups use it to recompute buckets that a late
 # sample touches, alerts to evaluate the device's rules.
-samples_written = Signal()
+# Sent at every poll: the receivers are looked up once per sender (the head table), not each time.
+samples_written = Signal(use_caching=True)

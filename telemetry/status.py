@@ -28,8 +28,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import F, Q
+from django.db.models.base import ModelState
 from django.db.models.signals import post_save
 
 from telemetry.choices import DeviceState
@@ -94,49 +95,71 @@ def record_success(status: DeviceStatus, now: datetime, slot: datetime, adapter_
     status.save(update_fields=POLL_FIELDS)
 
 
+# The columns a good poll writes, in the order of its UPDATE's parameters (the row's other
+# columns keep what they hold). The system is matched, not set: setting an indexed column
+# rewrites its index entry at every poll (SQLite), and a device moves to another system a few
+# times in its life (the dispatcher, or the slower path of a poll, moves its status row).
+_SUCCESS_COLUMNS = ("last_seen", "consecutive_failures", "active_adapter_id", "last_duration_ms",
+                    "next_poll_at", "pending_slot", "permanent_error", "collector", "config_fingerprint",
+                    "state", "poll_interval_s", "updated_at")
 _SUCCESS_SQL: list[str] = []
 
 
 def _success_sql() -> str:
     if not _SUCCESS_SQL:
         quote = connection.ops.quote_name
-        sets = ", ".join(f"{quote(column)} = %s" for column in (
-            "last_seen", "consecutive_failures", "active_adapter_id", "last_duration_ms", "next_poll_at",
-            "pending_slot", "permanent_error", "collector", "config_fingerprint", "state",
-            "poll_interval_s", "system_id", "updated_at"))
+        sets = ", ".join(f"{quote(column)} = %s" for column in _SUCCESS_COLUMNS)
         flagged, last_flag = quote("flagged_values"), quote("last_flag")
         _SUCCESS_SQL.append(
             f"UPDATE {quote(DeviceStatus._meta.db_table)} SET {sets}, {flagged} = {flagged} + %s, "
             f"{last_flag} = CASE WHEN %s THEN %s ELSE {last_flag} END "
-            f"WHERE {quote('device_type')} = %s AND {quote('device_id')} = %s")
+            f"WHERE {quote('device_type')} = %s AND {quote('device_id')} = %s AND {quote('system_id')} = %s")
     return _SUCCESS_SQL[0]
+
+
+_UPDATE_FIELDS = frozenset(POLL_FIELDS)
 
 
 def record_poll_success(device_type: str, device_id: str, system_id: str, interval_s: float, now: datetime,
                         slot: datetime, adapter_id: str, duration_ms: int, collector: str = "",
                         fingerprint: str = "", flags: Sequence[str] = ()) -> bool:
     """:func:`record_success` in one UPDATE, without reading the row first (a good poll's state
-    depends on nothing stored); False when the device has no status row yet.
+    depends on nothing stored: it is online, see :func:`effective_state`); False when the device
+    has no status row yet, or its row is still in another system (:func:`record_success` then).
 
-    Sends ``post_save`` with the row as written, as ``save()`` would, for its listeners (MQTT).
+    Sends ``post_save`` as ``save()`` would, for its listeners (MQTT), with the row as written
+    (:func:`_as_written`).
     """
-    status = DeviceStatus(device_type=device_type, device_id=device_id, system_id=system_id,
-                          last_seen=now, consecutive_failures=0, active_adapter_id=adapter_id or "",
-                          last_duration_ms=duration_ms, next_poll_at=slot + timedelta(seconds=interval_s),
-                          pending_slot=None, permanent_error=False, collector=collector,
-                          config_fingerprint=fingerprint, poll_interval_s=interval_s, updated_at=now)
-    status.state = effective_state(status, now)
-    at, next_at = (connection.ops.adapt_datetimefield_value(v) for v in (now, status.next_poll_at))
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    adapt = db.ops.adapt_datetimefield_value
+    next_at = slot + timedelta(seconds=interval_s)
+    at = adapt(now)
+    adapter_id = adapter_id or ""
+    with db.cursor() as cursor:
         cursor.execute(_success_sql(), [
-            at, 0, status.active_adapter_id, duration_ms, next_at, None, False, collector, fingerprint,
-            status.state, interval_s, system_id, at, len(flags), bool(flags),
-            flags[-1][:2000] if flags else "", device_type, device_id])
+            at, 0, adapter_id, duration_ms, adapt(next_at), None, False, collector, fingerprint,
+            DeviceState.ONLINE, interval_s, at, len(flags), bool(flags), flags[-1][:2000] if flags else "",
+            device_type, device_id, system_id])
         if cursor.rowcount != 1:
             return False
-    post_save.send(sender=DeviceStatus, instance=status, created=False, update_fields=frozenset(POLL_FIELDS),
-                   raw=False, using=connection.alias)
+    post_save.send(sender=DeviceStatus, instance=_as_written(db.alias, {
+        "device_type": device_type, "device_id": device_id, "system_id": system_id, "last_seen": now,
+        "consecutive_failures": 0, "active_adapter_id": adapter_id, "last_duration_ms": duration_ms,
+        "next_poll_at": next_at, "pending_slot": None, "permanent_error": False, "collector": collector,
+        "config_fingerprint": fingerprint, "state": DeviceState.ONLINE, "poll_interval_s": interval_s,
+        "updated_at": now}), created=False, update_fields=_UPDATE_FIELDS, raw=False, using=db.alias)
     return True
+
+
+def _as_written(alias: str, values: dict[str, Any]) -> DeviceStatus:
+    """The status row as the UPDATE left it, for ``post_save``: the columns it set, the others
+    deferred (read on access, as after ``.only()``). Built as ``Model.from_db`` would, without
+    running ``__init__`` over every field and its init signals: this is once per poll."""
+    status = DeviceStatus.__new__(DeviceStatus)
+    status.__dict__.update(values)
+    status._state = ModelState()
+    status._state.adding, status._state.db = False, alias
+    return status
 
 
 def record_failure(status: DeviceStatus, now: datetime, error: str, duration_ms: int,
