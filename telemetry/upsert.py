@@ -13,8 +13,10 @@ row that stands for an interval remembers its extremes.
 and its cells) the way the poll path needs it: the detail rows only if the head row is new. On
 PostgreSQL that is one statement, each table's rows one ``INSERT … SELECT FROM unnest(…)`` in a
 ``WITH``, so a reading is one round trip and its own transaction; the columns go as binary arrays
-bound by the server (no SQL text is built from the values), and psycopg prepares the statement
-once it has run a few times on a connection. ``COPY`` is not used: it cannot say ``ON CONFLICT``,
+bound by the server (no SQL text is built from the values). The statement is prepared only as
+the connection is told to (``prepare_threshold`` in the database OPTIONS; Django leaves it off,
+which keeps PgBouncer's transaction pooling working); its planning is a small part of a pack
+tick. ``COPY`` is not used: it cannot say ``ON CONFLICT``,
 so an idempotent write would need a staging table and three statements (``COPY``, ``INSERT …
 SELECT``, the staging table's clean-up) where ``unnest`` needs one.
 """
@@ -175,13 +177,13 @@ def _bound_cursor() -> Iterator[Any]:
     """A cursor of the default connection whose parameters are bound by the server (sent apart
     from the statement, in binary with ``%b``), still seen by Django's query logging and
     ``execute_wrapper``; Django's own cursors bind on the client."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = ServerBindingCursor(connection.connection)
-    with connection._prepare_cursor(raw) as cursor:
+    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
 
