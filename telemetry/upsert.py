@@ -104,7 +104,7 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
             return len(values)
         if many and plan.arrays:
             with _bound_cursor() as bound:
-                bound.execute(f"{plan.head}{plan.arrays} {plan.tail}", _columns(values))
+                bound.execute(f"{plan.head}{plan.arrays} {plan.tail}", _columns(values, plan.fields))
                 return len(values) if update else max(bound.rowcount, 0)
         written = 0
         for i in range(0, len(values), BATCH):
@@ -148,10 +148,10 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
     values = _values(head_plan.fields, rows, {})
     if not values:
         return False
-    params = _columns(values)
+    params = _columns(values, head_plan.fields)
     for detail, (model, low, high) in zip(details, shape, strict=True):
         plan = _statement(model, "postgresql", frozenset(), low, high, True)
-        params.extend(_columns(_values(plan.fields, detail.rows, {})))
+        params.extend(_columns(_values(plan.fields, detail.rows, {}), plan.fields))
     with _bound_cursor() as cursor:
         cursor.execute(sql, params)
         (new,) = cursor.fetchone()
@@ -187,9 +187,14 @@ def _bound_cursor() -> Iterator[Any]:
         yield cursor
 
 
-def _columns(values: list[list[Any]]) -> list[list[Any]]:
-    """Rows of values as one list per column (an array parameter each)."""
-    return [list(column) for column in zip(*values, strict=True)]
+def _columns(values: list[list[Any]], fields: list[models.Field[Any, Any]] | None = None) -> list[list[Any]]:
+    """Rows of values as one list per column (an array parameter each). A float column's whole
+    numbers become floats: psycopg cannot dump a list that mixes ``int`` and ``float``."""
+    columns = [list(column) for column in zip(*values, strict=True)]
+    for i, field in enumerate(fields or ()):
+        if isinstance(field, models.FloatField):
+            columns[i] = [None if v is None else float(v) for v in columns[i]]
+    return columns
 
 
 # Columns whose Python values go to the driver as they are (the hot path of ingest: a pack poll

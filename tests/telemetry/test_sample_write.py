@@ -86,6 +86,18 @@ def test_a_pack_tick_is_stored_as_read_with_unknown_values_left_null() -> None:
         ("pack1", "ba1", "system")}
 
 
+def test_whole_numbers_among_a_columns_decimals_are_stored() -> None:
+    pack = _pack()
+    reading = _reading()
+    reading.units[0].cells[0].temperature = 24  # a driver's whole degrees beside another's 21.5
+    reading.units[1].cells[0].temperature = 21.5
+    reading.units[0].voltage = 52
+    ingest.write(_values(pack, reading, datetime(2026, 5, 1, 12, tzinfo=UTC)))
+    cells = {(c.power, c.cell): c.temperature for c in t.BatteryCellSample.objects.all()}
+    assert cells[(1, 0)] == 24.0 and cells[(2, 0)] == 21.5
+    assert t.BatteryUnitSample.objects.get(power=1).voltage == 52.0
+
+
 def test_a_re_delivered_tick_writes_nothing_and_changes_nothing() -> None:
     pack = _pack()
     ts = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
