@@ -1,7 +1,10 @@
 """Poll-pipeline costs: bulk ingest against per-row saves, SQL per tick, tick time against size.
 
-1. Ingest: one tick of a pack with 4 batteries × 16 cells is 69 rows (pack, units, cells).
-   ``write_rows`` (one transaction, one bulk insert per table) against a naive writer that
+1. Ingest: one tick of a pack with 4 batteries × 16 cells is 69 rows (pack, units, cells), every
+   5 s, so that 12 ticks share a detail interval (the first inserts the unit and cell rows, the
+   others update them). ``write`` from column values (the poll path: one statement on
+   PostgreSQL, one per table in one transaction on SQLite), ``write_rows`` from model instances
+   built by ``pack_rows`` (which also reads the pack's catalog rows), and a naive writer that
    calls ``save()`` on every row in autocommit, as code without a service layer would.
 2. SQL statements of one poll tick of the demo installation (3 inverters, 1 meter, 2 packs),
    counted with Django's query capture, per device and for the derived array/system rows.
@@ -61,6 +64,17 @@ def bench_ingest(ticks: int) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     ingest.write_rows(ingest.pack_rows(pack, reading, start - timedelta(seconds=5)))  # warm up
     rows_per_tick = len(ingest.pack_rows(pack, reading, start))
+    batteries = dict(m.Battery.objects.filter(pack=pack).values_list("battery_index", "battery_id"))
+    cells = {(b, i): c for c, b, i in m.BatteryCell.objects.filter(pack=pack).values_list(
+        "cell_id", "battery_id", "cell_index")}
+    interval = ingest.detail_interval_s(reading.adapter_id)
+
+    values_start = start - timedelta(days=1)
+    began = time.perf_counter()
+    for i in range(ticks):
+        ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk, batteries, cells, reading,
+                                        values_start + timedelta(seconds=5 * i), interval))
+    values = time.perf_counter() - began
 
     began = time.perf_counter()
     for i in range(ticks):
@@ -75,13 +89,20 @@ def bench_ingest(ticks: int) -> None:
             row.ts = ts  # type: ignore[attr-defined]  # a row per reading, without detail intervals
             row.save(force_insert=True)
     naive = time.perf_counter() - began
-    assert t.BatteryBankSample.objects.filter(pack=pack).count() == 2 * ticks + 1
+    assert t.BatteryBankSample.objects.filter(pack=pack).count() == 3 * ticks + 1
     rows = rows_per_tick * ticks
-    print(f"ingest, {ticks} ticks of {rows_per_tick} rows (pack of 4 × 16 cells):")
+    print(f"ingest, {ticks} ticks of {rows_per_tick} rows (pack of 4 × 16 cells, a tick every 5 s; "
+          f"load {_load()}):")
+    print(f"  write (values)  : {rows / values:10.0f} rows/s  ({values / ticks * 1000:6.2f} ms per tick)")
     print(f"  bulk write_rows : {rows / bulk:10.0f} rows/s  ({bulk / ticks * 1000:6.2f} ms per tick)")
     print(f"  naive save()    : {rows / naive:10.0f} rows/s  ({naive / ticks * 1000:6.2f} ms per tick)")
     print(f"  ratio           : {naive / bulk:.1f}× faster in bulk")
     m.System.objects.filter(pk="bench").delete()
+
+
+def _load() -> str:
+    """The machine's load average over the last minute (benchmarks share the machine)."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def bench_statements() -> None:

@@ -30,7 +30,7 @@
 
 Run: ``.venv/bin/python bench/scale.py`` (SQLite in a temporary folder); ``--postgres`` starts a
 private PostgreSQL and Redis (the scale setup: Redis bus locks) with tests/setup/services.py;
-``--celery`` runs part 3 on them instead of parts 1 and 2.
+``--celery`` runs part 3 on them instead of parts 1 and 2; ``--ingest-only`` runs part 1 alone.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def _bench_ingest(ticks: int) -> None:
     from telemetry import ingest
     from tests import factories as f
 
-    print("ingest of pack ticks (pack + unit + cell rows; each tick its own detail interval):")
+    print(f"ingest of pack ticks (pack + unit + cell rows; each tick its own detail interval; "
+          f"load {os.getloadavg()[0]:.2f}):")
     sys_ = f.system("ingest")
     for units, cells in ((4, 16), (16, 16)):
         pack = f.pack(f"pack_{units}x{cells}", f.battery_array(f"ba_{units}x{cells}", sys_), batteries=units,
@@ -498,6 +499,7 @@ def main() -> None:
     parser.add_argument("--schedule", choices=["spread", "aligned", "both"], default="spread",
                         help="spread: each system at its own phase (the default setting); aligned: every "
                         "device at the interval's boundary; both: one after the other, in one run")
+    parser.add_argument("--ingest-only", action="store_true", help="part 1 alone")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
@@ -525,6 +527,8 @@ def main() -> None:
                              data_dir, args.per_system, schedules)
             return
         bench_ingest(args.ticks)
+        if args.ingest_only:
+            return
         bench_polls(args.devices, args.interval, args.seconds, args.threads, args.per_system, schedules)
 
 

@@ -16,7 +16,6 @@ lost between rows. The pack row itself is written at every poll.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +29,7 @@ from catalog import models as catalog
 from catalog.services import ensure_pack_units
 from telemetry import models as t
 from telemetry.signals import samples_written
-from telemetry.upsert import insert_new, upsert
+from telemetry.upsert import Detail, insert_linked
 
 INVERTER_FIELDS = [
     "batt_voltage_v", "batt_current_a", "soc", "inverter_mode", "inverter_temp_c",
@@ -260,24 +259,22 @@ def write_rows(rows: list[models.Model]) -> IngestResult:
 
 
 def write(rows: RowSet) -> IngestResult:
-    """Write one reading's rows, one statement per table; a repeat writes nothing.
+    """Write one reading's rows; a repeat writes nothing (:func:`telemetry.upsert.insert_linked`).
 
-    The head row (the inverter, meter or pack row at this ``ts``) goes first with ``ON CONFLICT
-    DO NOTHING``: if it was there already this is a re-delivered poll, whose other rows exist
-    too (a reading's rows are written in one transaction), so nothing more is sent. Unit and
-    cell rows of a detail interval are upserted (see above) in one ``executemany`` per table.
+    The head row (the inverter, meter or pack row at this ``ts``) goes in with ``ON CONFLICT DO
+    NOTHING``: if it was there already this is a re-delivered poll, whose other rows exist too
+    (a reading's rows are written all or nothing), so nothing more is written. Unit and cell rows
+    of a detail interval are upserted (see above). One statement on PostgreSQL, one per table in
+    one transaction on SQLite.
     """
     if not rows.tables:
         return IngestResult(rows=0, written=0)
-    with transaction.atomic() if len(rows.tables) > 1 else contextlib.nullcontext():
-        (head_model, head_rows), *details = rows.tables
-        if not insert_new(head_model, head_rows):
-            return IngestResult(rows=len(rows), written=0)
-        for model, batch in details:
-            low, high = DETAIL_MERGE.get(model, ((), ()))
-            upsert(model, batch, keep_min=low, keep_max=high, many=True)
-        detail_ts = next((batch[0]["ts"] for _, batch in details if batch), rows.ts)
-        transaction.on_commit(lambda: samples_written.send(
-            sender=rows.head, device_type=rows.device_type, device_id=rows.device_id,
-            system_id=rows.system_id, ts=rows.ts, detail_ts=detail_ts, rows=rows))
+    (head_model, head_rows), *details = rows.tables
+    if not insert_linked(head_model, head_rows, [Detail(model, batch, *DETAIL_MERGE.get(model, ((), ())))
+                                                 for model, batch in details]):
+        return IngestResult(rows=len(rows), written=0)
+    detail_ts = next((batch[0]["ts"] for _, batch in details if batch), rows.ts)
+    transaction.on_commit(lambda: samples_written.send(
+        sender=rows.head, device_type=rows.device_type, device_id=rows.device_id,
+        system_id=rows.system_id, ts=rows.ts, detail_ts=detail_ts, rows=rows))
     return IngestResult(rows=len(rows), written=len(rows))

@@ -11,6 +11,18 @@ spec's ``system_id``/``array_id`` indexes already cover those two, and nothing r
 their other ancestors. The spec's ``(ts DESC)`` index is left out: the primary key starts with
 ``ts``, so it would repeat the key's own order. Every read goes through the key: a time range,
 or one instant (``ts = …``) and a device.
+
+Foreign keys the database enforces (see telemetry/migrations/0005): only a sample's own
+device on the tables with one row per poll (``inverter``, ``meter``, ``pack``, and ``array``
+and ``system`` on the derived tables). The other foreign keys are kept by the writer, not
+checked by the database (``db_constraint=False``): the denormalized ancestors (``array``,
+``system``, ``battery_array``, ``pack``), whose check proves only that some such row exists,
+not that it is this device's; and the battery and cell of unit and cell rows, which take
+their ids from the same catalog snapshot as their pack row and are written in its statement
+(one transaction), so the pack row's check turns down a tick of a deleted pack whole.
+Checked per row they were most of PostgreSQL's time for a pack tick (a check per cell row
+and column, each locking its catalog row). Deleting a device still deletes its samples:
+``on_delete`` is Django's, which deletes the rows of every relation, enforced or not.
 """
 
 from __future__ import annotations
@@ -40,9 +52,9 @@ class EnergySample(Sample):
     inverter = models.ForeignKey(catalog.Inverter, on_delete=models.CASCADE, db_column="inverter_id",
                                  db_index=False, related_name="samples")
     array = models.ForeignKey(catalog.InverterArray, on_delete=models.CASCADE, db_column="array_id",
-                              db_index=False, related_name="+")
+                              db_index=False, db_constraint=False, related_name="+")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               db_index=False, related_name="+")
+                               db_index=False, db_constraint=False, related_name="+")
     pv_power_w = models.IntegerField(null=True)
     load_power_w = models.IntegerField(null=True)
     grid_power_w = models.IntegerField(null=True)
@@ -92,7 +104,7 @@ class ArraySample(Sample):
     array = models.ForeignKey(catalog.InverterArray, on_delete=models.CASCADE, db_column="array_id",
                               db_index=False, related_name="samples")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               db_index=False, related_name="+")
+                               db_index=False, db_constraint=False, related_name="+")
     pv_power_w = models.IntegerField(null=True)
     load_power_w = models.IntegerField(null=True)
     grid_power_w = models.IntegerField(null=True)
@@ -135,9 +147,10 @@ class BatteryBankSample(Sample):
     pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
                              db_index=False, related_name="samples")
     battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
-                                      db_column="battery_array_id", db_index=False, related_name="+")
+                                      db_column="battery_array_id", db_index=False, db_constraint=False,
+                                      related_name="+")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               db_index=False, related_name="+")
+                               db_index=False, db_constraint=False, related_name="+")
     voltage = models.FloatField(null=True)
     current = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
@@ -162,11 +175,12 @@ class PackScopedSample(Sample):
     """A unit or cell row: its pack, battery array and system, and the unit number (``power``)."""
 
     pack = models.ForeignKey(catalog.BatteryPack, on_delete=models.CASCADE, db_column="pack_id",
-                             db_index=False, related_name="+")
+                             db_index=False, db_constraint=False, related_name="+")
     battery_array = models.ForeignKey(catalog.BatteryArray, on_delete=models.CASCADE,
-                                      db_column="battery_array_id", db_index=False, related_name="+")
+                                      db_column="battery_array_id", db_index=False, db_constraint=False,
+                                      related_name="+")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               db_index=False, related_name="+")
+                               db_index=False, db_constraint=False, related_name="+")
     power = models.IntegerField()
 
     class Meta:
@@ -182,7 +196,7 @@ class BatteryUnitSample(PackScopedSample):
 
     pk = models.CompositePrimaryKey("ts", "battery")
     battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
-                                db_index=False, related_name="samples")
+                                db_index=False, db_constraint=False, related_name="samples")
     voltage = models.FloatField(null=True)
     current = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
@@ -213,9 +227,9 @@ class BatteryCellSample(PackScopedSample):
 
     pk = models.CompositePrimaryKey("ts", "cell_ref")
     cell_ref = models.ForeignKey(catalog.BatteryCell, on_delete=models.CASCADE, db_column="cell_id",
-                                 db_index=False, related_name="samples")
+                                 db_index=False, db_constraint=False, related_name="samples")
     battery = models.ForeignKey(catalog.Battery, on_delete=models.CASCADE, db_column="battery_id",
-                                db_index=False, related_name="+")
+                                db_index=False, db_constraint=False, related_name="+")
     cell = models.IntegerField()
     voltage = models.FloatField(null=True)
     temperature = models.FloatField(null=True)
@@ -243,9 +257,9 @@ class MeterSample(Sample):
     meter = models.ForeignKey(catalog.Meter, on_delete=models.CASCADE, db_column="meter_id",
                               db_index=False, related_name="samples")
     system = models.ForeignKey(catalog.System, on_delete=models.CASCADE, db_column="system_id",
-                               db_index=False, related_name="+")
+                               db_index=False, db_constraint=False, related_name="+")
     array = models.ForeignKey(catalog.InverterArray, on_delete=models.SET_NULL, db_column="array_id",
-                              null=True, db_index=False, related_name="+")
+                              null=True, db_index=False, db_constraint=False, related_name="+")
     grid_power_w = models.IntegerField(null=True)
     grid_voltage_v = models.FloatField(null=True)
     grid_current_a = models.FloatField(null=True)

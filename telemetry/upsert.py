@@ -8,16 +8,28 @@ model instance would.
 ``keep_min``/``keep_max`` name columns that keep the lower (higher) of the stored and the new
 value instead of taking the new one (a NULL on either side keeps the other), which is how a
 row that stands for an interval remembers its extremes.
+
+:func:`insert_linked` writes one reading (a head row and its detail rows, e.g. a pack, its units
+and its cells) the way the poll path needs it: the detail rows only if the head row is new. On
+PostgreSQL that is one statement, each table's rows one ``INSERT … SELECT FROM unnest(…)`` in a
+``WITH``, so a reading is one round trip and its own transaction; the columns go as binary arrays
+bound by the server (no SQL text is built from the values). The statement is prepared only as
+the connection is told to (``prepare_threshold`` in the database OPTIONS; Django leaves it off,
+which keeps PgBouncer's transaction pooling working); its planning is a small part of a pack
+tick. ``COPY`` is not used: it cannot say ``ON CONFLICT``,
+so an idempotent write would need a staging table and three statements (``COPY``, ``INSERT …
+SELECT``, the staging table's clean-up) where ``unnest`` needs one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 BATCH = 200
 
@@ -50,7 +62,7 @@ class _Statement:
     head: str  # INSERT INTO t (columns)
     tail: str  # ON CONFLICT (key) DO ...
     marks: str  # (%s, %s, ...)
-    arrays: str  # SELECT * FROM unnest(%s::type[], ...): the rows as one array per column
+    arrays: str  # SELECT * FROM unnest(%b::type[], ...): the rows as one binary array per column
 
 
 @lru_cache(maxsize=256)
@@ -69,7 +81,7 @@ def _statement(model: type[models.Model], vendor: str, skip: frozenset[str], kee
     action = f"DO UPDATE SET {changes}" if changes and update else "DO NOTHING"
     arrays = ""
     if vendor == "postgresql":
-        arrays = "SELECT * FROM unnest(" + ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields) + ")"
+        arrays = "SELECT * FROM unnest(" + ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields) + ")"
     return _Statement(fields, f"INSERT INTO {table} ({', '.join(names)}) ", f"{conflict} {action}",
                       "(" + ", ".join(["%s"] * len(fields)) + ")", arrays)
 
@@ -91,9 +103,9 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
             cursor.executemany(f"{plan.head}VALUES {plan.marks} {plan.tail}", values)
             return len(values)
         if many and plan.arrays:
-            columns = [list(column) for column in zip(*values, strict=True)]
-            cursor.execute(f"{plan.head}{plan.arrays} {plan.tail}", columns)
-            return len(values) if update else max(cursor.rowcount, 0)
+            with _bound_cursor() as bound:
+                bound.execute(f"{plan.head}{plan.arrays} {plan.tail}", _columns(values, plan.fields))
+                return len(values) if update else max(bound.rowcount, 0)
         written = 0
         for i in range(0, len(values), BATCH):
             batch = values[i:i + BATCH]
@@ -101,6 +113,88 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
                            [v for row in batch for v in row])
             written += max(cursor.rowcount, 0)
     return len(values) if update else written
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Rows that belong to a head row (a pack's unit or cell rows), upserted as :func:`upsert` does."""
+
+    model: type[models.Model]
+    rows: Sequence[Mapping[str, Any]]
+    keep_min: tuple[str, ...] = ()
+    keep_max: tuple[str, ...] = ()
+
+
+def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
+                  details: Sequence[Detail]) -> bool:
+    """Insert the head ``rows`` and, only if they were new, upsert ``details``; all or nothing.
+
+    Returns whether the head rows were new (a repeat writes nothing). One statement on
+    PostgreSQL (see above); on SQLite, whose statements run in the process without a round trip,
+    one statement per table in one transaction.
+    """
+    details = [detail for detail in details if detail.rows]
+    if connection.vendor != "postgresql":
+        with transaction.atomic() if details else contextlib.nullcontext():
+            if not insert_new(head, rows):
+                return False
+            for detail in details:
+                upsert(detail.model, detail.rows, keep_min=detail.keep_min, keep_max=detail.keep_max,
+                       many=True)
+        return True
+    shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
+    sql = _linked_statement(head, shape)
+    head_plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
+    values = _values(head_plan.fields, rows, {})
+    if not values:
+        return False
+    params = _columns(values, head_plan.fields)
+    for detail, (model, low, high) in zip(details, shape, strict=True):
+        plan = _statement(model, "postgresql", frozenset(), low, high, True)
+        params.extend(_columns(_values(plan.fields, detail.rows, {}), plan.fields))
+    with _bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        (new,) = cursor.fetchone()
+    return bool(new)
+
+
+@lru_cache(maxsize=64)
+def _linked_statement(head: type[models.Model],
+                      details: tuple[tuple[type[models.Model], frozenset[str], frozenset[str]], ...]) -> str:
+    """``WITH head AS (INSERT … DO NOTHING RETURNING 1), d0 AS (INSERT … WHERE EXISTS (SELECT FROM
+    head) …), … SELECT count(*) FROM head``: every part runs, the details only add rows when the
+    head row is new."""
+    plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
+    parts = [f"head AS ({plan.head}{plan.arrays} {plan.tail} RETURNING 1)"]
+    for i, (model, low, high) in enumerate(details):
+        part = _statement(model, "postgresql", frozenset(), low, high, True)
+        parts.append(f"d{i} AS ({part.head}{part.arrays} WHERE EXISTS (SELECT FROM head) {part.tail})")
+    return f"WITH {', '.join(parts)} SELECT count(*) FROM head"
+
+
+@contextlib.contextmanager
+def _bound_cursor() -> Iterator[Any]:
+    """A cursor of the default connection whose parameters are bound by the server (sent apart
+    from the statement, in binary with ``%b``), still seen by Django's query logging and
+    ``execute_wrapper``; Django's own cursors bind on the client."""
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
+        yield cursor
+
+
+def _columns(values: list[list[Any]], fields: list[models.Field[Any, Any]] | None = None) -> list[list[Any]]:
+    """Rows of values as one list per column (an array parameter each). A float column's whole
+    numbers become floats: psycopg cannot dump a list that mixes ``int`` and ``float``."""
+    columns = [list(column) for column in zip(*values, strict=True)]
+    for i, field in enumerate(fields or ()):
+        if isinstance(field, models.FloatField):
+            columns[i] = [None if v is None else float(v) for v in columns[i]]
+    return columns
 
 
 # Columns whose Python values go to the driver as they are (the hot path of ingest: a pack poll

@@ -88,5 +88,12 @@ def test_the_upgrade_keeps_the_samples_and_rollups_and_drops_only_unused_indexes
         with connection.cursor() as cursor:
             cursor.execute("SELECT voltage_min, voltage_max FROM battery_cell_samples")
             assert cursor.fetchall() == [(None, None)]
+            # the database checks a sample's own device only (dropped in place, the rows kept)
+            checked = {table: sorted(info["columns"][0] for info in
+                                     connection.introspection.get_constraints(cursor, table).values()
+                                     if info["foreign_key"])
+                       for table in ("energy_samples", "battery_cell_samples", "battery_unit_samples")}
+        assert checked == {"energy_samples": ["inverter_id"], "battery_cell_samples": [],
+                           "battery_unit_samples": []}
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

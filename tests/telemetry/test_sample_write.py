@@ -1,0 +1,196 @@
+"""A reading's rows are stored exactly as read, once, and go with their device when it is deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
+
+from adapters import readings as r
+from catalog import models as m
+from telemetry import ingest
+from telemetry import models as t
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _reading() -> r.BatteryPackReading:
+    """Two units of two cells, with unknown values left as None in every table."""
+    return r.BatteryPackReading(
+        voltage=52.37, current=None, power=-651.5, temperature=24.25, soc=0.0, batteries_count=2,
+        cells_per_battery=2, cycles=None, adapter_id="pack_ad", units=[
+            r.BatteryUnitReading(index=1, voltage=52.1, current=-12.5, temperature=None, soc=71.0,
+                                 power=-651.25, basic_st="Dischg", volt_st=None, bat_events=0x0400,
+                                 cycles=812,
+                                 cells=[
+                                   r.CellReading(index=0, voltage=3.256, temperature=24.0, volt_st="Normal"),
+                                   r.CellReading(index=1, voltage=None, temperature=-3.5)]),
+            r.BatteryUnitReading(index=2, voltage=None, current=None, soc=None, cells=[
+                r.CellReading(index=0, voltage=3.301), r.CellReading(index=1, voltage=3.299, soc=50.5)]),
+        ])
+
+
+def _ids(pack: m.BatteryPack) -> tuple[dict[int, str], dict[tuple[str, int], str]]:
+    batteries = dict(m.Battery.objects.filter(pack=pack).values_list("battery_index", "battery_id"))
+    cells = {(b, i): c for c, b, i in m.BatteryCell.objects.filter(pack=pack).values_list(
+        "cell_id", "battery_id", "cell_index")}
+    return batteries, cells
+
+
+def _pack(pack_id: str = "pack1") -> m.BatteryPack:
+    return f.pack(pack_id, f.battery_array("ba1", f.system()), batteries=2, cells=2)
+
+
+def _values(pack: m.BatteryPack, reading: r.BatteryPackReading, ts: datetime) -> ingest.RowSet:
+    batteries, cells = _ids(pack)
+    return ingest.pack_values(pack.pk, pack.battery_array_id, pack.system_id, batteries, cells, reading, ts,
+                              60)
+
+
+def test_a_pack_tick_is_stored_as_read_with_unknown_values_left_null() -> None:
+    pack = _pack()
+    ts = datetime(2026, 3, 29, 3, 30, 5, tzinfo=BERLIN)  # the morning clocks go forward: 01:30:05 UTC
+    result = ingest.write(_values(pack, _reading(), ts))
+    assert result.written == result.rows == 1 + 2 + 4
+
+    head = t.BatteryBankSample.objects.get()
+    assert head.ts == datetime(2026, 3, 29, 1, 30, 5, tzinfo=UTC)
+    assert (head.voltage, head.current, head.power_w, head.temperature, head.soc, head.batteries_count,
+            head.cells_per_battery, head.cycles, head.adapter_id) == (
+        52.37, None, -651.5, 24.25, 0.0, 2, 2, None, "pack_ad")
+    assert (head.battery_array_id, head.system_id) == ("ba1", "system")
+
+    interval = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # the detail interval (60 s) holding ts
+    units = {u.power: u for u in t.BatteryUnitSample.objects.all()}
+    assert {u.ts for u in units.values()} == {interval}
+    assert (units[1].voltage, units[1].current, units[1].temperature, units[1].soc, units[1].power_w,
+            units[1].basic_st, units[1].volt_st, units[1].bat_events, units[1].cycles) == (
+        52.1, -12.5, None, 71.0, -651.25, "Dischg", None, 0x0400, 812)
+    assert (units[2].voltage, units[2].current, units[2].soc, units[2].basic_st) == (None, None, None, None)
+    assert units[1].battery_id == "pack1_b0" and units[2].battery_id == "pack1_b1"
+
+    cells = {(c.power, c.cell): c for c in t.BatteryCellSample.objects.all()}
+    assert {c.ts for c in cells.values()} == {interval}
+    assert {key: (c.voltage, c.temperature, c.soc, c.volt_st, c.temp_st) for key, c in cells.items()} == {
+        (1, 0): (3.256, 24.0, None, "Normal", None), (1, 1): (None, -3.5, None, None, None),
+        (2, 0): (3.301, None, None, None, None), (2, 1): (3.299, None, 50.5, None, None)}
+    assert (cells[(1, 1)].voltage_min, cells[(1, 1)].voltage_max) == (None, None)
+    assert (cells[(1, 1)].temperature_min, cells[(1, 1)].temperature_max) == (-3.5, -3.5)
+    assert cells[(2, 1)].cell_ref_id == "pack1_b1_c1"
+    assert {(c.pack_id, c.battery_array_id, c.system_id) for c in cells.values()} == {
+        ("pack1", "ba1", "system")}
+
+
+def test_whole_numbers_among_a_columns_decimals_are_stored() -> None:
+    pack = _pack()
+    reading = _reading()
+    reading.units[0].cells[0].temperature = 24  # a driver's whole degrees beside another's 21.5
+    reading.units[1].cells[0].temperature = 21.5
+    reading.units[0].voltage = 52
+    ingest.write(_values(pack, reading, datetime(2026, 5, 1, 12, tzinfo=UTC)))
+    cells = {(c.power, c.cell): c.temperature for c in t.BatteryCellSample.objects.all()}
+    assert cells[(1, 0)] == 24.0 and cells[(2, 0)] == 21.5
+    assert t.BatteryUnitSample.objects.get(power=1).voltage == 52.0
+
+
+def test_a_re_delivered_tick_writes_nothing_and_changes_nothing() -> None:
+    pack = _pack()
+    ts = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
+    ingest.write(_values(pack, _reading(), ts))
+    changed = _reading()
+    changed.voltage = 40.0
+    changed.units[0].cells[0].voltage = 2.5
+    again = ingest.write(_values(pack, changed, ts))
+    assert again.written == 0
+    assert t.BatteryBankSample.objects.get().voltage == 52.37
+    cell = t.BatteryCellSample.objects.get(power=1, cell=0)
+    assert (cell.voltage, cell.voltage_min, cell.voltage_max) == (3.256, 3.256, 3.256)
+    assert (t.BatteryBankSample.objects.count(), t.BatteryUnitSample.objects.count(),
+            t.BatteryCellSample.objects.count()) == (1, 2, 4)
+
+
+def test_a_later_poll_of_the_interval_updates_its_rows_and_keeps_the_extremes() -> None:
+    pack = _pack()
+    ts = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
+    ingest.write(_values(pack, _reading(), ts))
+    later = _reading()
+    later.units[0].cells[0].voltage = 3.2
+    later.units[0].cells[1].voltage = 3.4  # unknown at the first poll
+    later.units[1].soc = 64.0
+    assert ingest.write(_values(pack, later, ts + timedelta(seconds=20))).written == 7
+    assert t.BatteryBankSample.objects.count() == 2
+    cells = {(c.power, c.cell): c for c in t.BatteryCellSample.objects.all()}
+    assert len(cells) == 4
+    assert (cells[(1, 0)].voltage, cells[(1, 0)].voltage_min, cells[(1, 0)].voltage_max) == (3.2, 3.2, 3.256)
+    assert (cells[(1, 1)].voltage, cells[(1, 1)].voltage_min, cells[(1, 1)].voltage_max) == (3.4, 3.4, 3.4)
+    assert t.BatteryUnitSample.objects.get(power=2).soc == 64.0
+
+
+def test_a_pack_tick_is_one_statement_on_postgresql() -> None:
+    pack = _pack()
+    values = _values(pack, _reading(), datetime(2026, 5, 1, 12, tzinfo=UTC))
+    with CaptureQueriesContext(connection) as ctx:
+        ingest.write(values)
+    statements = [q["sql"] for q in ctx.captured_queries]
+    if connection.vendor == "postgresql":
+        assert len(statements) == 1 and statements[0].startswith("WITH head AS (INSERT")
+    else:
+        assert sum("INSERT INTO" in s for s in statements) == 3  # an executemany is "N times: INSERT …"
+
+
+@pytest.mark.django_db(transaction=True)  # the pack's foreign key is checked at commit
+def test_a_tick_of_a_deleted_pack_is_refused_whole() -> None:
+    pack = _pack()
+    values = _values(pack, _reading(), datetime(2026, 5, 1, 12, tzinfo=UTC))  # ids read before the delete
+    m.BatteryPack.objects.filter(pk="pack1").delete()
+    with pytest.raises(IntegrityError):
+        ingest.write(values)
+    assert not t.BatteryUnitSample.objects.exists() and not t.BatteryCellSample.objects.exists()
+
+
+def test_deleting_a_pack_deletes_its_samples_and_no_one_elses() -> None:
+    pack = _pack()
+    other = f.pack("pack2", m.BatteryArray.objects.get(pk="ba1"), batteries=2, cells=2)
+    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    ingest.write(_values(pack, _reading(), ts))
+    ingest.write(_values(other, _reading(), ts))
+    pack.delete()
+    for model in (t.BatteryBankSample, t.BatteryUnitSample, t.BatteryCellSample):
+        assert set(model.objects.values_list("pack_id", flat=True)) == {"pack2"}, model.__name__
+    assert t.BatteryCellSample.objects.count() == 4
+
+
+def test_deleting_a_system_deletes_every_sample_under_it_and_an_array_frees_its_meter_samples() -> None:
+    pack = _pack()
+    arr = f.array("a1", m.System.objects.get(pk="system"))
+    inv = f.inverter("inv1", arr)
+    meter = f.meter("m1", m.System.objects.get(pk="system"), arr)
+    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    ingest.write(_values(pack, _reading(), ts))
+    ingest.write(ingest.inverter_values(inv.pk, arr.pk, "system", r.InverterReading(pv_power_w=1200.0), ts))
+    ingest.write(ingest.meter_values(meter.pk, arr.pk, "system", r.MeterReading(grid_power_w=-300.0), ts))
+    arr.delete()
+    assert not t.EnergySample.objects.exists()  # its inverter went with it
+    assert list(t.MeterSample.objects.values_list("meter_id", "array_id")) == [("m1", None)]
+    m.System.objects.get(pk="system").delete()
+    for model in (t.BatteryBankSample, t.BatteryUnitSample, t.BatteryCellSample, t.MeterSample):
+        assert not model.objects.exists(), model.__name__
+
+
+def test_the_database_checks_only_a_samples_own_device() -> None:
+    with connection.cursor() as cursor:
+        checked = {table: sorted(info["columns"][0] for info in
+                                 connection.introspection.get_constraints(cursor, table).values()
+                                 if info["foreign_key"])
+                   for table in ("energy_samples", "meter_samples", "battery_bank_samples",
+                                 "battery_unit_samples", "battery_cell_samples", "array_samples",
+                                 "system_samples")}
+    assert checked == {"energy_samples": ["inverter_id"], "meter_samples": ["meter_id"],
+                       "battery_bank_samples": ["pack_id"], "battery_unit_samples": [],
+                       "battery_cell_samples": [], "array_samples": ["array_id"],
+                       "system_samples": ["system_id"]}
