@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -73,26 +74,57 @@ class _Held(Protocol):
 
 
 class _FileLock:
+    """A lock file held with ``flock``, its handle kept open per process (opening it and its
+    folder on every poll cost more than the lock itself).
+
+    ``flock`` excludes other open files, not other threads sharing this one, so each kept
+    handle has a thread lock beside it; a forked child opens its own (an inherited handle
+    would share the parent's lock).
+    """
+
+    _open: dict[Path, tuple[Any, threading.Lock]] = {}
+    _opening = threading.Lock()
+
     def __init__(self, key: str) -> None:
-        folder = Path(settings.DATA_DIR) / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.handle = open(folder / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".lock"), "a+")
+        path = Path(settings.DATA_DIR) / "locks" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".lock")
+        with self._opening:
+            kept = self._open.get(path)
+            if kept is None or os.fstat(kept[0].fileno()).st_nlink == 0:  # new, or deleted meanwhile
+                path.parent.mkdir(parents=True, exist_ok=True)
+                kept = self._open[path] = (open(path, "a+"), threading.Lock())
+        self.handle, self.threads = kept
 
     def acquire(self, wait_s: float) -> bool:
         deadline = time.monotonic() + wait_s
+        mine = self.threads.acquire(timeout=wait_s) if wait_s > 0 else self.threads.acquire(blocking=False)
+        if not mine:
+            return False
         while True:
             try:
                 fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    self.handle.close()
+                    self.threads.release()
                     return False
                 time.sleep(0.02)
 
     def release(self) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+    @classmethod
+    def forget(cls) -> None:
+        """In a forked child: drop the parent's handles (closing them leaves its locks alone)."""
+        for handle, _ in cls._open.values():
+            handle.close()
+        cls._open = {}
+        cls._opening = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_FileLock.forget)
 
 
 class _RedisLock:

@@ -332,6 +332,10 @@ class DeviceStatus(models.Model):
         ordering = ["system", "device_type", "device_id"]
         constraints = [models.UniqueConstraint(fields=["device_type", "device_id"],
                                                name="uq_device_status_device")]
+        # "Has this slot of the system still a poll to report?", asked after every poll task:
+        # only the devices with a poll queued or running are in it, so it stays a few rows.
+        indexes = [models.Index(fields=["system", "pending_slot"], name="ix_device_status_pending",
+                                condition=models.Q(pending_slot__isnull=False))]
 
     def __str__(self) -> str:
         return f"{self.device_type} {self.device_id}: {self.state}"

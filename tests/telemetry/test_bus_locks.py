@@ -116,3 +116,33 @@ def test_a_serial_port_is_a_bus_of_its_own_host_and_a_gateway_is_shared() -> Non
         "house", "/dev/ttyUSB0")
     gateway = {"transport": "rtu_over_tcp", "host": "192.168.1.50", "port": 8899}
     assert bus_key("powdrive", gateway, "house") == bus_key("jkbms_tcpip", gateway, "garage")
+
+
+def test_a_file_lock_holds_against_a_forked_worker_process(settings: Any, tmp_path: Any) -> None:
+    """A worker's pool processes are forked from a parent that may already have used the lock."""
+    import multiprocessing
+
+    settings.DATA_DIR = tmp_path
+    settings.CELERY_BROKER_URL = "filesystem://localhost//"
+    key = _key()
+    with bus_locks([key], 0):  # the parent's handle is open and kept
+        pass
+    context = multiprocessing.get_context("fork")
+    held, release = context.Event(), context.Event()
+
+    def child() -> None:
+        with bus_locks([key], 0):
+            held.set()
+            release.wait(10)
+
+    process = context.Process(target=child)
+    process.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(BusBusy), bus_locks([key], 0.1):
+            pass
+    finally:
+        release.set()
+        process.join(10)
+    with bus_locks([key], 1.0):  # free again once the child let go
+        pass
