@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import redis
 from django.conf import settings
@@ -82,7 +82,7 @@ class _FileLock:
     would share the parent's lock).
     """
 
-    _open: dict[Path, tuple[Any, threading.Lock]] = {}
+    _open: dict[Path, tuple[IO[str], threading.Lock]] = {}
     _opening = threading.Lock()
 
     def __init__(self, key: str) -> None:
@@ -92,7 +92,8 @@ class _FileLock:
             if kept is None or os.fstat(kept[0].fileno()).st_nlink == 0:  # new, or deleted meanwhile
                 path.parent.mkdir(parents=True, exist_ok=True)
                 kept = self._open[path] = (open(path, "a+"), threading.Lock())
-        self.handle, self.threads = kept
+        self.handle: IO[str] = kept[0]
+        self.threads: threading.Lock = kept[1]
 
     def acquire(self, wait_s: float) -> bool:
         deadline = time.monotonic() + wait_s
