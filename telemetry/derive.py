@@ -75,19 +75,24 @@ def derive_samples(system_id: str, ts: datetime, tree: SystemTree | None = None)
 
     Returns (array rows, system rows) written.
     """
-    intervals = {(kind, device): interval for kind, device, interval in t.DeviceStatus.objects.filter(
-        system_id=system_id).values_list("device_type", "device_id", "poll_interval_s")}
-    since = ts - timedelta(seconds=WINDOW_INTERVALS * max(intervals.values(), default=10.0))
-    scope = {"system_id": system_id, "ts__gt": since, "ts__lte": ts}
-    inverters = _fresh(_newest(t.EnergySample.objects.filter(**scope).values_list(
-        *INVERTER_COLUMNS, named=True), "inverter_id"), "inverter", intervals, ts)
-    meters = _fresh(_newest(t.MeterSample.objects.filter(**scope).values_list(*METER_COLUMNS, named=True),
-                            "meter_id"), "meter", intervals, ts)
-    packs = _fresh(_newest(t.BatteryBankSample.objects.filter(**scope).values_list(
-        *PACK_COLUMNS, named=True), "pack_id"), "battery_pack", intervals, ts)
     tree = tree or system_tree(system_id)
     if tree is None:
         return 0, 0
+    intervals = {(kind, device): interval for kind, device, interval in t.DeviceStatus.objects.filter(
+        system_id=system_id).values_list("device_type", "device_id", "poll_interval_s")}
+    since = ts - timedelta(seconds=WINDOW_INTERVALS * max(intervals.values(), default=10.0))
+    # The window's rows of the tree's own devices, read through the key's time range: a filter on
+    # system_id would let SQLite walk that index over every sample of the system still kept.
+    window = {"ts__gt": since, "ts__lte": ts}
+    inverters = _fresh(_newest(t.EnergySample.objects.filter(
+        inverter_id__in=[i.inverter_id for i in tree.inverters], **window).values_list(
+        *INVERTER_COLUMNS, named=True), "inverter_id"), "inverter", intervals, ts)
+    meters = _fresh(_newest(t.MeterSample.objects.filter(
+        meter_id__in=[m.meter_id for m in tree.meters], **window).values_list(
+        *METER_COLUMNS, named=True), "meter_id"), "meter", intervals, ts)
+    packs = _fresh(_newest(t.BatteryBankSample.objects.filter(
+        pack_id__in=[p.pack_id for p in tree.packs], **window).values_list(
+        *PACK_COLUMNS, named=True), "pack_id"), "battery_pack", intervals, ts)
     capacity = {p.pack_id: p.nominal_kwh for p in tree.packs}
 
     array_samples = []
@@ -141,12 +146,17 @@ def derive_missed(system_id: str, since: datetime, until: datetime) -> int:
     """Derive the slots in (since, until] that have inverter or system-meter samples but no
     system sample; returns how many. Those samples always yield a system row, so a slot is
     never derived twice."""
-    window = {"system_id": system_id, "ts__gt": since, "ts__lte": until}
-    have = set(t.SystemSample.objects.filter(**window).values_list("ts", flat=True))
-    wanted = set(t.EnergySample.objects.filter(**window).values_list("ts", flat=True).distinct())
-    wanted |= set(t.MeterSample.objects.filter(array__isnull=True, **window).values_list(
+    tree = system_tree(system_id)
+    if tree is None:
+        return 0
+    window = {"ts__gt": since, "ts__lte": until}  # the key's time range, as in derive_samples
+    have = set(t.SystemSample.objects.filter(system_id=system_id, **window).values_list("ts", flat=True))
+    wanted = set(t.EnergySample.objects.filter(
+        inverter_id__in=[i.inverter_id for i in tree.inverters], **window).values_list(
         "ts", flat=True).distinct())
+    wanted |= set(t.MeterSample.objects.filter(
+        meter_id__in=tree.grid_meters(None), **window).values_list("ts", flat=True).distinct())
     missing = sorted(wanted - have)
     for ts in missing:
-        derive_samples(system_id, ts)
+        derive_samples(system_id, ts, tree)
     return len(missing)

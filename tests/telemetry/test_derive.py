@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,48 @@ def test_slots_whose_totals_were_never_derived_are_caught_up_once() -> None:
     assert list(t.SystemSample.objects.order_by("ts").values_list("pv_power_w", "grid_power_w")) == [
         (1000, 100), (1100, 100), (1100, -50)]
     assert derive_missed("system", since, until) == 0
+
+
+def _vm_steps(run: Any) -> int:
+    """SQLite virtual-machine steps ``run`` takes (in thousands): work, not time."""
+    from django.db import connection
+
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    connection.ensure_connection()
+    connection.connection.set_progress_handler(count, 1000)
+    try:
+        run()
+    finally:
+        connection.connection.set_progress_handler(None, 0)
+    return steps[0]
+
+
+def _history(inverter_id: str, until: datetime, count: int) -> None:
+    t.EnergySample.objects.bulk_create(
+        [t.EnergySample(ts=until - timedelta(seconds=5 * n), inverter_id=inverter_id, array_id="a1",
+                        system_id="system", pv_power_w=1000, load_power_w=500, grid_power_w=0,
+                        batt_power_w=0) for n in range(1, count + 1)], batch_size=5000)
+
+
+def test_a_slots_totals_cost_the_same_whatever_the_history_kept(settings: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("counts SQLite's own steps; PostgreSQL's planner picks its index by statistics")
+    sys = f.system()
+    arr = f.array("a1", sys)
+    f.inverter("i1", arr)
+    _history("i1", TS - timedelta(days=20), 3_000)  # four hours, three weeks ago
+    _inverter_sample("i1", TS, pv=1000, grid=0)
+    short = _vm_steps(lambda: derive_samples("system", TS))
+    _history("i1", TS - timedelta(days=1), 30_000)  # two more days of raw samples
+    long = _vm_steps(lambda: derive_samples("system", TS))
+    missed = _vm_steps(lambda: derive_missed("system", TS - timedelta(minutes=15), TS))
+    assert t.SystemSample.objects.get(ts=TS).pv_power_w == 1000
+    assert long <= short * 1.5 + 5, (short, long)
+    assert missed <= short * 3 + 5, (short, missed)
