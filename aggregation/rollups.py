@@ -28,7 +28,7 @@ from django.utils import timezone
 from aggregation import figures, tiers
 from aggregation import models as m
 from aggregation import tier_models as tm
-from aggregation.buckets import SLOT_S, from_db, local_day, slot_of
+from aggregation.buckets import SLOT_S, Day, local_day
 from aggregation.choices import Source
 from aggregation.daydata import DayData, SlotAggs, log_glitches, raw_slots
 from aggregation.levels import build_rows
@@ -103,14 +103,15 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
 # ---- many days: computed outside the write lock, written in short transactions -----------
 def rollup_days(system_id: str, days: Iterable[date], *,
                 done: Callable[[date, float], None] | None = None) -> Counter[str]:
-    """Recompute the tiers and rollup rows of many local days of ``system_id`` (an import of
-    history): the same rows as :func:`rollup_day` for each day, with the catalog loaded once.
+    """Recompute the tiers, cells' days and rollup rows of many local days of ``system_id`` (an
+    import of history): the same rows as :func:`rollup_day` for each day, with the catalog
+    loaded once.
 
     Each day is first computed without holding the database's write lock: the array, system and
-    cell tiers are grouped from the samples into temporary tables of this connection, the
-    inverter, meter and pack slots read into memory and the day's rows built. Only then is the
-    day written, in one transaction that copies the staged tiers and upserts the rest, so a
-    writer of new samples (polling, on SQLite) waits for that copy only, never for the
+    cell tiers and the cells' days are grouped from the samples into temporary tables of this
+    connection, the inverter, meter and pack slots read into memory and the day's rows built.
+    Only then is the day written, in one transaction that copies the staged rows and upserts the
+    rest, so a writer of new samples (polling, on SQLite) waits for that copy only, never for the
     computation. ``done(day, seconds)`` is called after each day with how long its write
     transaction took. Returns the rows written per table.
 
@@ -119,17 +120,21 @@ def rollup_days(system_id: str, days: Iterable[date], *,
     """
     system = catalog.System.objects.get(pk=system_id)
     topo = Topology.load(system)
+    packs = [p.pk for p in topo.packs]
     written: Counter[str] = Counter()
     for day in days:
         bounds = local_day(day, ZoneInfo(system.timezone))
         start, end = bounds.start_utc, bounds.end_utc
         staged = stage_stat_tiers(topo, start, end)
+        cells = _stage_cell_day(packs, bounds)
         slots = raw_slots(topo, start, end, cell_band=staged_cell_band(topo, start, end))
         glitches = log_glitches(slots)
         rows = build_rows(topo, DayData(bounds, slots))
         began = time.monotonic()
         with transaction.atomic():
             written += write_staged(staged, start, end)
+            if cells:
+                written[tm.CellDaily._meta.db_table] += _write_cell_day(packs, bounds)
             written += write_energy_tiers(topo, slots, start, end)
             written += write_rows(system, day, rows)
             transaction.on_commit(partial(rollup_written.send, sender=DayData, system_id=system_id, day=day,
@@ -137,6 +142,37 @@ def rollup_days(system_id: str, days: Iterable[date], *,
         if done is not None:
             done(day, time.monotonic() - began)
     return written
+
+
+_CELL_DAY_STAGE = "rollup_stage_battery_cell_daily"
+
+
+def _stage_cell_day(packs: list[str], day: Day) -> int:
+    """The packs' cells' days of ``day`` from the staged cell tiers (:func:`stage_stat_tiers` of
+    the same day), into a temporary table; returns the rows staged. None staged when the day has
+    no cell tier rows: as with :func:`aggregation.tiers.replace_cell_day`, its stored days stay."""
+    if not packs:
+        return 0
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_CELL_DAY_STAGE} AS "
+                       f"SELECT * FROM {tm.CellDaily._meta.db_table} WHERE 1 = 0")
+        cursor.execute(f"DELETE FROM {_CELL_DAY_STAGE}")
+        cursor.execute(tiers._cell_daily_sql(len(packs), source=f"rollup_stage_{tm.CellTier._meta.db_table}",
+                                             target=_CELL_DAY_STAGE),
+                       [connection.ops.adapt_datefield_value(day.date), *packs, adapt(day.start_utc),
+                        adapt(day.end_utc)])
+        return max(cursor.rowcount, 0)
+
+
+def _write_cell_day(packs: list[str], day: Day) -> int:
+    """Replace the packs' cells' days of ``day`` by the staged ones (:func:`_stage_cell_day`)."""
+    marks = ", ".join(["%s"] * len(packs))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {tm.CellDaily._meta.db_table} WHERE pack_id IN ({marks}) AND date = %s",
+                       [*packs, connection.ops.adapt_datefield_value(day.date)])
+        cursor.execute(f"INSERT INTO {tm.CellDaily._meta.db_table} SELECT * FROM {_CELL_DAY_STAGE}")
+        return max(cursor.rowcount, 0)
 
 
 @dataclass(frozen=True)
@@ -199,19 +235,9 @@ def stage_stat_tiers(topo: Topology, start: datetime, end: datetime) -> list[Sta
 
 
 def staged_cell_band(topo: Topology, start: datetime, end: datetime) -> dict[tuple[str, int], Fields]:
-    """Per (pack, slot) the band of its cells from the staged cell tiers (as
-    :func:`aggregation.tiers.cell_spread` reads it from the stored ones)."""
-    if not topo.packs:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pack_id, ts, MIN(voltage_min), MAX(voltage_max), "
-                       "SUM(voltage_avg * sample_count), "
-                       "SUM(CASE WHEN voltage_avg IS NULL THEN 0 ELSE sample_count END) "
-                       f"FROM rollup_stage_{tm.CellTier._meta.db_table} GROUP BY pack_id, ts")
-        found = cursor.fetchall()
-    return {(pack, slot_of(from_db(ts))): {"min_cellv": low, "max_cellv": high, "sum_cellv": total,
-                                           "cnt_cellv": count}
-            for pack, ts, low, high, total, count in found}
+    """Per (pack, slot) the band of its cells from the staged cell tiers of [start, end)."""
+    return tiers.cell_spread([p.pk for p in topo.packs], start, end,
+                             source=f"rollup_stage_{tm.CellTier._meta.db_table}")
 
 
 def write_staged(staged: list[Staged], start: datetime, end: datetime) -> Counter[str]:

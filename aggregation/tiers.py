@@ -243,24 +243,32 @@ def replace_stat_tier(spec: StatTierSpec, filter_column: str, ids: list[str], st
     """
     if not ids:
         return
+    delete, insert = _stat_tier_sql(spec, filter_column, len(ids))
+    params = [*ids, *_bounds(start, end)]
+    with connection.cursor() as cursor:
+        if not fresh:
+            cursor.execute(delete, params)
+        cursor.execute(insert, params)
+
+
+def _stat_tier_sql(spec: StatTierSpec, filter_column: str, ids: int, returning: str = "") -> tuple[str, str]:
+    """(DELETE, INSERT … SELECT) that regroup one stat tier over a range, for ``ids`` devices of
+    ``filter_column``; parameters: the ids, then the range's bounds. ``returning``: columns the
+    INSERT returns of the rows it wrote."""
     targets, exprs = _stats_sql(spec.stats)
     if spec.model is tm.CellTier:
         targets, exprs = list(CELL_EXTREMES), list(CELL_EXTREMES.values())
-    slot = slot_start_sql()
     cols = ["ts", spec.device, *spec.keep, "sample_count", *targets]
-    where = f"{filter_column} IN ({_in(ids)}) AND ts >= %s AND ts < %s"
-    params = [*ids, *_bounds(start, end)]
-    keys = [slot, spec.device, *spec.keep]
+    keys = [slot_start_sql(), spec.device, *spec.keep]
     update = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in ("ts", spec.device))
-    with connection.cursor() as cursor:
-        if not fresh:
-            cursor.execute(f"DELETE FROM {spec.table} WHERE {_tier_filter(spec, filter_column)} "
-                           f"IN ({_in(ids)}) AND ts >= %s AND ts < %s", params)
-        cursor.execute(
-            f"INSERT INTO {spec.table} ({', '.join(cols)}) "
-            f"SELECT {', '.join(keys)}, COUNT(*), {', '.join(exprs)} "
-            f"FROM {spec.source_table} WHERE {where} GROUP BY {', '.join(keys)} "
-            f"ON CONFLICT (ts, {spec.device}) DO UPDATE SET {update}", params)
+    marks = _in(["id"] * ids)
+    delete = (f"DELETE FROM {spec.table} WHERE {_tier_filter(spec, filter_column)} "
+              f"IN ({marks}) AND ts >= %s AND ts < %s")
+    insert = (f"INSERT INTO {spec.table} ({', '.join(cols)}) "
+              f"SELECT {', '.join(keys)}, COUNT(*), {', '.join(exprs)} "
+              f"FROM {spec.source_table} WHERE {filter_column} IN ({marks}) AND ts >= %s AND ts < %s "
+              f"GROUP BY {', '.join(keys)} ON CONFLICT (ts, {spec.device}) DO UPDATE SET {update}")
+    return delete, insert + (f" RETURNING {returning}" if returning else "")
 
 
 def _tier_filter(spec: StatTierSpec, filter_column: str) -> str:
@@ -359,15 +367,17 @@ def replace_cell_days(topo: Topology, start: datetime, end: datetime, *, fresh: 
     return written
 
 
-def cell_spread(packs: list[str], start: datetime, end: datetime) -> SlotAggs:
-    """Per (pack, slot) the band of its cells, from the cell tiers: ``min_/max_/sum_/cnt_cellv``."""
+def cell_spread(packs: list[str], start: datetime, end: datetime,
+                source: str = "battery_cell_samples_5min") -> SlotAggs:
+    """Per (pack, slot) the band of its cells, from the cell tiers (or ``source``, a table of the
+    same columns: an import's staged day): ``min_/max_/sum_/cnt_cellv``."""
     if not packs:
         return {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT pack_id, ts, MIN(voltage_min), MAX(voltage_max), "
                        "SUM(voltage_avg * sample_count), "
                        "SUM(CASE WHEN voltage_avg IS NULL THEN 0 ELSE sample_count END) "
-                       f"FROM battery_cell_samples_5min WHERE pack_id IN ({_in(packs)}) "
+                       f"FROM {source} WHERE pack_id IN ({_in(packs)}) "
                        "AND ts >= %s AND ts < %s GROUP BY pack_id, ts", [*packs, *_bounds(start, end)])
         found = cursor.fetchall()
     return {(pack, _slot(ts)): {"min_cellv": low, "max_cellv": high, "sum_cellv": total, "cnt_cellv": count}
@@ -442,28 +452,15 @@ def quarter_aggregates(devices: list[str], start: datetime, end: datetime) -> di
 # ---- the periodic rollup: a statement per tier and kind, over the new slots only ------------
 @lru_cache(maxsize=64)
 def _closing_sql(kind: str, filter_column: str, ids: int, vendor: str, fresh: bool) -> tuple[str, str]:
-    """(DELETE, INSERT … SELECT … RETURNING) of one stat tier over a range (see replace_stat_tier:
-    the same rows); the INSERT returns what it wrote, and for cells what the packs' band needs."""
+    """(DELETE or nothing when ``fresh``, INSERT … SELECT … RETURNING) of one stat tier over a
+    range (:func:`_stat_tier_sql`); the INSERT returns what it wrote, and for cells what the packs'
+    band needs. Cached: the statement depends on the vendor's slot expression."""
     spec = STAT_TIERS[kind]
-    targets, exprs = _stats_sql(spec.stats)
-    if spec.model is tm.CellTier:
-        targets, exprs = list(CELL_EXTREMES), list(CELL_EXTREMES.values())
-    slot = slot_start_sql()
-    cols = ["ts", spec.device, *spec.keep, "sample_count", *targets]
-    keys = [slot, spec.device, *spec.keep]
-    update = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c not in ("ts", spec.device))
-    marks = _in(["id"] * ids)
     returned = "sample_count"
     if spec.model is tm.CellTier:
         returned = "pack_id, ts, sample_count, voltage_avg, voltage_min, voltage_max"
-    delete = "" if fresh else (f"DELETE FROM {spec.table} WHERE {_tier_filter(spec, filter_column)} "
-                               f"IN ({marks}) AND ts >= %s AND ts < %s")
-    insert = (f"INSERT INTO {spec.table} ({', '.join(cols)}) "
-              f"SELECT {', '.join(keys)}, COUNT(*), {', '.join(exprs)} "
-              f"FROM {spec.source_table} WHERE {filter_column} IN ({marks}) AND ts >= %s AND ts < %s "
-              f"GROUP BY {', '.join(keys)} ON CONFLICT (ts, {spec.device}) DO UPDATE SET {update} "
-              f"RETURNING {returned}")
-    return delete, insert
+    delete, insert = _stat_tier_sql(spec, filter_column, ids, returned)
+    return ("" if fresh else delete), insert
 
 
 def close_stat_tiers(topo: Topology, start: datetime, end: datetime, *, fresh: bool = False

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import models
 
-from aggregation import bulk, rollups
+from aggregation import rollups
 from catalog.models import System
 
 
@@ -21,7 +21,7 @@ def recompute_day(system_id: str, day: date) -> Counter[str]:
 def recompute_days(system_id: str, days: Iterable[date], done: Callable[[date, float], None]) -> Counter[str]:
     """Solarmon's own rollups of many local days (the cells' days included), each computed before a
     short write transaction; ``done(day, seconds written)`` after each."""
-    return bulk.rollup_whole_days(system_id, days, done=done)
+    return rollups.rollup_days(system_id, days, done=done)
 
 
 def write_imported(system: System, day: date, rows: dict[type[models.Model], list[dict[str, Any]]]
