@@ -74,6 +74,6 @@ def test_cells_are_shown_with_the_imbalance_highlighted_and_offline_packs_show_n
     screenshot(page, "battery-desktop")
     page.set_viewport_size(PHONE)
     # The charts resize on their own (a ResizeObserver, after the next frame): give them that frame.
-    page.wait_for_function(f"document.documentElement.scrollWidth <= {PHONE['width']}")
+    page.wait_for_function(f"() => document.documentElement.scrollWidth <= {PHONE['width']}")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "battery-phone")
