@@ -6,6 +6,7 @@ this machine (such requests are also blocked); a test fails if any happened.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -129,6 +130,20 @@ def api(page: Any, path: str) -> Any:
     response = page.request.get(path)
     assert response.ok, f"{path}: {response.status}"
     return response.json()
+
+
+def fits_phone(page: Any) -> None:
+    """Turn the page to a phone's screen and check that nothing is wider than it.
+
+    The charts follow their container's width on their own (a ResizeObserver, after the next
+    frame), so the page is given a few seconds to settle before the width is read."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.set_viewport_size(PHONE)
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(f"() => document.documentElement.scrollWidth <= {PHONE['width']}",
+                               timeout=5000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def screenshot(page: Any, name: str) -> None:

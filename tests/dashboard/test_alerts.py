@@ -12,7 +12,7 @@ from alerts.kinds.base import Finding, Observation
 from alerts.models import Alert, AlertRule, AlertWatch
 from alerts.services import alert_clear, alert_raise
 from tests import factories as f
-from tests.dashboard.conftest import PHONE, screenshot
+from tests.dashboard.conftest import fits_phone, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -59,6 +59,5 @@ def test_the_banner_names_the_active_alerts_and_the_page_lets_a_user_acknowledge
     page.reload()
     assert "by admin" in page.locator(f'#active-alerts tr[data-alert-id="{offline.pk}"]').inner_text()
     screenshot(page, "alerts-desktop")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_phone(page)
     screenshot(page, "alerts-phone")

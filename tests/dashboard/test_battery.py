@@ -12,7 +12,7 @@ from django.utils import timezone
 from catalog import models as cm
 from telemetry import models as t
 from tests import factories as f
-from tests.dashboard.conftest import PHONE, api, screenshot
+from tests.dashboard.conftest import api, fits_phone, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -72,8 +72,5 @@ def test_cells_are_shown_with_the_imbalance_highlighted_and_offline_packs_show_n
     assert old.locator(".figures").count() == 0 and old.locator(".cells").count() == 0
     assert "no answer on /dev/ttyUSB1" in old.inner_text()
     screenshot(page, "battery-desktop")
-    page.set_viewport_size(PHONE)
-    # The charts resize on their own (a ResizeObserver, after the next frame): give them that frame.
-    page.wait_for_function(f"() => document.documentElement.scrollWidth <= {PHONE['width']}")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_phone(page)
     screenshot(page, "battery-phone")

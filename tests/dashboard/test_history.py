@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from aggregation import models as agg
-from tests.dashboard.conftest import PHONE, api, screenshot
+from tests.dashboard.conftest import api, fits_phone, screenshot
 from tests.dashboard.history_data import make_site, write_hours
 
 DAY1, DAY2 = date(2026, 3, 9), date(2026, 3, 10)
@@ -57,9 +57,7 @@ def test_the_hourly_chart_has_a_bar_per_stored_hour_and_the_csv_has_the_same_row
     assert [row[1] for row in rows] == [f"{r.hour_start:02d}:00" for r in stored]
     assert [float(row[2]) for row in rows] == [pytest.approx(r.solar_energy_kwh, abs=1e-3) for r in stored]
     screenshot(page, "history-desktop")
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(300)  # the chart redraws to the new width
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_phone(page)
     screenshot(page, "history-phone")
 
 

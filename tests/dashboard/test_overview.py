@@ -12,7 +12,7 @@ from django.utils import timezone
 from solarmon.demo import DemoRig
 from telemetry import models as t
 from tests import factories as f
-from tests.dashboard.conftest import PHONE, api, poll_all, screenshot
+from tests.dashboard.conftest import api, fits_phone, poll_all, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -64,8 +64,7 @@ def test_the_overview_shows_what_the_api_says(demo_site: DemoRig, page: Any) -> 
     cell = page.locator(f'tr[data-device="meter:{meter["meter_id"]}"] [data-field="grid_power_w"]')
     assert cell.get_attribute("data-value") == str(meter["latest"]["grid_power_w"])
     screenshot(page, "overview-desktop")
-    page.set_viewport_size(PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    fits_phone(page)
     screenshot(page, "overview-phone")
 
 

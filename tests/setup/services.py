@@ -5,6 +5,10 @@
 exports SOLARMON_TEST_REDIS_URL, SOLARMON_TEST_POSTGRES_URL and SOLARMON_TEST_MQTT_URL to the command. Each
 service lives in a temporary folder and is stopped afterwards, whatever happens. Under
 CI=true a service that cannot start is an error; elsewhere the tests that need it skip.
+
+The command also gets a data disk of its own: SOLARMON_DATA_DIR becomes a tmpfs (8 GB, mounted
+inside the given data directory), so the free space the tests see (the disk guard, the
+disk-space alert, the health check) does not depend on how full this machine's disk is.
 """
 
 from __future__ import annotations
@@ -120,13 +124,39 @@ def mosquitto_server() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+DATA_DISK_SIZE = "8g"
+
+
+@contextlib.contextmanager
+def data_disk() -> Iterator[str]:
+    """A tmpfs for the tests' SOLARMON_DATA_DIR, holding a copy of the development secret key."""
+    folder = Path(os.environ.get("SOLARMON_DATA_DIR", "var")).resolve()
+    disk = folder / "disk"
+    disk.mkdir(parents=True, exist_ok=True)
+    if os.path.ismount(disk):  # left by a run that was killed
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DATA_DISK_SIZE},mode=0700", "tmpfs",
+                              str(disk)], capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        raise RuntimeError(f"cannot mount a tmpfs at {disk} (needs root): "
+                           f"{mounted.stderr.strip() or mounted.returncode}")
+    try:
+        key = folder / "secret_key"
+        if key.exists():
+            shutil.copy2(key, disk / key.name)
+        yield str(disk)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1:]
     strict = os.environ.get("CI") == "true"
     env = dict(os.environ)
     with contextlib.ExitStack() as stack:
-        for name, starter, var in (("Redis", redis_server, "SOLARMON_TEST_REDIS_URL"),
+        for name, starter, var in (("The data disk", data_disk, "SOLARMON_DATA_DIR"),
+                                   ("Redis", redis_server, "SOLARMON_TEST_REDIS_URL"),
                                    ("PostgreSQL", postgres_server, "SOLARMON_TEST_POSTGRES_URL"),
                                    ("Mosquitto", mosquitto_server, "SOLARMON_TEST_MQTT_URL")):
             try:
