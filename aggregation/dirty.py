@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection, models
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from aggregation import tiers
 from aggregation.buckets import local_date
@@ -62,16 +66,52 @@ def forget_live_checks() -> None:
 
 
 def _is_late(device_type: str, device_id: str, ts: datetime) -> bool:
-    mark = (RollupWatermark.objects.filter(device_type=device_type, device_id=device_id)
-            .values_list("closed_until", "max_gap_s").first())
-    reach = timedelta(seconds=2 * (mark[1] if mark and mark[1] else MAX_GAP_LIMIT_S))
-    if mark is not None and ts - reach < mark[0]:
-        return True
+    """The full check, in one round trip: the device's watermark and its nearest tier rows on
+    either side of ``ts`` within the widest reach of a device without a watermark (two gap
+    limits); a watermark whose gap is longer than the limit is checked again on its own reach."""
     spec = TIER_OF.get(device_type)  # type: ignore[call-overload]
+    slot, wide = timedelta(seconds=tiers.SLOT_S), timedelta(seconds=2 * MAX_GAP_LIMIT_S)
+    instant = connection.ops.adapt_datetimefield_value
+    near: list[Any] = [] if spec is None else [
+        device_id, instant(ts - wide - slot), instant(ts), device_id, instant(ts), instant(ts + wide)]
+    with connection.cursor() as cursor:
+        cursor.execute(_late_sql(spec and spec.model, spec.device if spec else ""),
+                       [*near, device_type, device_id])
+        closed, gap, before, after = cursor.fetchone()
+    reach = timedelta(seconds=2 * (gap if gap else MAX_GAP_LIMIT_S))
+    closed = _instant(closed)
+    if closed is not None and ts - reach < closed:
+        return True
     if spec is None:
         return False
-    return spec.model._default_manager.filter(**{spec.device: device_id, "ts__gte": ts - reach - timedelta(
-        seconds=tiers.SLOT_S), "ts__lte": ts + reach}).exists()
+    if reach > wide:
+        return bool(spec.model._default_manager.filter(
+            **{spec.device: device_id, "ts__gte": ts - reach - slot, "ts__lte": ts + reach}).exists())
+    before, after = _instant(before), _instant(after)
+    return (before is not None and before >= ts - reach - slot) or (after is not None and after <= ts + reach)
+
+
+@lru_cache(maxsize=8)
+def _late_sql(tier: type[models.Model] | None, device: str) -> str:
+    """``SELECT`` the watermark's ``closed_until`` and ``max_gap_s``, the latest tier slot in
+    [low, ts] and the earliest in (ts, high]; a device without a watermark still gets its row."""
+    quote = connection.ops.quote_name
+    near = ["NULL", "NULL"]
+    if tier is not None:
+        column = next(f.column for f in tier._meta.concrete_fields if f.attname == device)
+        rows = f"FROM {quote(tier._meta.db_table)} WHERE {quote(column)} = %s AND ts"
+        near = [f"(SELECT MAX(ts) {rows} >= %s AND ts <= %s)", f"(SELECT MIN(ts) {rows} > %s AND ts <= %s)"]
+    return (f"SELECT w.closed_until, w.max_gap_s, {near[0]}, {near[1]} FROM (SELECT 1) AS one LEFT JOIN "
+            f"(SELECT closed_until, max_gap_s FROM {quote(RollupWatermark._meta.db_table)} "
+            f"WHERE device_type = %s AND device_id = %s) AS w ON TRUE")
+
+
+def _instant(value: Any) -> datetime | None:
+    """A timestamp read with plain SQL as an aware datetime (SQLite returns its text)."""
+    if value is None or isinstance(value, datetime):
+        return value if value is None or timezone.is_aware(value) else value.replace(tzinfo=UTC)
+    parsed = parse_datetime(str(value))
+    return None if parsed is None else (parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC))
 
 
 def mark_dirty(system_id: str, ts: datetime, *, whole_day: bool = False) -> None:

@@ -115,6 +115,10 @@ DATABASES = {
 # PRAGMAs, or PostgreSQL's TCP and auth round trips) costs as much as answering a request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("SOLARMON_DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: the sample writes (telemetry.upsert) are prepared statements, planned once per
+# connection; false behind a pooler in transaction mode that does not keep prepared statements
+# (PgBouncer before 1.21, or without max_prepared_statements).
+SOLARMON_PG_PREPARED_WRITES = env.bool("SOLARMON_PG_PREPARED_WRITES", default=True)
 SOLARMON_SQLITE_TIMEOUT = env.int("SOLARMON_SQLITE_TIMEOUT", default=30)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; the busy timeout makes a

@@ -132,28 +132,22 @@ def detail_slot(ts: datetime, interval_s: int) -> datetime:
 def pack_rows(pack: catalog.BatteryPack, reading: BatteryPackReading, ts: datetime) -> list[models.Model]:
     """The pack row at ``ts``, then a row per unit and per cell at the detail interval holding ``ts``.
 
-    Missing catalog units and cells are created once.
+    Missing catalog units and cells are created once. The rows are :func:`pack_values`' built as
+    model instances.
     """
     batteries, cells = _pack_catalog(pack, reading)
-    scope = {"pack_id": pack.pk, "battery_array_id": pack.battery_array_id, "system_id": pack.system_id}
-    rows: list[models.Model] = [t.BatteryBankSample(
-        ts=ts, voltage=reading.voltage, current=reading.current, temperature=reading.temperature,
-        soc=reading.soc, batteries_count=reading.batteries_count, cells_per_battery=reading.cells_per_battery,
-        power_w=reading.power, cycles=reading.cycles, adapter_id=reading.adapter_id, **scope)]
-    detail = detail_slot(ts, detail_interval_s(reading.adapter_id))
-    for unit in reading.units:
-        battery_id = batteries[unit.index - 1]
-        rows.append(t.BatteryUnitSample(ts=detail, battery_id=battery_id, power=unit.index,
-                                        power_w=unit.power, **scope,
-                                        **{name: getattr(unit, name) for name in UNIT_FIELDS}))
-        for cell in unit.cells:
-            rows.append(t.BatteryCellSample(
-                ts=detail, cell_ref_id=cells[(battery_id, cell.index)], battery_id=battery_id,
-                power=unit.index, cell=cell.index, voltage=cell.voltage, temperature=cell.temperature,
-                soc=cell.soc, volt_st=cell.volt_st, temp_st=cell.temp_st, voltage_min=cell.voltage,
-                voltage_max=cell.voltage, temperature_min=cell.temperature,
-                temperature_max=cell.temperature, **scope))
-    return rows
+    values = pack_values(pack.pk, pack.battery_array_id, pack.system_id, batteries, cells, reading, ts,
+                         detail_interval_s(reading.adapter_id))
+    return [row for model, rows in values.tables for row in _instances(model, rows)]
+
+
+def _instances(model: type[models.Model], rows: list[dict[str, Any]]) -> list[models.Model]:
+    """``rows`` (keyed by attname) as instances of ``model``, every field given by position: Django
+    builds an instance from keywords at several times the cost (a foreign key given by its id is
+    looked up under its name first, a ``KeyError`` each)."""
+    fields = [(f.attname, f) for f in model._meta.concrete_fields]
+    return [model(*[row[attname] if attname in row else field.get_default() for attname, field in fields])
+            for row in rows]
 
 
 def pack_values(pack_id: str, battery_array_id: str, system_id: str, batteries: Mapping[int, str],
@@ -201,12 +195,17 @@ def missing_units(batteries: Mapping[int, str], cells: Mapping[tuple[str, int], 
 
 def _pack_catalog(pack: catalog.BatteryPack, reading: BatteryPackReading
                   ) -> tuple[dict[int, str], dict[tuple[str, int], str]]:
-    """Battery ids by index and cell ids by (battery, cell index); missing rows are created once."""
+    """Battery ids by index and cell ids by (battery, cell index), in one query; missing rows are
+    created once."""
     need_units = max((u.index for u in reading.units), default=0)
     need_cells = max((len(u.cells) for u in reading.units), default=0)
-    batteries = dict(catalog.Battery.objects.filter(pack=pack).values_list("battery_index", "battery_id"))
-    cells = {(b, i): c for c, b, i in catalog.BatteryCell.objects.filter(pack=pack).values_list(
-        "cell_id", "battery_id", "cell_index")}
+    batteries: dict[int, str] = {}
+    cells: dict[tuple[str, int], str] = {}
+    for index, battery_id, cell_id, cell_index in catalog.Battery.objects.filter(pack=pack).values_list(
+            "battery_index", "battery_id", "cells__cell_id", "cells__cell_index").order_by():
+        batteries[index] = battery_id
+        if cell_id is not None:
+            cells[(battery_id, cell_index)] = cell_id
     have_cells = all((batteries.get(u.index - 1), c.index) in cells for u in reading.units for c in u.cells)
     if len(batteries) < need_units or not have_cells:
         ensure_pack_units(pack, need_units, need_cells)
@@ -222,7 +221,9 @@ DETAIL_MERGE: dict[type[models.Model], tuple[tuple[str, ...], tuple[str, ...]]] 
 
 
 def _fields(row: models.Model) -> dict[str, Any]:
-    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    values = row.__dict__  # an instance's field values, by attname (a deferred one is read from the database)
+    return {f.attname: values[f.attname] if f.attname in values else getattr(row, f.attname)
+            for f in row._meta.concrete_fields}
 
 
 @dataclass

@@ -13,23 +13,31 @@ row that stands for an interval remembers its extremes.
 and its cells) the way the poll path needs it: the detail rows only if the head row is new. On
 PostgreSQL that is one statement, each table's rows one ``INSERT … SELECT FROM unnest(…)`` in a
 ``WITH``, so a reading is one round trip and its own transaction; the columns go as binary arrays
-bound by the server (no SQL text is built from the values). The statement is prepared only as
-the connection is told to (``prepare_threshold`` in the database OPTIONS; Django leaves it off,
-which keeps PgBouncer's transaction pooling working); its planning is a small part of a pack
-tick. ``COPY`` is not used: it cannot say ``ON CONFLICT``,
-so an idempotent write would need a staging table and three statements (``COPY``, ``INSERT …
-SELECT``, the staging table's clean-up) where ``unnest`` needs one.
+bound by the server (no SQL text is built from the values), each encoded in a few C calls with
+its field's type (:mod:`telemetry.pgarrays`). These statements are prepared once per connection
+(``SOLARMON_PG_PREPARED_WRITES``, on by default): parsing and planning the pack statement was
+about as much of the server's work as writing its rows. Django leaves psycopg's
+``prepare_threshold`` off for every other statement, and so does this module, since a pooler in
+transaction mode that does not track prepared statements (PgBouncer before 1.21, or without
+``max_prepared_statements``) needs them off: set the setting false there. ``COPY`` is not used:
+it cannot say ``ON CONFLICT``, so an idempotent write would need a staging table and three
+statements (``COPY``, ``INSERT … SELECT``, the staging table's clean-up) where ``unnest`` needs
+one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
+
+from telemetry import pgarrays
 
 BATCH = 200
 
@@ -91,6 +99,14 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
            keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
     plan = _statement(model, connection.vendor, frozenset(skip), frozenset(keep_min), frozenset(keep_max),
                       update)
+    if many and plan.arrays:
+        rows = list(rows)
+        if not rows:
+            return 0
+        with _bound_cursor() as bound:
+            _execute_prepared(bound, f"{plan.head}{plan.arrays} {plan.tail}",
+                              _arrays(plan.fields, rows, dict(overrides or {})))
+            return len(rows) if update else max(bound.rowcount, 0)
     values = _values(plan.fields, rows, dict(overrides or {}))
     if not values:
         return 0
@@ -102,10 +118,6 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
         if many and connection.vendor == "sqlite":
             cursor.executemany(f"{plan.head}VALUES {plan.marks} {plan.tail}", values)
             return len(values)
-        if many and plan.arrays:
-            with _bound_cursor() as bound:
-                bound.execute(f"{plan.head}{plan.arrays} {plan.tail}", _columns(values, plan.fields))
-                return len(values) if update else max(bound.rowcount, 0)
         written = 0
         for i in range(0, len(values), BATCH):
             batch = values[i:i + BATCH]
@@ -145,15 +157,15 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
     shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
     sql = _linked_statement(head, shape)
     head_plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
-    values = _values(head_plan.fields, rows, {})
-    if not values:
+    rows = list(rows)
+    if not rows:
         return False
-    params = _columns(values, head_plan.fields)
+    params = _arrays(head_plan.fields, rows, {})
     for detail, (model, low, high) in zip(details, shape, strict=True):
         plan = _statement(model, "postgresql", frozenset(), low, high, True)
-        params.extend(_columns(_values(plan.fields, detail.rows, {}), plan.fields))
+        params.extend(_arrays(plan.fields, detail.rows, {}))
     with _bound_cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute_prepared(cursor, sql, params)
         (new,) = cursor.fetchone()
     return bool(new)
 
@@ -181,20 +193,85 @@ def _bound_cursor() -> Iterator[Any]:
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    pgarrays.register(connection.connection)
     with connection.wrap_database_errors:
         raw = ServerBindingCursor(connection.connection)
     with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
 
-def _columns(values: list[list[Any]], fields: list[models.Field[Any, Any]] | None = None) -> list[list[Any]]:
-    """Rows of values as one list per column (an array parameter each). A float column's whole
-    numbers become floats: psycopg cannot dump a list that mixes ``int`` and ``float``."""
-    columns = [list(column) for column in zip(*values, strict=True)]
-    for i, field in enumerate(fields or ()):
-        if isinstance(field, models.FloatField):
-            columns[i] = [None if v is None else float(v) for v in columns[i]]
-    return columns
+def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
+    """``cursor.execute`` of a statement prepared on its connection at first use (see above).
+
+    Django's cursor cannot pass psycopg's ``prepare=True``, so the connection's threshold is set
+    to "at once" for this one statement and put back: every other statement stays unprepared.
+    A connection whose OPTIONS set a threshold prepares as it is told. While statements are
+    logged (``DEBUG``, Django's query capture) nothing is prepared: psycopg keeps no text of an
+    executed prepared statement for the log to show.
+    """
+    raw = connection.connection
+    if (raw.prepare_threshold is not None or not settings.SOLARMON_PG_PREPARED_WRITES
+            or connection.queries_logged):
+        cursor.execute(sql, params)
+        return
+    raw.prepare_threshold = 0
+    try:
+        cursor.execute(sql, params)
+    finally:
+        raw.prepare_threshold = None
+
+
+def _arrays(fields: list[models.Field[Any, Any]], rows: Sequence[Mapping[str, Any]],
+            fixed: Mapping[str, Any]) -> list[Any]:
+    """Each column of ``rows`` (in ``fields`` order, prepared as :func:`_values` does) as one
+    array parameter, encoded by :mod:`telemetry.pgarrays`; a column it does not take goes as a
+    list for psycopg (:func:`_listed`)."""
+    params: list[Any] = []
+    for field in fields:
+        attname, name, default = field.attname, field.name, field.get_default()
+        if attname in fixed:
+            column = [fixed[attname]] * len(rows)
+        else:
+            column = [row[attname] if attname in row else row.get(name, default) for row in rows]
+        prepare = _preparer(field)
+        if prepare is not _same:
+            column = [prepare(value) for value in column]
+        encoded = pgarrays.encode(field, column)
+        params.append(_listed(field, column) if encoded is None else encoded)
+    return params
+
+
+def _listed(field: models.Field[Any, Any], column: list[Any]) -> list[Any]:
+    """A column :mod:`telemetry.pgarrays` did not take, as a list psycopg can dump (it cannot
+    dump one that mixes types): numbers as floats (an integer column rounds them, as it always
+    has), text from what is not text (as SQLite stores it); a value that is none of these is
+    refused with its table, column and value named."""
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    name = f"{field.model._meta.db_table}.{field.column}"
+    if isinstance(target, (models.FloatField, models.IntegerField)):
+        try:
+            numbers = [None if v is None else float(v) for v in column]
+        except (TypeError, ValueError, OverflowError):
+            bad = next(v for v in column if not _is_number(v))
+            raise ValueError(f"{name}: {bad!r} is not a number") from None
+        limit = _INT_LIMITS.get(target.get_internal_type(), math.inf)
+        if (bad := next((v for v in column if v is not None and abs(float(v)) > limit), None)) is not None:
+            raise ValueError(f"{name}: {bad!r} is out of the column's range")
+        return numbers
+    if isinstance(target, (models.CharField, models.TextField)):
+        return [v if v is None or isinstance(v, str) else str(v) for v in column]
+    return column
+
+
+_INT_LIMITS = {"IntegerField": 2**31 - 1, "SmallIntegerField": 2**15 - 1, "BigIntegerField": 2**63 - 1}
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError, OverflowError):
+        return value is None
+    return True
 
 
 # Columns whose Python values go to the driver as they are (the hot path of ingest: a pack poll

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -194,3 +195,55 @@ def test_the_database_checks_only_a_samples_own_device() -> None:
                        "battery_bank_samples": ["pack_id"], "battery_unit_samples": [],
                        "battery_cell_samples": [], "array_samples": ["array_id"],
                        "system_samples": ["system_id"]}
+
+
+def test_a_drivers_odd_values_are_stored_as_their_columns_hold_them() -> None:
+    pack = _pack()
+    reading = _reading()
+    # a float in an integer column: PostgreSQL rounds it, as it always has
+    reading.units[0].cycles = 812.4  # type: ignore[assignment]
+    reading.units[1].cycles = 9
+    reading.units[0].basic_st = "Entlädt"  # text beyond ASCII, different on each unit
+    # a status code as a number: kept as text, as SQLite keeps it
+    reading.units[1].basic_st = 7  # type: ignore[assignment]
+    reading.units[1].cells[1].voltage = "3.5"  # type: ignore[assignment]  # a number as text, in a float column
+    ingest.write(_values(pack, reading, datetime(2026, 5, 1, 12, tzinfo=UTC)))
+    units = {u.power: (u.cycles, u.basic_st) for u in t.BatteryUnitSample.objects.all()}
+    assert units == {1: (812 if connection.vendor == "postgresql" else 812.4, "Entlädt"), 2: (9, "7")}
+    assert t.BatteryCellSample.objects.get(power=2, cell=1).voltage == 3.5
+
+
+def test_a_value_that_fits_no_column_is_refused_with_its_column_named_and_nothing_is_stored() -> None:
+    pack = _pack()
+    reading = _reading()
+    reading.units[1].cells[0].voltage = "3.3x"  # type: ignore[assignment]
+    if connection.vendor == "postgresql":  # SQLite stores what it is given, as it always has
+        with pytest.raises(ValueError, match=r"battery_cell_samples\.voltage: '3\.3x' is not a number"):
+            ingest.write(_values(pack, reading, datetime(2026, 5, 1, 12, tzinfo=UTC)))
+        reading.units[1].cells[0].voltage = 3.3
+        reading.units[0].cycles = 2**40
+        with pytest.raises(ValueError, match=r"battery_unit_samples\.cycles: 1099511627776 is out of"):
+            ingest.write(_values(pack, reading, datetime(2026, 5, 1, 12, tzinfo=UTC)))
+        assert not t.BatteryBankSample.objects.exists() and not t.BatteryCellSample.objects.exists()
+
+
+def _prepared_writes() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'WITH head AS%%'")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_pack_ticks_on_postgresql_reuse_one_prepared_statement_unless_told_not_to(
+        settings: Any) -> None:
+    pack = _pack()
+    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    settings.SOLARMON_PG_PREPARED_WRITES = False  # behind a pooler that does not keep them
+    ingest.write(_values(pack, _reading(), ts))
+    assert _prepared_writes() == []
+    settings.SOLARMON_PG_PREPARED_WRITES = True
+    for i in range(1, 4):
+        assert ingest.write(_values(pack, _reading(), ts + timedelta(seconds=5 * i))).written == 7
+    assert len(_prepared_writes()) == 1
+    assert t.BatteryBankSample.objects.count() == 4
+    assert connection.connection.prepare_threshold is None  # every other statement stays unprepared

@@ -1,0 +1,155 @@
+"""A column's values as one PostgreSQL binary array, encoded in a few C calls (the ingest hot path).
+
+psycopg's own list dumper is Python per element: it scans the list for its element type twice
+(choosing the smallest integer type that holds the values, so a column's parameter type changes
+with its values and a prepared statement with it), then packs each element with its length. A
+pack tick has some 40 such columns, and that dumping was the largest part of its client CPU. Here
+a column's type is the model field's, so the array's type never depends on the values, and an
+array is one ``struct.pack`` of its elements (or one encoded element repeated, for a column that
+holds one value on every row: the tick's ``ts`` and the pack's ids).
+
+:func:`encode` returns ``None`` for values it does not take (a float in an integer column, a naive
+datetime, a type of column not listed here); the caller then sends the plain list, which psycopg
+dumps (and checks) as before. The encoded arrays go through :func:`register`'s dumpers, which
+pass the bytes as they are with the array's type.
+"""
+
+from __future__ import annotations
+
+import struct
+import weakref
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import chain, repeat
+from typing import Any
+
+from django.db import models
+from psycopg import pq
+from psycopg.adapt import Dumper
+
+_NULL = b"\xff\xff\xff\xff"
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # binary timestamps count microseconds from here
+_MICROSECOND = timedelta(microseconds=1)
+_head = struct.Struct("!iiIii").pack  # one dimension: ndims, has nulls, element type, length, lower bound
+_length = struct.Struct("!i").pack
+
+
+class _Array(bytes):
+    """An encoded array; subclasses carry the array's type and its elements' for their dumper."""
+
+    oid = 0
+    element = 0
+
+
+class Float8Array(_Array):
+    oid, element = 1022, 701
+
+
+class Int4Array(_Array):
+    oid, element = 1007, 23
+
+
+class Int8Array(_Array):
+    oid, element = 1016, 20
+
+
+class TextArray(_Array):
+    oid, element = 1009, 25
+
+
+class TimestamptzArray(_Array):
+    oid, element = 1185, 1184
+
+
+@lru_cache(maxsize=64)
+def _fixed(code: str, count: int) -> Callable[..., bytes]:
+    """``struct.pack`` of ``count`` (length, value) pairs of a fixed-size element type."""
+    return struct.Struct("!" + f"i{code}" * count).pack
+
+
+def _packed(code: str, size: int, values: Sequence[Any]) -> bytes:
+    if None not in values:
+        return _fixed(code, len(values))(*chain.from_iterable(zip(repeat(size), values, strict=False)))
+    pair = _fixed(code, 1)
+    return b"".join([_NULL if v is None else pair(size, v) for v in values])
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return _length(len(data)) + data
+
+
+def _timestamp(value: datetime) -> bytes:
+    if value.tzinfo is None:  # a naive time is not an instant: leave it to psycopg (and Django's warning)
+        raise TypeError("naive datetime")
+    return _fixed("q", 1)(8, (value - _PG_EPOCH) // _MICROSECOND)
+
+
+def _elements(encode_one: Callable[[Any], bytes], values: Sequence[Any]) -> bytes:
+    """Variable-size elements: a value that every row shares is encoded once."""
+    first = values[0]
+    if values.count(first) == len(values):
+        return (_NULL if first is None else encode_one(first)) * len(values)
+    return b"".join([_NULL if v is None else encode_one(v) for v in values])
+
+
+def _encoder(field: models.Field[Any, Any]) -> tuple[type[_Array], Callable[[Sequence[Any]], bytes]] | None:
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if isinstance(target, models.FloatField):
+        return Float8Array, lambda values: _packed("d", 8, values)
+    if isinstance(target, (models.BigIntegerField, models.PositiveBigIntegerField)):
+        return Int8Array, lambda values: _packed("q", 8, values)
+    if isinstance(target, (models.IntegerField, models.SmallIntegerField)) and not isinstance(
+            target, models.AutoField):
+        return Int4Array, lambda values: _packed("i", 4, values)
+    if isinstance(target, (models.CharField, models.TextField)):
+        return TextArray, lambda values: _elements(_text, values)
+    if isinstance(target, models.DateTimeField):
+        return TimestamptzArray, lambda values: _elements(_timestamp, values)
+    return None
+
+
+@lru_cache(maxsize=1024)
+def encoder_of(field: models.Field[Any, Any]) -> tuple[type[_Array], Callable[[Sequence[Any]], bytes]] | None:
+    """The array type and element encoder of ``field``'s column, ``None`` for a type not listed."""
+    return _encoder(field)
+
+
+def encode(field: models.Field[Any, Any], values: Sequence[Any]) -> _Array | None:
+    """``values`` (non-empty, prepared for the database) as ``field``'s array, or ``None`` if
+    a value does not fit the column's type as is."""
+    found = encoder_of(field)
+    if found is None or not values:
+        return None
+    cls, encode_elements = found
+    try:
+        body = encode_elements(values)
+    except (struct.error, TypeError, AttributeError, OverflowError):
+        return None
+    return cls(_head(1, int(None in values), cls.element, len(values), 1) + body)
+
+
+def _dumper(array: type[_Array]) -> type[Dumper]:
+    class ArrayDumper(Dumper):
+        format = pq.Format.BINARY
+        oid = array.oid
+
+        def dump(self, obj: Any) -> bytes:
+            return obj  # type: ignore[no-any-return]  # encoded already
+
+    ArrayDumper.__name__ = f"{array.__name__}Dumper"
+    return ArrayDumper
+
+
+_DUMPERS = {cls: _dumper(cls) for cls in (Float8Array, Int4Array, Int8Array, TextArray, TimestamptzArray)}
+_REGISTERED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register(conn: Any) -> None:
+    """Let ``conn`` (a psycopg connection) send the encoded arrays; once per connection."""
+    if conn in _REGISTERED:
+        return
+    for cls, dumper in _DUMPERS.items():
+        conn.adapters.register_dumper(cls, dumper)
+    _REGISTERED.add(conn)
