@@ -10,12 +10,13 @@ copy's own time. The two take turns at SQLite's write lock (:class:`legacy.write
 so polling waits no longer than beside the copy alone.
 
 The original wrote its rows in time order, but nothing guarantees it. Before a batch is
-written, the copy shows the follower the batch's first timestamp (:meth:`Follower.check`): a
-row that falls where a day already handed to the rollups reads means that day may be
-incomplete. The follower is then stopped, the recorded progress of the rollups is taken back
-to before that day (before the batch is written, so a kill cannot leave a day counted as rolled
-up without all its samples), and the remaining days are rolled up after the copy, as without a
-follower. Every day recorded as rolled up was computed from all of its samples.
+written, the copy shows the follower the batch's first timestamp (:meth:`Follower.unless_late`),
+and no day is handed out until the batch is written: a row that falls where a day already
+handed to the rollups reads means that day may be incomplete. The follower is then stopped,
+the recorded progress of the rollups is taken back to before that day (before the batch is
+written, so a kill cannot leave a day counted as rolled up without all its samples), and the
+remaining days are rolled up after the copy, as without a follower. Every day recorded as
+rolled up was computed from all of its samples.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -67,7 +68,8 @@ class Follower:
         self._copied = False
         self._stopped = False
         self.error: BaseException | None = None
-        self.seconds = 0.0  # the follower's own time rolling up
+        self.seconds = 0.0  # the follower's time rolling up (not waiting for the copy)
+        self._waited = 0.0
         # Days rolled up by an earlier run read rows up to here: a row before it is late too.
         self._released = max((local_day(day, zones[system]).end_utc + MARGIN for system, day in rolled.items()
                               if system in zones), default=NEVER)
@@ -91,11 +93,17 @@ class Follower:
             self._copied = True
             self._cond.notify_all()
 
-    def late(self, first: datetime) -> bool:
-        """Whether a row at ``first`` falls where a day handed to the rollups reads (the follower
-        keeps running; see :meth:`stop`)."""
+    @contextmanager
+    def unless_late(self, first: datetime) -> Iterator[bool]:
+        """Whether a row at ``first`` falls where a day handed to the rollups reads. When it does
+        not, no day is handed out until the context ends: a batch checked here and written inside
+        it is in every day handed out after it."""
         with self._cond:
-            return not self._stopped and first < self._released
+            late = not self._stopped and first < self._released
+            if not late:
+                yield False
+                return
+        yield True
 
     def stop(self) -> None:
         """Stop after the day being rolled up, and wait for it."""
@@ -121,9 +129,12 @@ class Follower:
         zone = self._zones[system_id]
         for day in days:
             reads_until = local_day(day, zone).end_utc + MARGIN
+            waiting = time.monotonic()
             with self._cond:
                 while not (self._stopped or self._copied or self._frontier >= reads_until):
                     self._cond.wait()
+            self._waited += time.monotonic() - waiting
+            with self._cond:
                 if self._stopped:
                     return
                 self._released = max(self._released, reads_until)
@@ -140,7 +151,7 @@ class Follower:
         except BaseException as exc:  # re-raised by finish() in the importing thread
             self.error = exc
         finally:
-            self.seconds = time.monotonic() - began
+            self.seconds = time.monotonic() - began - self._waited
             connection.close()  # this thread's own connection
 
 

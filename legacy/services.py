@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -243,7 +244,7 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
     started: dict[str, int] = {}
     added: Counter[str] = Counter()  # rows this run wrote, per table
     if follower is not None:
-        writer.span_check = lambda span: _check_late(follower, record, span)
+        writer.span_guard = partial(_unless_late, follower, record)
     names = list(specs)
     with timer.phase("samples"):
         for n, (table, spec) in enumerate(specs.items()):
@@ -270,7 +271,7 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
                 if bar is not None:
                     bar.advance(read, table)
                 low = high
-    writer.span_check = None
+    writer.span_guard = None
     if bar is not None:
         bar.finish()
     for table in specs:
@@ -305,15 +306,24 @@ def _next_batch(batch: int, most: int, took: float) -> int:
     return batch
 
 
-def _check_late(follower: Follower, record: LegacyImport, span: Span) -> None:
-    """Before a batch is written: when a row of it falls where a day already handed to the
-    rollups reads, stop the follower and take the rollups' progress back to before that day (see
+@contextmanager
+def _unless_late(follower: Follower, record: LegacyImport, span: Span) -> Iterator[None]:
+    """A batch's write: when a row of it falls where a day already handed to the rollups reads,
+    first stop the follower and take the rollups' progress back to before that day (see
     :mod:`legacy.follow`); the days from there are rolled up after the copy."""
     if span is None:
+        yield
         return
     first = parse_ts(span[0])
-    if not follower.late(first):
-        return
+    with follower.unless_late(first) as late:
+        if not late:
+            yield
+            return
+    _take_back(follower, record, first)
+    yield
+
+
+def _take_back(follower: Follower, record: LegacyImport, first: datetime) -> None:
     follower.stop()
     for system_id, through in list(record.rolled_through.items()):
         zone = ZoneInfo(cm.System.objects.get(pk=system_id).timezone)

@@ -17,7 +17,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import psycopg
@@ -100,9 +100,9 @@ class Writer(ABC):
         self.interrupted = 0  # writes cut short at the lock's bound and done again smaller
         # The turns at the write lock (SQLite only), shared with the rollups beside the copy.
         self.turns: WriteTurns | None = None
-        # Called with each batch's span before it is written (see legacy.follow), when set; the
-        # span of the last batch written is kept.
-        self.span_check: Callable[[Span], None] | None = None
+        # When set, each batch's write runs in ``span_guard(span)`` (see legacy.follow); the span
+        # of the last batch written is kept.
+        self.span_guard: Callable[[Span], AbstractContextManager[None]] | None = None
         self.last_span: Span = None
         self.conn = sqlite3.connect(main, uri=True, isolation_level=None, check_same_thread=False,
                                     timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
@@ -216,12 +216,9 @@ class SQLiteWriter(Writer):
         # unless rows were deleted from the file; the exact total is the scan's (see services._copy).
         read = high - low
         stage = self._stage(spec, low, high)
-        span = None
-        if self.span_check is not None:
-            span = self._span(stage)
-            self.span_check(span)
+        span = self._span(stage) if self.span_guard is not None else None
         assert self.turns is not None
-        with self.turns.turn():
+        with self.span_guard(span) if self.span_guard is not None else nullcontext(), self.turns.turn():
             written, took = self._move(spec, stage, low, high, read, progress, bounded)
         self.last_hold_s = took
         self.longest_s = max(self.longest_s, took)
@@ -281,14 +278,14 @@ class PostgresWriter(Writer):
         # never stop polling's inserts, so a batch is not bounded by time.)
         count, block = self.conn.execute(copy_sql(spec), (low, high)).fetchone()
         span = None
-        if self.span_check is not None:
+        if self.span_guard is not None:
             first, last = self.conn.execute(f"SELECT min({UTC_TS}), max({UTC_TS}) FROM legacy.{spec.name} s "
                                             "WHERE s.rowid > ? AND s.rowid <= ?", (low, high)).fetchone()
             span = None if first is None else (str(first), str(last))
-            self.span_check(span)
         began = time.monotonic()
         try:
-            written = self._copy(spec, high, count, block, progress)
+            with self.span_guard(span) if self.span_guard is not None else nullcontext():
+                written = self._copy(spec, high, count, block, progress)
         except (IntegrityError, psycopg.IntegrityError) as exc:
             raise self.unplaced(spec, low, high, exc) from exc
         self.last_hold_s = time.monotonic() - began
