@@ -17,6 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -102,7 +103,8 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
 
 # ---- many days: computed outside the write lock, written in short transactions -----------
 def rollup_days(system_id: str, days: Iterable[date], *,
-                done: Callable[[date, float], None] | None = None) -> Counter[str]:
+                done: Callable[[date, float], None] | None = None,
+                writing: Callable[[], AbstractContextManager[object]] | None = None) -> Counter[str]:
     """Recompute the tiers, cells' days and rollup rows of many local days of ``system_id`` (an
     import of history): the same rows as :func:`rollup_day` for each day, with the catalog
     loaded once.
@@ -113,7 +115,10 @@ def rollup_days(system_id: str, days: Iterable[date], *,
     Only then is the day written, in one transaction that copies the staged rows and upserts the
     rest, so a writer of new samples (polling, on SQLite) waits for that copy only, never for the
     computation. ``done(day, seconds)`` is called after each day with how long its write
-    transaction took. Returns the rows written per table.
+    transaction took. ``writing()``, when given, is the context each write transaction runs in
+    (an import takes turns at SQLite's write lock with its own other writer through it). ``days``
+    is consumed one day at a time, so it may wait for a day's samples (an import rolling up days
+    behind its copy). Returns the rows written per table.
 
     A sample written into a day between its computation and its write is in a day the ingest
     path marks dirty (late samples), which the periodic rollup rolls up again.
@@ -130,17 +135,19 @@ def rollup_days(system_id: str, days: Iterable[date], *,
         slots = raw_slots(topo, start, end, cell_band=staged_cell_band(topo, start, end))
         glitches = log_glitches(slots)
         rows = build_rows(topo, DayData(bounds, slots))
-        began = time.monotonic()
-        with transaction.atomic():
-            written += write_staged(staged, start, end)
-            if cells:
-                written[tm.CellDaily._meta.db_table] += _write_cell_day(packs, bounds)
-            written += write_energy_tiers(topo, slots, start, end)
-            written += write_rows(system, day, rows)
-            transaction.on_commit(partial(rollup_written.send, sender=DayData, system_id=system_id, day=day,
-                                          glitches=glitches))
+        with writing() if writing is not None else nullcontext():
+            began = time.monotonic()
+            with transaction.atomic():
+                written += write_staged(staged, start, end)
+                if cells:
+                    written[tm.CellDaily._meta.db_table] += _write_cell_day(packs, bounds)
+                written += write_energy_tiers(topo, slots, start, end)
+                written += write_rows(system, day, rows)
+                transaction.on_commit(partial(rollup_written.send, sender=DayData, system_id=system_id,
+                                              day=day, glitches=glitches))
+            took = time.monotonic() - began
         if done is not None:
-            done(day, time.monotonic() - began)
+            done(day, took)
     return written
 
 

@@ -9,7 +9,9 @@ and cell rows), for 7, 30 and 365 days. A year is about 3.2 M inverter rows, 3.2
 Each size is imported by ``legacy.services.import_legacy`` into a fresh solarmon
 database, in a process of its own, and timed per phase. "import" is everything up to and including the sample
 copy, discovery rows and recorded intervals; "with rollups" adds solarmon's rollups of every
-imported day. Beside the import (SQLite) a second process writes a row every 0.2 s in its own short
+imported day. The rollups follow the copy in a thread of their own (``legacy.follow``), so most
+days are rolled up within "import" (their time beside the copy is printed); "rollups" is what is
+left after the copy. Beside the import (SQLite) a second process writes a row every 0.2 s in its own short
 transaction, as polling does, and its longest wait is printed.
 Run: ``.venv/bin/python bench/legacy_import.py [--days 7 30 365] [--backend
 sqlite|postgresql|both]`` (SQLite by default: the target is stated for SQLite).
@@ -96,6 +98,7 @@ def measure(url: str, source: Path) -> None:
                       "import_s": total - rollups, "total_s": total, "days_rolled": result.rolled_days,
                       "longest_write_s": result.longest_write_s,
                       "longest_rollup_s": result.longest_rollup_s,
+                      "rollups_beside_copy_s": result.rollups_beside_copy_s,
                       "poll_writes": len(waits), "poll_longest_wait_s": max(waits, default=0.0),
                       "poll_waits_over_1s": sum(w > 1.0 for w in waits)}),
           flush=True)
@@ -147,7 +150,8 @@ def _report(days: int, figures: dict[str, object]) -> None:
           f"{figures['longest_rollup_s']:.2f} s (a day's rollups)  [{phases}]", flush=True)
     print(f"{'':>10}CPU time of the import's process {cpu_total:.1f} s ({rows / cpu_total:,.0f} rows per "
           f"CPU second; a busy machine inflates this far less than the wall time) [{cpu_phases}]; "
-          f"{figures['interrupted_writes']} sample writes cut short at the lock's bound", flush=True)
+          f"{figures['interrupted_writes']} sample writes cut short at the lock's bound; the rollups' "
+          f"thread beside the copy ran {figures.get('rollups_beside_copy_s', 0.0):.1f} s", flush=True)
     if figures.get("poll_writes"):
         print(f"{'':>10}a concurrent writer: {figures['poll_writes']} writes, longest wait "
               f"{figures['poll_longest_wait_s']:.3f} s, {figures['poll_waits_over_1s']} over 1 s", flush=True)

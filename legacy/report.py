@@ -82,6 +82,8 @@ class LegacyReport:
     # The longest transaction the import held open while writing samples, and one day's rollups.
     longest_write_s: float = 0.0
     longest_rollup_s: float = 0.0
+    # Seconds the rollups ran beside the sample copy (legacy.follow), in its own thread.
+    rollups_beside_copy_s: float = 0.0
     # Sample writes rolled back at the lock's bound and done again in smaller batches.
     interrupted_writes: int = 0
 

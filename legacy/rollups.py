@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 
@@ -18,10 +19,12 @@ def recompute_day(system_id: str, day: date) -> Counter[str]:
     return rollups.rollup_day(system_id, day)
 
 
-def recompute_days(system_id: str, days: Iterable[date], done: Callable[[date, float], None]) -> Counter[str]:
+def recompute_days(system_id: str, days: Iterable[date], done: Callable[[date, float], None],
+                   writing: Callable[[], AbstractContextManager[object]] | None = None) -> Counter[str]:
     """Solarmon's own rollups of many local days (the cells' days included), each computed before a
-    short write transaction; ``done(day, seconds written)`` after each."""
-    return rollups.rollup_days(system_id, days, done=done)
+    short write transaction (run in ``writing()`` when given); ``done(day, seconds written)`` after
+    each. ``days`` may wait for each day's samples."""
+    return rollups.rollup_days(system_id, days, done=done, writing=writing)
 
 
 def write_imported(system: System, day: date, rows: dict[type[models.Model], list[dict[str, Any]]]

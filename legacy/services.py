@@ -7,8 +7,9 @@
    samples name is placed (:mod:`legacy.placement`).
 4. The samples are copied in short batches that record their progress (:mod:`legacy.writer`);
    an interrupted import resumes at the first batch that was not committed.
-5. Discovery rows, the hours of pruned days, the recorded poll intervals; then solarmon's rollups
-   of every imported day, in order, also resumable.
+5. Discovery rows, the hours of pruned days, the recorded poll intervals (before the copy, which
+   the rollups follow); solarmon's rollups of every imported day, in order, also resumable: rolled
+   up beside the copy as soon as the copy has passed a day (:mod:`legacy.follow`), the rest after it.
 
 ``dry_run`` does 1-3 in a transaction that is rolled back and reports what would be written.
 """
@@ -20,8 +21,9 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,12 +41,13 @@ from catalog.yamlconfig.problems import Problems
 from legacy import cadence, hourly, report, scan, tables
 from legacy.catalog_doc import catalog_document
 from legacy.discovery_rows import carry_over
+from legacy.follow import Follower, day_before, parse_ts
 from legacy.models import LegacyImport, LegacyTableProgress
 from legacy.placement import Placement, Placer, vendor_from_rows
 from legacy.progress import ProgressBar, Stream
 from legacy.rollups import recompute_days
 from legacy.source import LegacyError, Shape, detect_shape, open_source
-from legacy.writer import WAL_CHECKPOINT_PAGES, LockBound, Writer, open_writer
+from legacy.writer import WAL_CHECKPOINT_PAGES, LockBound, Span, Writer, open_writer
 
 
 class Timer:
@@ -109,12 +112,28 @@ def _run(writer: Writer, path: Path, shape: Shape, timer: Timer, *, dry_run: boo
         return result
     record = _record(conn, path, shape, specs)
     writer.load_maps(placement)
-    new_rows = _copy(writer, specs, found, record, result, timer, progress)
+    follower = None
+    if record.finished_at is None:
+        # The rollups need the recorded intervals (and come after the pruned days' hours): first.
+        _before_rollups(conn, path, shape, found, placement, result, timer)
+        follower = _follower(conn, found, placement, record, writer, result)
+    try:
+        new_rows = _copy(writer, specs, found, record, result, timer, progress, follower)
+        if follower is not None:
+            follower.copied()
+            with timer.phase("rollups"):
+                follower.finish()
+    finally:
+        if follower is not None:
+            follower.stop()
+            result.rollups_beside_copy_s = follower.seconds
     result.longest_write_s = writer.longest_s
     result.interrupted_writes = writer.interrupted
     finished = record.finished_at is not None and not new_rows
     if not finished:
-        _after_copy(conn, path, shape, found, placement, record, result, timer, new_rows, progress)
+        if follower is None:
+            _before_rollups(conn, path, shape, found, placement, result, timer)
+        _after_copy(conn, found, placement, record, result, timer, new_rows, progress, writer)
     else:
         result.catalog.append("already imported; nothing was written")
     with timer.phase("report"):
@@ -210,9 +229,10 @@ def _record(conn: sqlite3.Connection, path: Path, shape: Shape, specs: dict[str,
 
 
 def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, record: LegacyImport,
-          result: report.LegacyReport, timer: Timer, stream: Stream | None) -> dict[str, int]:
+          result: report.LegacyReport, timer: Timer, stream: Stream | None,
+          follower: Follower | None) -> dict[str, int]:
     """Copy every table from where it stopped; per table, the rowid this run started from (tables
-    with new rows only)."""
+    with new rows only). The ``follower`` is told how far the copy has got."""
     done = {p.table: p for p in record.tables.all()}
     total = sum(t.rows for t in found.tables.values())
     bar = ProgressBar(stream, total) if stream is not None else None
@@ -223,12 +243,18 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
     batch = most
     started: dict[str, int] = {}
     added: Counter[str] = Counter()  # rows this run wrote, per table
+    if follower is not None:
+        writer.span_guard = partial(_unless_late, follower, record)
+    names = list(specs)
     with timer.phase("samples"):
-        for table, spec in specs.items():
+        for n, (table, spec) in enumerate(specs.items()):
             progress = done[table]
             low, top = progress.last_rowid, found.tables[table].max_rowid
             if low < top:
                 started[table] = low
+            # The rollups follow the last table with rows left to copy (the others are complete).
+            leads = follower is not None and all(
+                done[later].last_rowid >= found.tables[later].max_rowid for later in names[n + 1:])
             while low < top:
                 high = min(low + batch, top)
                 try:
@@ -239,10 +265,13 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
                     batch = max(MIN_BATCH, batch // 4)
                     continue
                 batch = _next_batch(batch, most, writer.last_hold_s)
+                if leads and writer.last_span is not None and follower is not None:
+                    follower.advance(parse_ts(writer.last_span[1]))
                 added[table] += written
                 if bar is not None:
                     bar.advance(read, table)
                 low = high
+    writer.span_guard = None
     if bar is not None:
         bar.finish()
     for table in specs:
@@ -277,9 +306,63 @@ def _next_batch(batch: int, most: int, took: float) -> int:
     return batch
 
 
-def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.Scan, placement: Placement,
-                record: LegacyImport, result: report.LegacyReport, timer: Timer, new_rows: dict[str, int],
-                stream: Stream | None) -> None:
+@contextmanager
+def _unless_late(follower: Follower, record: LegacyImport, span: Span) -> Iterator[None]:
+    """A batch's write: when a row of it falls where a day already handed to the rollups reads,
+    first stop the follower and take the rollups' progress back to before that day (see
+    :mod:`legacy.follow`); the days from there are rolled up after the copy."""
+    if span is None:
+        yield
+        return
+    first = parse_ts(span[0])
+    with follower.unless_late(first) as late:
+        if not late:
+            yield
+            return
+    _take_back(follower, record, first)
+    yield
+
+
+def _take_back(follower: Follower, record: LegacyImport, first: datetime) -> None:
+    follower.stop()
+    for system_id, through in list(record.rolled_through.items()):
+        zone = ZoneInfo(cm.System.objects.get(pk=system_id).timezone)
+        back = day_before(first, zone)
+        if date.fromisoformat(through) > back:
+            record.rolled_through[system_id] = back.isoformat()
+    record.save(update_fields=["rolled_through"])
+
+
+def _follower(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
+              writer: Writer, result: report.LegacyReport) -> Follower | None:
+    """A follower rolling up the import's days beside the copy (see :mod:`legacy.follow`), started."""
+    plan, zones = _plan(conn, found, placement, record, {})
+    if not plan:
+        return None
+    rolled = {system: date.fromisoformat(day) for system, day in record.rolled_through.items()}
+    by_system: dict[str, list[date]] = {}
+    for system_id, day in plan:
+        by_system.setdefault(system_id, []).append(day)
+    turns = writer.turns.turn if writer.turns is not None else None
+
+    def roll(system_id: str, days: Iterator[date]) -> None:
+        def done(day: date, seconds: float) -> None:
+            result.longest_rollup_s = max(result.longest_rollup_s, seconds)
+            result.rolled_days += 1
+            record.rolled_through[system_id] = day.isoformat()
+            with turns() if turns is not None else nullcontext():
+                record.save(update_fields=["rolled_through"])
+
+        recompute_days(system_id, days, done, turns)
+
+    follower = Follower(by_system, zones, roll, import_pragmas, rolled)
+    follower.start()
+    return follower
+
+
+def _before_rollups(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.Scan,
+                    placement: Placement, result: report.LegacyReport, timer: Timer) -> None:
+    """Discovery rows, the hours of pruned days and the recorded intervals (which the rollups read)."""
     with timer.phase("discovery and hours"):
         result.discovery = carry_over(conn, shape, path, dry_run=False).lines
         pruned = hourly.pruned_hours(conn, shape, path, found, placement)
@@ -289,19 +372,25 @@ def _after_copy(conn: sqlite3.Connection, path: Path, shape: Shape, found: scan.
             if table in found.tables:
                 result.recorded_intervals += cadence.record_intervals(
                     conn, table, {legacy: placed[0] for legacy, placed in ids.items()})
+
+
+def _after_copy(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
+                result: report.LegacyReport, timer: Timer, new_rows: dict[str, int], stream: Stream | None,
+                writer: Writer) -> None:
     with timer.phase("rollups"):
-        result.rolled_days = _roll(conn, found, placement, record, new_rows, stream, result)
+        result.rolled_days += _roll(conn, found, placement, record, new_rows, stream, result, writer)
     record.finished_at = timezone.now()
     record.save(update_fields=["finished_at"])
 
 
 # ---- the rollups -------------------------------------------------------------------------------
-def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
-          new_rows: dict[str, int], stream: Stream | None, result: report.LegacyReport) -> int:
-    """Recompute every imported local day of every system, in order, resuming where it stopped."""
+def _plan(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
+          new_rows: dict[str, int]) -> tuple[list[tuple[str, date]], dict[str, ZoneInfo]]:
+    """Every imported local day of every system still to roll up, in order, and the systems' zones."""
     plan: list[tuple[str, date]] = []
+    zones: dict[str, ZoneInfo] = {}
     for system_id, (first, last) in _spans(found, placement).items():
-        zone = ZoneInfo(cm.System.objects.get(pk=system_id).timezone)
+        zone = zones[system_id] = ZoneInfo(cm.System.objects.get(pk=system_id).timezone)
         day, end = local_date(first, zone), local_date(last, zone)
         redo = _earliest_new(conn, new_rows, zone) if record.finished_at is not None else None
         through = record.rolled_through.get(system_id)
@@ -312,6 +401,16 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
         while day <= end:
             plan.append((system_id, day))
             day += timedelta(days=1)
+    return plan, zones
+
+
+def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, record: LegacyImport,
+          new_rows: dict[str, int], stream: Stream | None, result: report.LegacyReport,
+          writer: Writer) -> int:
+    """Recompute every imported local day of every system not rolled up yet, in order, resuming
+    where it stopped."""
+    plan, _ = _plan(conn, found, placement, record, new_rows)
+    turns = writer.turns.turn if writer.turns is not None else None
     bar = ProgressBar(stream, len(plan), unit="days") if stream is not None and plan else None
     for system_id in dict.fromkeys(system for system, _ in plan):
 
@@ -323,7 +422,7 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
                 bar.advance(1, f"rollups {system_id} {day}")
 
         with import_pragmas():
-            recompute_days(system_id, [day for system, day in plan if system == system_id], done)
+            recompute_days(system_id, [day for system, day in plan if system == system_id], done, turns)
     if bar is not None:
         bar.finish()
     return len(plan)

@@ -13,8 +13,11 @@ interrupted import resumes at the first batch that was not committed.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import psycopg
@@ -24,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from legacy.models import LegacyTableProgress
 from legacy.placement import DEYE_FAMILY, Placement
 from legacy.source import LegacyError
-from legacy.tables import TableSpec, copy_sql, select_sql
+from legacy.tables import UTC_TS, TableSpec, copy_sql, select_sql
 
 MAPS = {
     "legacy_inverters": "legacy_id TEXT PRIMARY KEY, inverter_id TEXT, array_id TEXT, system_id TEXT, "
@@ -46,6 +49,47 @@ YIELD_S = 0.11
 DEYE_CURRENT_SIGN, DEYE_TEMP_OFFSET = -1.0, 100.0
 
 
+# A batch's first and last timestamp (UTC, solarmon's text form), or None for an empty batch.
+Span = tuple[str, str] | None
+
+
+class WriteTurns:
+    """The import's turns at SQLite's write lock, shared by its writers (the sample copy and the
+    rollups computed beside it): one at a time, and a pause for a waiting writer (polling) once
+    they have held the lock about ``bound_s`` since the last gap one could use.
+
+    SQLite's busy handler retries a waiting writer at most every 100 ms, so a gap of YIELD_S
+    between two transactions always lets one in. Work done between two turns (converting the next
+    batch, computing the next day's rollups) is such a gap when it takes that long; otherwise the
+    next turn pauses for the rest once the lock has been held more than ``bound_s`` since the last
+    gap. Taking turns (a mutex) keeps the import's two writers from both waiting at SQLite's lock,
+    where polling would have to win against both.
+    """
+
+    def __init__(self, bound_s: float) -> None:
+        self.bound_s = bound_s
+        self.held_s = 0.0  # the write lock held since the last gap a writer could use
+        self.last_release = 0.0  # monotonic time the last turn ended
+        self._mutex = threading.Lock()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One write transaction's turn; its time counts as holding the lock."""
+        with self._mutex:
+            gap = time.monotonic() - self.last_release
+            if gap >= YIELD_S:
+                self.held_s = 0.0
+            elif self.held_s > self.bound_s:
+                time.sleep(YIELD_S - gap)
+                self.held_s = 0.0
+            began = time.monotonic()
+            try:
+                yield
+            finally:
+                self.last_release = time.monotonic()
+                self.held_s += self.last_release - began
+
+
 class Writer(ABC):
     """A reading connection with the original's file attached, and how batches are written."""
 
@@ -54,6 +98,12 @@ class Writer(ABC):
         self.longest_s = 0.0  # the longest write transaction so far (what polling may wait for)
         self.last_hold_s = 0.0  # how long the last batch's write transaction took
         self.interrupted = 0  # writes cut short at the lock's bound and done again smaller
+        # The turns at the write lock (SQLite only), shared with the rollups beside the copy.
+        self.turns: WriteTurns | None = None
+        # When set, each batch's write runs in ``span_guard(span)`` (see legacy.follow); the span
+        # of the last batch written is kept.
+        self.span_guard: Callable[[Span], AbstractContextManager[None]] | None = None
+        self.last_span: Span = None
         self.conn = sqlite3.connect(main, uri=True, isolation_level=None, check_same_thread=False,
                                     timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
         self.conn.execute("ATTACH DATABASE ? AS legacy", (f"{path.resolve().as_uri()}?mode=ro",))
@@ -123,11 +173,10 @@ class SQLiteWriter(Writer):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, str(connection.settings_dict["NAME"]))
-        self.held_s = 0.0  # the write lock held since the last gap a writer could use
-        self.last_commit = 0.0  # monotonic time of this writer's last commit
         # Held at most half the setting per transaction, and again at most half before a pause:
         # a waiting writer waits at most the setting (plus its busy handler's 0.1 s step).
         self.bound_s = float(settings.SOLARMON_LEGACY_MAX_HOLD_S) / 2
+        self.turns = WriteTurns(self.bound_s)
         self._deadline = 0.0
         # solarmon's rows are placed through its catalog (the maps), so foreign keys are not
         # looked up again per row; a bigger cache keeps the indexes' pages at hand; staged batches
@@ -155,17 +204,9 @@ class SQLiteWriter(Writer):
         self.conn.execute(f"INSERT INTO temp.{stage} ({columns}) " + select_sql(spec), (low, high))
         return stage
 
-    def _yield(self) -> None:
-        """Let a waiting writer in: SQLite's busy handler retries at most every 100 ms, so a gap of
-        YIELD_S between two transactions always lets one in. The conversion of a batch is such a
-        gap when it takes that long; otherwise pause for the rest once the lock has been held
-        about SOLARMON_LEGACY_MAX_HOLD_S since the last gap."""
-        gap = time.monotonic() - self.last_commit
-        if gap >= YIELD_S:
-            self.held_s = 0.0
-        elif self.held_s > self.bound_s:
-            time.sleep(YIELD_S - gap)
-            self.held_s = 0.0
+    def _span(self, stage: str) -> Span:
+        first, last = self.conn.execute(f"SELECT min(ts), max(ts) FROM temp.{stage}").fetchone()
+        return None if first is None else (str(first), str(last))
 
     def write(self, spec: TableSpec, low: int, high: int, progress: LegacyTableProgress, *,
               bounded: bool = True) -> tuple[int, int]:
@@ -174,9 +215,22 @@ class SQLiteWriter(Writer):
         # Every row of the range is placed (the scan made sure), so the range's span is what it reads
         # unless rows were deleted from the file; the exact total is the scan's (see services._copy).
         read = high - low
-        columns = ", ".join(spec.columns)
         stage = self._stage(spec, low, high)
-        self._yield()
+        span = self._span(stage) if self.span_guard is not None else None
+        assert self.turns is not None
+        with self.span_guard(span) if self.span_guard is not None else nullcontext(), self.turns.turn():
+            written, took = self._move(spec, stage, low, high, read, progress, bounded)
+        self.last_hold_s = took
+        self.longest_s = max(self.longest_s, took)
+        self.last_span = span
+        progress.last_rowid, progress.rows_read, progress.rows_written = (
+            high, progress.rows_read + read, progress.rows_written + written)
+        return read, written
+
+    def _move(self, spec: TableSpec, stage: str, low: int, high: int, read: int,
+              progress: LegacyTableProgress, bounded: bool) -> tuple[int, float]:
+        """The batch's write transaction: (rows written, seconds the lock was held)."""
+        columns = ", ".join(spec.columns)
         self.conn.execute("BEGIN IMMEDIATE")
         # The lock is held from here (waiting for it above is not holding it).
         began = time.monotonic()
@@ -205,18 +259,11 @@ class SQLiteWriter(Writer):
             raise
         finally:
             self.conn.set_progress_handler(None, 0)
-        self.last_commit = time.monotonic()
-        self.last_hold_s = took = self.last_commit - began
-        self.longest_s = max(self.longest_s, took)
-        self.held_s += took
-        progress.last_rowid, progress.rows_read, progress.rows_written = (
-            high, progress.rows_read + read, progress.rows_written + written)
-        return read, written
+        return written, time.monotonic() - began
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
-        self.last_commit = time.monotonic()
 
 
 class PostgresWriter(Writer):
@@ -230,13 +277,20 @@ class PostgresWriter(Writer):
         # SQLite writes the COPY text itself: no Python object per value. (PostgreSQL's row locks
         # never stop polling's inserts, so a batch is not bounded by time.)
         count, block = self.conn.execute(copy_sql(spec), (low, high)).fetchone()
+        span = None
+        if self.span_guard is not None:
+            first, last = self.conn.execute(f"SELECT min({UTC_TS}), max({UTC_TS}) FROM legacy.{spec.name} s "
+                                            "WHERE s.rowid > ? AND s.rowid <= ?", (low, high)).fetchone()
+            span = None if first is None else (str(first), str(last))
         began = time.monotonic()
         try:
-            written = self._copy(spec, high, count, block, progress)
+            with self.span_guard(span) if self.span_guard is not None else nullcontext():
+                written = self._copy(spec, high, count, block, progress)
         except (IntegrityError, psycopg.IntegrityError) as exc:
             raise self.unplaced(spec, low, high, exc) from exc
         self.last_hold_s = time.monotonic() - began
         self.longest_s = max(self.longest_s, self.last_hold_s)
+        self.last_span = span
         return count, written
 
     def _copy(self, spec: TableSpec, high: int, count: int, block: str | None,
