@@ -506,6 +506,16 @@ def _cell_band(rows: list[tuple[Any, ...]]) -> SlotAggs:
     return out
 
 
+def _null_type(key: str) -> str:
+    """The SQL type of an aggregate of :func:`_aggregate_columns` by its key (sums of counts are
+    BIGINT, the source flags INTEGER, the rest DOUBLE PRECISION)."""
+    if key == "n" or key.startswith("cnt_"):
+        return "BIGINT"
+    if key.startswith(("nc_", "ni_")):
+        return "INTEGER"
+    return "DOUBLE PRECISION"
+
+
 @lru_cache(maxsize=64)
 def _hours_sql(kinds: tuple[tuple[str, int], ...], hours: int, vendor: str) -> tuple[str, list[list[str]]]:
     """Each kind's devices' aggregates per hour (of ``hours`` consecutive ones) from their tier
@@ -516,11 +526,12 @@ def _hours_sql(kinds: tuple[tuple[str, int], ...], hours: int, vendor: str) -> t
     if hours == 1:
         which = "0"
     columns = [_aggregate_columns(ENERGY_TIERS[kind]) for kind, _ in kinds]
-    width = sum(len(exprs) for _, exprs in columns)
+    # A NULL of each slot's own type: PostgreSQL types a column of NULLs as text otherwise.
+    nulls = [f"CAST(NULL AS {_null_type(key)})" for keys, _ in columns for key in keys]
     parts, before = [], 0
     for n, ((kind, devices), (_, exprs)) in enumerate(zip(kinds, columns, strict=True)):
         spec = ENERGY_TIERS[kind]
-        cells = ["NULL"] * before + exprs + ["NULL"] * (width - before - len(exprs))
+        cells = nulls[:before] + exprs + nulls[before + len(exprs):]
         parts.append(f"SELECT {n} AS k, {spec.device} AS dev, {which} AS h, SUM(glitches) AS g, "
                      f"{', '.join(cells)} FROM {spec.table} "
                      f"WHERE {spec.device} IN ({_in(['d'] * devices)}) AND ts >= %s AND ts < %s "
