@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 SLOT_S = 300
@@ -70,8 +71,13 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+@lru_cache(maxsize=128)
 def local_day(day: date, tz: ZoneInfo) -> Day:
-    """The local day ``day`` in ``tz``, with its hours keyed (date, hour_start, fold)."""
+    """The local day ``day`` in ``tz``, with its hours keyed (date, hour_start, fold).
+
+    Cached (a ``Day`` is immutable): building one walks its 288 slots through the zone, and a
+    periodic run asks for the same day a few times every quarter hour.
+    """
     start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
     if epoch(start) % SLOT_S or epoch(end) % SLOT_S:
         raise ValueError(f"{tz.key}: local midnight of {day} is not on a quarter hour of UTC")

@@ -157,15 +157,16 @@ class TierDaySummary:
     """A day's per-device aggregates and inverter quarter hours, aggregated from its tiers in SQL.
 
     What daily rows need (:class:`aggregation.levels.DaySummary`) at a cost that does not grow
-    with the hour of the day: a few grouped queries instead of reading every slot.
+    with the hour of the day: two grouped queries instead of reading every slot. ``glitches``: the
+    day's counter glitches so far per (device type, device id), from the same query.
     """
 
     def __init__(self, topo: Topology, day: Day) -> None:
         self.day = day
         devices = {"inv": [i.pk for i in topo.inverters], "meter": [m.pk for m in topo.meters],
                    "pack": [p.pk for p in topo.packs]}
-        self.days = {kind: tiers.day_aggregates(tiers.ENERGY_TIERS[kind], devices[kind], day.start_utc,
-                                                day.end_utc) for kind in KINDS}
+        found, self.glitches = tiers.kind_hour_aggregates(devices, [(day.start_utc, day.end_utc)])
+        self.days = {kind: {dev: whole[0] for dev, whole in by_dev.items()} for kind, by_dev in found.items()}
         self._quarters = tiers.quarter_aggregates(devices["inv"], day.start_utc, day.end_utc)
         self._count = -(-len(day.slots) // QUARTER_SLOTS)
 

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -158,26 +159,50 @@ def _touched_days(start: datetime, end: datetime, topo: Topology) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+_HOUR_COLUMNS = ["hour_start", "fold", "sample_count", "source", "coverage", *figures.ENERGY_COLUMNS]
+
+
+@lru_cache(maxsize=8)
+def _stored_hours_sql(vendor: str) -> str:
+    """The day's hourly rows of the three levels, in one plain statement (no ORM query to build)."""
+    quote = connection.ops.quote_name
+    parts = []
+    for n, (model, key) in enumerate(LEVEL_KEYS.items()):
+        grid = "NULL" if model is m.InverterHourlyEnergy else "grid_source"
+        parts.append(f"SELECT {n}, {key}, {', '.join(quote(c) for c in _HOUR_COLUMNS)}, {grid} "
+                     f"FROM {model._meta.db_table} WHERE system_id = %s AND {quote('date')} = %s")
+    return " UNION ALL ".join(parts)
+
+
 def stored_hours(topo: Topology, day: Day) -> dict[type[models.Model], list[dict[str, Any]]]:
     """The day's stored hourly rows of the inverters, arrays and system, as the daily rows need them."""
-    columns = ["hour_start", "fold", "sample_count", "source", "coverage", *figures.ENERGY_COLUMNS]
-    out: dict[type[models.Model], list[dict[str, Any]]] = {}
-    for model, key in LEVEL_KEYS.items():
-        extra = ["grid_source"] if model is not m.InverterHourlyEnergy else []
-        manager: Any = model._default_manager
-        rows = manager.filter(system_id=topo.system.pk, date=day.date).values(key, *columns, *extra)
-        out[model] = list(rows)
+    levels = list(LEVEL_KEYS.items())
+    on = connection.ops.adapt_datefield_value(day.date)
+    with connection.cursor() as cursor:
+        cursor.execute(_stored_hours_sql(connection.vendor), [topo.system.pk, on] * len(levels))
+        found = cursor.fetchall()
+    out: dict[type[models.Model], list[dict[str, Any]]] = {model: [] for model, _ in levels}
+    for n, key_value, *values in found:
+        model, key = levels[int(n)]
+        row = dict(zip(_HOUR_COLUMNS, values[:-1], strict=True))
+        row[key] = key_value
+        if model is not m.InverterHourlyEnergy:
+            row["grid_source"] = values[-1]
+        out[model].append(row)
     return out
 
 
 def roll_day(topo: Topology, day: Day, start: datetime, end: datetime, *, daily: bool | None = None
-             ) -> Counter[str]:
+             ) -> tuple[Counter[str], dict[tuple[str, str], int] | None]:
     """Rebuild, from the tiers, the hourly rows of ``day``'s hours that overlap [start, end), then
     its daily rows from its stored hourly rows and its aggregates (see aggregation.levels).
 
     By default the daily rows are rebuilt when the range completes one of the day's hours: once
     an hour, and at the end of the day (today's live figures do not read them; see
     aggregation.selectors).
+
+    Returns the rows written, and the day's counter glitches so far when the daily rows were
+    rebuilt (the query behind them counts them; None otherwise).
     """
     touched = [h for h in day.hours if h.start_utc < end and h.end_utc > start]
     written: Counter[str] = Counter()
@@ -185,23 +210,25 @@ def roll_day(topo: Topology, day: Day, start: datetime, end: datetime, *, daily:
         written += upsert_rows(build_hourly(topo, TierHours(topo, day, touched)))
     if daily is None:
         daily = any(start < h.end_utc <= end for h in day.hours)
-    if daily:
-        rows = build_daily(topo, TierDaySummary(topo, day), hours_by_level(day, stored_hours(topo, day)))
-        written += upsert_rows(rows)
-    return written
+    if not daily:
+        return written, None
+    summary = TierDaySummary(topo, day)
+    written += upsert_rows(build_daily(topo, summary, hours_by_level(day, stored_hours(topo, day))))
+    return written, summary.glitches
 
 
 class TierHours(DayData):
     """The aggregates of some consecutive hours of a day per kind, device and hour, merged from
-    the tiers in the database (one grouped query per kind): what the hourly rows are built from."""
+    the tiers in the database (one grouped query for every kind): what the hourly rows are built from."""
 
     def __init__(self, topo: Topology, day: Day, hours: list[Hour]) -> None:
         self.day = day
         spans = [(h.start_utc, h.end_utc) for h in hours]
         ids = {"inv": [i.pk for i in topo.inverters], "meter": [mt.pk for mt in topo.meters],
                "pack": [p.pk for p in topo.packs]}
+        found, _ = tiers.kind_hour_aggregates(ids, spans)
         self.hours = {kind: {dev: {hours[n]: agg for n, agg in by_hour.items()}
-                             for dev, by_hour in tiers.hour_aggregates(kind, ids[kind], spans).items()}
+                             for dev, by_hour in found[kind].items()}
                       for kind in KINDS}
 
 
@@ -225,17 +252,20 @@ def roll_range(topo: Topology, start: datetime, end: datetime, report: RunReport
     report.read += read
     for day in _touched_days(start, end, topo):
         local = local_day(day, topo.tz)
-        written += roll_day(topo, local, start, end, daily=daily)
+        rows, glitches = roll_day(topo, local, start, end, daily=daily)
+        written += rows
         if found or any(start < h.end_utc <= end for h in local.hours):
-            _report_glitches(topo, local)
+            _report_glitches(topo, local, glitches)
     report.written += written
     report.slots += slot_of(end) - slot_of(start)
 
 
-def _report_glitches(topo: Topology, day: Day) -> None:
+def _report_glitches(topo: Topology, day: Day, glitches: dict[tuple[str, str], int] | None = None) -> None:
     """Tell the alert rules the day's counter glitches so far (the tiers keep them per slot): when
-    this run found some, and once an hour so a rule sees its count settle."""
-    glitches = tiers.glitches_between(topo, day.start_utc, day.end_utc)
+    this run found some, and once an hour so a rule sees its count settle. ``glitches``: already
+    counted with the day's daily rows (else read from the tiers)."""
+    if glitches is None:
+        glitches = tiers.glitches_between(topo, day.start_utc, day.end_utc)
     system_id = topo.system.pk
     transaction.on_commit(lambda: rollup_written.send(sender=DayData, system_id=system_id, day=day.date,
                                                       glitches=glitches))
@@ -288,13 +318,23 @@ def process_dirty(topo: Topology, report: RunReport, marks: Marks, dirty: list[D
         report.dirty_days += 1
 
 
+# Every system's id, in one plain query (its row is read only when its catalog changed).
+_SYSTEMS = (f"SELECT {catalog.System._meta.pk.column} FROM {catalog.System._meta.db_table} "
+            f"ORDER BY {catalog.System._meta.pk.column}")
+
+
 def rollup_recent(now: datetime | None = None) -> RunReport:
     """The periodic rollup of every system: late samples, then the slots that are due."""
     now = now or timezone.now()
     began = time.perf_counter()
     report = RunReport()
-    for system in catalog.System.objects.order_by("pk"):
-        topo = Topology.current(system)
+    with connection.cursor() as cursor:
+        cursor.execute(_SYSTEMS)
+        systems = [pk for (pk,) in cursor.fetchall()]
+    for system_id in systems:
+        topo = Topology.current_of(system_id)
+        if topo is None:  # deleted since
+            continue
         marks, dirty = bookkeeping(topo)
         process_dirty(topo, report, marks, dirty)
         roll_forward(topo, now, report, marks)

@@ -408,21 +408,6 @@ def _aggregate_columns(spec: EnergyTierSpec) -> tuple[list[str], list[str]]:
     return keys, exprs
 
 
-def day_aggregates(spec: EnergyTierSpec, devices: list[str], start: datetime, end: datetime
-                   ) -> dict[str, Agg]:
-    """Each device's aggregate of [start, end), merged from its tier rows in the database."""
-    if not devices:
-        return {}
-    keys, exprs = _aggregate_columns(spec)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {spec.device}, {', '.join(exprs)} FROM {spec.table} "
-                       f"WHERE {spec.device} IN ({_in(devices)}) AND ts >= %s AND ts < %s "
-                       f"GROUP BY {spec.device}",
-                       [*devices, *_bounds(start, end)])
-        found = cursor.fetchall()
-    return {row[0]: {k: v for k, v in zip(keys, row[1:], strict=True) if v is not None} for row in found}
-
-
 QUARTER_S = SLOT_S * 3
 
 
@@ -502,8 +487,12 @@ def _cell_band(rows: list[tuple[Any, ...]]) -> SlotAggs:
     """Per (pack, slot) the band of its cells from cell tier rows (pack, ts, samples, voltage
     average, minimum, maximum): what :func:`cell_spread` groups in SQL."""
     out: SlotAggs = {}
+    slots: dict[Any, int] = {}  # a run's rows share a few slots: each ``ts`` parsed once
     for pack, ts, count, average, low, high in rows:
-        key = (pack, _slot(ts))
+        slot = slots.get(ts)
+        if slot is None:
+            slot = slots[ts] = _slot(ts)
+        key = (pack, slot)
         band = out.get(key)
         if band is None:
             band = out[key] = {"min_cellv": None, "max_cellv": None, "sum_cellv": None, "cnt_cellv": 0}
@@ -517,32 +506,67 @@ def _cell_band(rows: list[tuple[Any, ...]]) -> SlotAggs:
     return out
 
 
+def _null_type(key: str) -> str:
+    """The SQL type of an aggregate of :func:`_aggregate_columns` by its key (sums of counts are
+    BIGINT, the source flags INTEGER, the rest DOUBLE PRECISION)."""
+    if key == "n" or key.startswith("cnt_"):
+        return "BIGINT"
+    if key.startswith(("nc_", "ni_")):
+        return "INTEGER"
+    return "DOUBLE PRECISION"
+
+
 @lru_cache(maxsize=64)
-def _hours_sql(kind: str, devices: int, hours: int, vendor: str) -> tuple[str, list[str]]:
-    """The devices' aggregates per hour (of ``hours`` consecutive ones) from their tier rows."""
-    spec = ENERGY_TIERS[kind]
-    keys, exprs = _aggregate_columns(spec)
+def _hours_sql(kinds: tuple[tuple[str, int], ...], hours: int, vendor: str) -> tuple[str, list[list[str]]]:
+    """Each kind's devices' aggregates per hour (of ``hours`` consecutive ones) from their tier
+    rows, every kind in one statement: per kind a grouped SELECT, in a UNION ALL whose columns
+    give each kind slots of its own (NULL in the others' rows), so no column mixes types; each
+    row also carries its glitches. ``kinds``: (kind, number of devices)."""
     which = "CASE " + " ".join(f"WHEN ts < %s THEN {n}" for n in range(hours - 1)) + f" ELSE {hours - 1} END"
     if hours == 1:
         which = "0"
-    return (f"SELECT {spec.device}, {which} AS h, {', '.join(exprs)} FROM {spec.table} "
-            f"WHERE {spec.device} IN ({_in(['d'] * devices)}) AND ts >= %s AND ts < %s "
-            f"GROUP BY {spec.device}, h"), keys
+    columns = [_aggregate_columns(ENERGY_TIERS[kind]) for kind, _ in kinds]
+    # A NULL of each slot's own type: PostgreSQL types a column of NULLs as text otherwise.
+    nulls = [f"CAST(NULL AS {_null_type(key)})" for keys, _ in columns for key in keys]
+    parts, before = [], 0
+    for n, ((kind, devices), (_, exprs)) in enumerate(zip(kinds, columns, strict=True)):
+        spec = ENERGY_TIERS[kind]
+        cells = nulls[:before] + exprs + nulls[before + len(exprs):]
+        parts.append(f"SELECT {n} AS k, {spec.device} AS dev, {which} AS h, SUM(glitches) AS g, "
+                     f"{', '.join(cells)} FROM {spec.table} "
+                     f"WHERE {spec.device} IN ({_in(['d'] * devices)}) AND ts >= %s AND ts < %s "
+                     f"GROUP BY {spec.device}, h")
+        before += len(exprs)
+    return " UNION ALL ".join(parts), [keys for keys, _ in columns]
 
 
-def hour_aggregates(kind: str, devices: list[str], hours: list[tuple[datetime, datetime]]
-                    ) -> dict[str, dict[int, Agg]]:
+def kind_hour_aggregates(devices: Mapping[str, list[str]], hours: list[tuple[datetime, datetime]]
+                         ) -> tuple[dict[str, dict[str, dict[int, Agg]]], dict[tuple[str, str], int]]:
     """Each device's aggregate of each of the consecutive ``hours`` ((start, end) in UTC), merged
-    from its tier rows in the database (as :func:`day_aggregates`): device → hour index → agg."""
-    if not devices or not hours:
-        return {}
-    sql, keys = _hours_sql(kind, len(devices), len(hours), connection.vendor)
+    from its tier rows in the database, for every kind in one query:
+    kind → device → hour index → agg; and the counter glitches of the hours per (device type,
+    device id), every device included (as :func:`glitches_between`)."""
+    kinds = tuple((kind, len(ids)) for kind, ids in devices.items() if ids)
+    out: dict[str, dict[str, dict[int, Agg]]] = {kind: {} for kind in devices}
+    glitches = {(DEVICE_TYPES[kind], dev): 0 for kind, ids in devices.items() for dev in ids}
+    if not kinds or not hours:
+        return out, glitches
+    sql, keys = _hours_sql(kinds, len(hours), connection.vendor)
     adapt = connection.ops.adapt_datetimefield_value
     cuts = [adapt(hour_end) for _, hour_end in hours[:-1]]
+    params: list[Any] = []
+    for kind, _ in kinds:
+        params += [*cuts, *devices[kind], *_bounds(hours[0][0], hours[-1][1])]
+    offsets, at = [], 0
+    for names in keys:
+        offsets.append(at)
+        at += len(names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*cuts, *devices, *_bounds(hours[0][0], hours[-1][1])])
+        cursor.execute(sql, params)
         found = cursor.fetchall()
-    out: dict[str, dict[int, Agg]] = {}
-    for dev, n, *values in found:
-        out.setdefault(dev, {})[int(n)] = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
-    return out
+    for n, dev, h, count, *values in found:
+        kind, names, at = kinds[int(n)][0], keys[int(n)], offsets[int(n)]
+        mine = zip(names, values[at:at + len(names)], strict=True)
+        out[kind].setdefault(dev, {})[int(h)] = {k: v for k, v in mine if v is not None}
+        glitches[DEVICE_TYPES[kind], dev] += int(count or 0)
+    return out, glitches

@@ -3,6 +3,7 @@ which grid connection, which packs back which array, and each device's limits.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,12 +49,26 @@ class Topology:
         the catalog tables' row counts and last changes says whether the copy held is still the
         catalog (cached per process).
         """
-        mark = fingerprint(system.pk, _PARTS)
-        held = _CACHE.get(system.pk)
+        return cls._current(system.pk, lambda: system)
+
+    @classmethod
+    def current_of(cls, system_id: str) -> Topology | None:
+        """:meth:`current` by the system's id: the system row is read only when the catalog has
+        changed (the periodic rollup runs every quarter hour with nothing else to read it for).
+        None when the system is gone."""
+        try:
+            return cls._current(system_id, lambda: catalog.System.objects.get(pk=system_id))
+        except catalog.System.DoesNotExist:
+            return None
+
+    @classmethod
+    def _current(cls, system_id: str, system: Callable[[], catalog.System]) -> Topology:
+        mark = fingerprint(system_id, _PARTS)
+        held = _CACHE.get(system_id)
         if held is not None and held[0] == mark:
             return held[1]
-        topo = cls.load(system)
-        _CACHE[system.pk] = (mark, topo)
+        topo = cls.load(system())
+        _CACHE[system_id] = (mark, topo)
         return topo
 
     @property

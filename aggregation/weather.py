@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Max
+from django.db import connection
 
 from aggregation import models as m
 
@@ -20,12 +20,20 @@ ENTITY = {m.InverterDailySummary: "inverter_id", m.ArrayDailySummary: "array_id"
 
 
 def add_weather_factors(model: type[Any], day: date, rows: list[dict[str, Any]]) -> None:
-    """Set ``weather_factor`` on each new daily row of ``model`` for ``day``."""
+    """Set ``weather_factor`` on each new daily row of ``model`` for ``day``.
+
+    One plain query (the periodic rollup rebuilds today's daily rows every hour; building the
+    ORM query cost more than running it)."""
     column = ENTITY[model]
-    earlier = (model.objects.filter(date__gte=day - timedelta(days=TRAILING_DAYS - 1), date__lt=day,
-                                    **{f"{column}__in": [r[column] for r in rows]})
-               .values(column).annotate(best=Max("pv_energy_kwh")))
-    best = {r[column]: r["best"] or 0.0 for r in earlier}
+    ids = [r[column] for r in rows]
+    adapt = connection.ops.adapt_datefield_value
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column}, MAX(pv_energy_kwh) FROM {model._meta.db_table} "
+                       f"WHERE {quote('date')} >= %s AND {quote('date')} < %s "
+                       f"AND {column} IN ({', '.join(['%s'] * len(ids))}) GROUP BY {column}",
+                       [adapt(day - timedelta(days=TRAILING_DAYS - 1)), adapt(day), *ids])
+        best = {entity: top or 0.0 for entity, top in cursor.fetchall()}
     for row in rows:
         today = row["pv_energy_kwh"] or 0.0
         top = max(today, best.get(row[column], 0.0))

@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from aggregation import models as agg
-from aggregation import sources, sql
 from aggregation.periodic import rollup_recent
 from aggregation.rollups import rollup_day
 from telemetry import ingest
@@ -121,22 +120,3 @@ def test_periodic_runs_over_a_dst_night_give_the_rows_of_one_full_recomputation(
     rollup_day("system", day.date())
     rollup_day("system", day.date() - timedelta(days=1))
     assert_same(incremental, snapshot())
-
-
-def test_a_short_range_read_in_one_windowed_query_gives_the_slots_of_the_numbered_rows(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    site = make_site("Europe/Berlin")
-    start = datetime(2025, 6, 10, 10, tzinfo=ZONE)
-    Arrivals(site, start, start + timedelta(hours=1)).until(start + timedelta(hours=1))
-    devices = [sql.Device("inv1", 12000.0, 30.0)]
-    lo, hi = start + timedelta(minutes=10), start + timedelta(minutes=40)
-
-    def read() -> dict[tuple[str, int], sql.Row]:
-        return sql.run(sources.ENERGY, devices, lo, hi, default_gap=30.0, default_cap=30000.0)
-
-    short = read()
-    monkeypatch.setattr(sql, "WINDOW_MAX_S", 0.0)  # the long-range path (SQLite: numbered rows)
-    numbered = read()
-    assert short.keys() == numbered.keys() and len(short) == 6
-    for key, row in short.items():
-        assert row == pytest.approx(numbered[key], rel=1e-12, abs=1e-12), key
