@@ -73,6 +73,12 @@ class _Held(Protocol):
     def release(self) -> None: ...
 
 
+@lru_cache(maxsize=4096)
+def _lock_path(data_dir: str, key: str) -> Path:
+    """A bus's lock file (worked out once per bus: a poll takes its lock at every slot)."""
+    return Path(data_dir) / "locks" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".lock")
+
+
 class _FileLock:
     """A lock file held with ``flock``, its handle kept open per process (opening it and its
     folder on every poll cost more than the lock itself).
@@ -86,7 +92,7 @@ class _FileLock:
     _opening = threading.Lock()
 
     def __init__(self, key: str) -> None:
-        path = Path(settings.DATA_DIR) / "locks" / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".lock")
+        path = _lock_path(str(settings.DATA_DIR), key)
         with self._opening:
             kept = self._open.get(path)
             if kept is None or os.fstat(kept[0].fileno()).st_nlink == 0:  # new, or deleted meanwhile
@@ -135,12 +141,16 @@ class _RedisLock:
             KEY_PREFIX + key, timeout=settings.SOLARMON_BUS_LOCK_TTL_S, sleep=0.02, thread_local=False)
 
     def acquire(self, wait_s: float) -> bool:
-        return bool(self.lock.acquire(blocking=wait_s > 0, blocking_timeout=max(wait_s, 0.001)))
+        if not self.lock.acquire(blocking=wait_s > 0, blocking_timeout=max(wait_s, 0.001)):
+            return False
+        _RENEWER.hold(self)
+        return True
 
     def renew(self) -> None:
         self.lock.reacquire()
 
     def release(self) -> None:
+        _RENEWER.drop(self)
         try:
             self.lock.release()
         except LockError:
@@ -148,33 +158,73 @@ class _RedisLock:
                         "SOLARMON_BUS_LOCK_TTL_S and was not renewed", self.lock.name)
 
 
-class _Renewer(threading.Thread):
-    """Keeps Redis locks alive while their holder polls (a dead holder stops renewing)."""
+class _Renewer:
+    """Keeps this process's Redis locks alive while they are held: one thread for all of them,
+    started with the first lock, renewing each a third of its time to live after it was taken
+    or last renewed. A process that dies stops renewing, so its locks expire.
 
-    def __init__(self, locks: list[_RedisLock]) -> None:
-        super().__init__(name="bus-lock-renewer", daemon=True)
-        self.locks = locks
-        self.done = threading.Event()
+    One thread per process rather than one per held lock: polls take a bus lock a hundred times
+    a second at scale, and starting and joining a thread for each cost more CPU than the poll's
+    own SQL.
+    """
 
-    def run(self) -> None:
-        period = settings.SOLARMON_BUS_LOCK_TTL_S / 3
-        while not self.done.wait(period):
-            for lock in self.locks:
+    def __init__(self) -> None:
+        self.held: dict[int, tuple[float, _RedisLock]] = {}  # id(lock) → (renew at, lock)
+        self.changed = threading.Condition(threading.Lock())
+        self.thread: threading.Thread | None = None
+        self.wakes_at = 0.0  # when the thread wakes next, unless told to sooner
+
+    def hold(self, lock: _RedisLock) -> None:
+        due = time.monotonic() + float(lock.lock.timeout or 0) / 3
+        with self.changed:
+            self.held[id(lock)] = (due, lock)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="bus-lock-renewer", daemon=True)
+                self.thread.start()
+            elif due < self.wakes_at:  # sooner than the thread's next turn (a shorter time to live)
+                self.changed.notify()
+
+    def drop(self, lock: _RedisLock) -> None:
+        with self.changed:
+            self.held.pop(id(lock), None)
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                now = time.monotonic()
+                due = [lock for at, lock in self.held.values() if at <= now]
+                if not due:
+                    self.wakes_at = min((at for at, _ in self.held.values()), default=now + 60.0)
+                    self.changed.wait(self.wakes_at - now)
+                    continue
+                for lock in due:  # next turn at a third of the time to live from now
+                    self.held[id(lock)] = (now + float(lock.lock.timeout or 0) / 3, lock)
+            for lock in due:
                 try:
                     lock.renew()
                 except (LockError, RedisError) as exc:
-                    log.warning("could not renew bus lock %s: %s", lock.lock.name, exc)
+                    with self.changed:
+                        still_held = id(lock) in self.held and self.held[id(lock)][1] is lock
+                    if still_held:  # else released meanwhile: nothing to renew
+                        log.warning("could not renew bus lock %s: %s", lock.lock.name, exc)
+
+    def forget(self) -> None:
+        """In a forked child: the parent's locks and thread are not the child's."""
+        self.held = {}
+        self.changed = threading.Condition(threading.Lock())
+        self.thread = None
+        self.wakes_at = 0.0
+
+
+_RENEWER = _Renewer()
+os.register_at_fork(after_in_child=_RENEWER.forget)
 
 
 @dataclass
 class _Holding:
     locks: list[_Held]
-    renewer: _Renewer | None = None
 
     def release(self) -> None:
-        if self.renewer is not None:
-            self.renewer.done.set()
-            self.renewer.join()
         for lock in reversed(self.locks):
             try:
                 lock.release()
@@ -199,10 +249,6 @@ def _acquire(keys: list[str], wait_s: float) -> _Holding:
     except BaseException:
         holding.release()
         raise
-    redis_locks = [lock for lock in holding.locks if isinstance(lock, _RedisLock)]
-    if redis_locks:
-        holding.renewer = _Renewer(redis_locks)
-        holding.renewer.start()
     return holding
 
 

@@ -35,6 +35,7 @@ from django.db.models.signals import post_save
 
 from telemetry.choices import DeviceState
 from telemetry.models import DeviceStatus
+from telemetry.statements import execute
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def record_poll_success(device_type: str, device_id: str, system_id: str, interv
     at = adapt(now)
     adapter_id = adapter_id or ""
     with db.cursor() as cursor:
-        cursor.execute(_success_sql(), [
+        execute(cursor, _success_sql(), [
             at, 0, adapter_id, duration_ms, adapt(next_at), None, False, collector, fingerprint,
             DeviceState.ONLINE, interval_s, at, len(flags), bool(flags), flags[-1][:2000] if flags else "",
             device_type, device_id, system_id])

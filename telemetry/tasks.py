@@ -31,6 +31,7 @@ from telemetry.models import DeviceStatus
 from telemetry.polling import DeviceRef, poll_device
 from telemetry.queues import collector_queue
 from telemetry.snapshot import poll_catalog
+from telemetry.statements import execute
 from telemetry.status import count_expired, record_failure, record_missed
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def slot_still_pending(system_id: str, slot: datetime) -> bool:
     reports (expired, its worker died) leaves the slot to ``derive_catch_up``.
     """
     with connection.cursor() as cursor:  # plain SQL: once per task, and the ORM's query costs more
-        cursor.execute(_PENDING_SQL, [system_id, connection.ops.adapt_datetimefield_value(slot)])
+        execute(cursor, _PENDING_SQL, [system_id, connection.ops.adapt_datetimefield_value(slot)])
         return cursor.fetchone() is not None
 
 

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 
 from telemetry import pgarrays
+from telemetry.statements import execute
 
 BATCH = 200
 
@@ -121,8 +122,8 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
         written = 0
         for i in range(0, len(values), BATCH):
             batch = values[i:i + BATCH]
-            cursor.execute(f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
-                           [v for row in batch for v in row])
+            execute(cursor, f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
+                    [v for row in batch for v in row])
             written += max(cursor.rowcount, 0)
     return len(values) if update else written
 
@@ -279,12 +280,14 @@ def _is_number(value: Any) -> bool:
 _PLAIN = (models.FloatField, models.IntegerField, models.CharField)
 
 
-def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How ``field``'s values go to the driver: ``_same`` as they are; None for a time, which
+    each call of :func:`_values` prepares through its own :func:`_last_one`."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, _PLAIN):
         return _same
     if isinstance(target, models.DateTimeField):
-        return _last_one(connection.ops.adapt_datetimefield_value)
+        return None
     return lambda value: field.get_db_prep_save(value, connection)
 
 
@@ -303,13 +306,35 @@ def _same(value: Any) -> Any:
     return value
 
 
+_Column = tuple[str, str, Any]  # attname, name, default
+_RECIPES: dict[int, tuple[list[models.Field[Any, Any]], list[_Column] | None,
+                          list[tuple[int, Callable[[Any], Any] | None]]]] = {}
+
+
+def _recipe(fields: list[models.Field[Any, Any]]
+            ) -> tuple[list[_Column] | None, list[tuple[int, Callable[[Any], Any] | None]]]:
+    """What :func:`_values` works out of each field, once per list of fields (a plan's, which
+    ``_statement`` keeps): a poll writes one row, and working this out per call cost more than
+    the row. The defaults only when none is callable (a callable one is called per call)."""
+    kept = _RECIPES.get(id(fields))
+    if kept is not None and kept[0] is fields:
+        return kept[1], kept[2]
+    constant = not any(f.has_default() and callable(f.default) for f in fields)
+    columns = [(f.attname, f.name, f.get_default()) for f in fields] if constant else None
+    special = [(i, prep) for i, f in enumerate(fields) if (prep := _preparer(f)) is not _same]
+    _RECIPES[id(fields)] = (fields, columns, special)
+    return columns, special
+
+
 def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, Any]],
             fixed: Mapping[str, Any]) -> list[list[Any]]:
     """Each row's values in ``fields`` order, prepared for the driver (the hot loop of ingest)."""
-    columns = [(f.attname, f.name, f.get_default()) for f in fields]
-    prepare = [(i, _preparer(f)) for i, f in enumerate(fields)]
-    special = [(i, prep) for i, prep in prepare if prep is not _same]
-    constant = [(i, fixed[f.attname]) for i, f in enumerate(fields) if f.attname in fixed]
+    columns, recipe = _recipe(fields)
+    if columns is None:
+        columns = [(f.attname, f.name, f.get_default()) for f in fields]
+    adapt = connection.ops.adapt_datetimefield_value
+    special = [(i, prep if prep is not None else _last_one(adapt)) for i, prep in recipe]
+    constant = [(i, fixed[f.attname]) for i, f in enumerate(fields) if f.attname in fixed] if fixed else []
     values = []
     for row in rows:
         value = [row[attname] if attname in row else row.get(name, default)

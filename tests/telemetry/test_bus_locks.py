@@ -88,6 +88,42 @@ def test_a_held_redis_lock_outlives_its_time_to_live_while_its_holder_polls(redi
                 pass
 
 
+def test_locks_held_at_once_each_stay_held_and_free_on_release(redis_url: str, settings: Any) -> None:
+    """Polls (threads) hold their buses at once, one taken later with a time to live shorter
+    than the others' renewal period: each stays held past its own time to live, and all are
+    free once released."""
+    settings.CELERY_BROKER_URL = redis_url
+    with bus_locks([_key()], 0):  # a renewer left with nothing to renew (another poll's, earlier)
+        pass
+    keys = [_key() for _ in range(3)]
+    held, release = threading.Barrier(len(keys) + 1), threading.Event()
+
+    def poll(key: str, delay_s: float, ttl_s: float) -> None:
+        time.sleep(delay_s)
+        settings.SOLARMON_BUS_LOCK_TTL_S = ttl_s
+        with bus_locks([key], 0):
+            held.wait(10)
+            release.wait(10)
+
+    threads = [threading.Thread(target=poll, args=args) for args in
+               ((keys[0], 0.0, 6.0), (keys[1], 0.1, 6.0), (keys[2], 0.3, 1.0))]
+    for thread in threads:
+        thread.start()
+    try:
+        held.wait(10)
+        time.sleep(2.0)  # twice the short lock's time to live: renewed meanwhile
+        for key in keys:
+            with pytest.raises(BusBusy):
+                with bus_locks([key], 0):
+                    pass
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    with bus_locks(keys, 0):  # all free again
+        pass
+
+
 def test_a_redis_lock_of_a_holder_that_died_frees_itself(redis_url: str, settings: Any) -> None:
     settings.CELERY_BROKER_URL = redis_url
     settings.SOLARMON_BUS_LOCK_TTL_S = 1.0
