@@ -234,7 +234,7 @@ def _arrays(fields: list[models.Field[Any, Any]], rows: Sequence[Mapping[str, An
             column = [fixed[attname]] * len(rows)
         else:
             column = [row[attname] if attname in row else row.get(name, default) for row in rows]
-        prepare = _preparer(field)
+        prepare = _preparer(field) or _last_one(connection.ops.adapt_datetimefield_value)
         if prepare is not _same:
             column = [prepare(value) for value in column]
         encoded = pgarrays.encode(field, column)
