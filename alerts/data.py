@@ -9,16 +9,25 @@ more than running it (bench/alerts.py).
 Several rules look at the same extremes (the lowest and highest cell voltage, the coldest and
 hottest temperature), so those are computed once per poll, as bare numbers; where each extreme
 was read (which cell) is looked up only when an alert changes state and its values are stored.
+Those extremes are taken by ``min``/``max`` over the column's values in C, and a missing value
+(None) costs a second pass only when there is one: a pack's 32 cells are read at every poll.
+
+:class:`Screen` tells from a poll's rows alone that none of a device's rules can find its
+condition (the kinds' ``quiet_when`` limits, merged per measure), so a healthy poll runs no
+check and builds nothing.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
 
+from alerts.kinds.base import CELL_SPREAD_MV, CELL_VOLTAGES, TEMPERATURES, Limit
 from telemetry import models as t
 from telemetry.choices import DeviceKind
 from telemetry.ingest import RowSet
@@ -30,6 +39,9 @@ _HEAD: dict[str, tuple[type[Any], str]] = {
 _UNITS = t.BatteryUnitSample._meta.db_table
 _CELLS = t.BatteryCellSample._meta.db_table
 _PACK = DeviceKind.BATTERY_PACK.value
+_VOLTAGE = itemgetter("voltage")
+_TEMPERATURE = itemgetter("temperature")
+_NONE = (0, math.nan, math.nan)
 
 
 def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -39,10 +51,47 @@ def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _present(rows: list[dict[str, Any]], column: str) -> list[Any]:
-    """The column's values over the rows, without the missing ones."""
-    values = [row[column] for row in rows]
-    return [v for v in values if v is not None] if None in values else values
+def value_range(values: list[Any]) -> tuple[int, float, float]:
+    """How many of the values are there (not None), the lowest and the highest (0, nan, nan
+    without any)."""
+    try:
+        low, high = min(values), max(values)
+    except ValueError:  # no values
+        return _NONE
+    except TypeError:  # a missing value among them: None does not compare
+        values = [v for v in values if v is not None]
+        return (len(values), min(values), max(values)) if values else _NONE
+    return _NONE if low is None else (len(values), low, high)  # [None] compares nothing
+
+
+def cell_range(cells: list[dict[str, Any]]) -> tuple[int, float, float]:
+    """:func:`value_range` of the cells' voltages."""
+    return value_range(list(map(_VOLTAGE, cells)))
+
+
+def temperature_range(head: dict[str, Any] | None, units: list[dict[str, Any]], cells: list[dict[str, Any]]
+                      ) -> tuple[float, float] | None:
+    """The coldest and hottest of every temperature a poll read: the pack's, each unit's and
+    each cell's (None without any)."""
+    temps = list(map(_TEMPERATURE, cells))
+    temps += map(_TEMPERATURE, units)
+    if head is not None:
+        temps.append(head.get("temperature"))
+    count, low, high = value_range(temps)
+    return (low, high) if count else None
+
+
+def spread_mv(low_v: float, high_v: float) -> float:
+    """Highest minus lowest cell voltage, in mV to a tenth (what the spread rule compares)."""
+    return round((high_v - low_v) * 1000, 1)
+
+
+def _parts(tables: list[tuple[type[Any], list[dict[str, Any]]]], head_model: type[Any]
+           ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The head row, the unit rows and the cell rows among a poll's tables (one of each model)."""
+    found = dict(tables)
+    head = found.get(head_model)
+    return (head[0] if head else None), found.get(t.BatteryUnitSample, []), found.get(t.BatteryCellSample, [])
 
 
 _UNSET: Any = object()
@@ -124,20 +173,14 @@ class DeviceData:
     def cell_volts(self) -> tuple[int, float, float]:
         """How many cells gave a voltage, the lowest and the highest (0, nan, nan without any)."""
         if self._cell_volts is _UNSET:
-            volts = _present(self.cells, "voltage")
-            self._cell_volts = (len(volts), min(volts), max(volts)) if volts else (0, math.nan, math.nan)
+            self._cell_volts = cell_range(self.cells)
         return self._cell_volts  # type: ignore[no-any-return]
 
     @property
     def temperature_range(self) -> tuple[float, float] | None:
-        """The coldest and hottest of every temperature the poll read: the pack's, each unit's and
-        each cell's (None without any)."""
+        """The coldest and hottest of every temperature the poll read (:func:`temperature_range`)."""
         if self._temperatures is _UNSET:
-            temps = _present(self.cells, "temperature") + _present(self.units, "temperature")
-            head = self.head
-            if head is not None and (v := head.get("temperature")) is not None:
-                temps.append(v)
-            self._temperatures = (min(temps), max(temps)) if temps else None
+            self._temperatures = temperature_range(self.head, self.units, self.cells)
         return self._temperatures  # type: ignore[no-any-return]
 
     def cell_extremes(self) -> dict[str, Any]:
@@ -156,3 +199,104 @@ class DeviceData:
         found += [(c["temperature"], c["cell_ref_id"]) for c in self.cells if c["temperature"] is not None]
         (low_c, low_at), (high_c, high_at) = min(found), max(found)
         return {"min_c": low_c, "min_at": low_at, "max_c": high_c, "max_at": high_at}
+
+
+class Screen:
+    """The limits a device's poll must stay within for none of its rules to find its condition
+    (their kinds' ``quiet_when``), merged per measure: the tightest bound of each side.
+
+    Read from the rows the poll wrote, before any check runs: a head column is one ``get``, the
+    cell voltages and the temperatures one pass each (the checks would make the same passes,
+    each behind its own calls). Only a poll outside a limit goes on to the checks, which decide;
+    a value the poll does not have (None) is within. The comparisons are the checks' own
+    (``value < low``, ``value > high``) negated, so a nan is within here exactly when no check
+    would find it beyond a limit.
+    """
+
+    __slots__ = ("_cells", "_columns", "_details", "_either", "_head_model", "_spread", "_temperatures",
+                 "_temps", "_volts")
+
+    def __init__(self, device_type: str, groups: Iterable[tuple[Limit, ...]]) -> None:
+        self._head_model = _HEAD[device_type][0]
+        merged: dict[str, tuple[float, float]] = {}
+        either: list[tuple[Bound, ...]] = []
+        for group in groups:
+            if len(group) != 1:
+                either.append(tuple(_bound(limit) for limit in group))
+                continue
+            measure, low, high = _bound(group[0])
+            was_low, was_high = merged.get(measure, (-math.inf, math.inf))
+            merged[measure] = (max(low, was_low), min(high, was_high))
+        self._cells = merged.pop(CELL_VOLTAGES, None)
+        self._spread = merged.pop(CELL_SPREAD_MV, None)
+        self._temperatures = merged.pop(TEMPERATURES, None)
+        self._columns = tuple((column, low, high) for column, (low, high) in merged.items())
+        self._either = tuple(either)
+        alternatives = {measure for group in either for measure, _, _ in group}
+        # Which passes over the cells a poll needs (computed once, for the merged limits and the
+        # alternatives alike).
+        self._volts = bool(self._cells or self._spread or alternatives & {CELL_VOLTAGES, CELL_SPREAD_MV})
+        self._temps = bool(self._temperatures or TEMPERATURES in alternatives)
+        self._details = self._volts or self._temps
+
+    def passes(self, rows: RowSet) -> bool:
+        """Whether the poll's rows are within every limit."""
+        tables = rows.tables
+        if self._details or not tables or tables[0][0] is not self._head_model:
+            head, units, cells = _parts(tables, self._head_model)
+        else:  # the head table comes first, and nothing else is needed
+            first = tables[0][1]
+            head, units, cells = (first[0] if first else None), [], []
+        if head is not None:
+            for column, low, high in self._columns:
+                value = head.get(column)
+                if value is not None and (value < low or value > high):
+                    return False
+        if not self._details:
+            return not self._either or self._alternatives_hold(head, None, None, None)
+        volts = spread = temps = None
+        if self._volts:
+            count, low_v, high_v = cell_range(cells)
+            if count:
+                volts, spread = (low_v, high_v), spread_mv(low_v, high_v)
+                bounds = self._cells
+                if bounds is not None and (low_v < bounds[0] or high_v > bounds[1]):
+                    return False
+                bounds = self._spread
+                if bounds is not None and (spread < bounds[0] or spread > bounds[1]):
+                    return False
+        if self._temps:
+            temps = temperature_range(head, units, cells)
+            bounds = self._temperatures
+            if temps is not None and bounds is not None and (temps[0] < bounds[0] or temps[1] > bounds[1]):
+                return False
+        return not self._either or self._alternatives_hold(head, volts, spread, temps)
+
+    def _alternatives_hold(self, head: dict[str, Any] | None, volts: tuple[float, float] | None,
+                           spread: float | None, temps: tuple[float, float] | None) -> bool:
+        """Whether one limit of each group of alternatives holds, on the measures already taken."""
+        for group in self._either:
+            for measure, low, high in group:
+                if measure == CELL_VOLTAGES:
+                    found = volts
+                elif measure == CELL_SPREAD_MV:
+                    found = None if spread is None else (spread, spread)
+                elif measure == TEMPERATURES:
+                    found = temps
+                else:
+                    value = None if head is None else head.get(measure)
+                    found = None if value is None else (value, value)
+                if found is None or not (found[0] < low or found[1] > high):
+                    break  # this alternative holds
+            else:
+                return False
+        return True
+
+
+Bound = tuple[str, float, float]
+
+
+def _bound(limit: Limit) -> Bound:
+    """A limit with its open sides as infinities."""
+    low = -math.inf if limit.low is None else limit.low
+    return limit.measure, low, math.inf if limit.high is None else limit.high

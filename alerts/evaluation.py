@@ -29,8 +29,8 @@ from django.utils import timezone
 
 from alerts import services
 from alerts.choices import Trigger
-from alerts.data import DeviceData
-from alerts.kinds.base import Finding, Observation, RollupData
+from alerts.data import DeviceData, Screen
+from alerts.kinds.base import Finding, Limit, Observation, RollupData
 from alerts.models import AlertRule, AlertWatch
 from catalog.models import System
 from telemetry.ingest import RowSet
@@ -79,6 +79,30 @@ Held = tuple[int | None, datetime | None]  # a watch as mirrored: (active alert 
 Step = tuple[AlertRule, Callable[[AlertRule, DeviceData], tuple[bool, bool] | None], Key]
 
 
+class Plan:
+    """One device's poll rules (each with its kind's check and its watch's key) and, when every
+    kind can say where a poll is quiet, the :class:`alerts.data.Screen` of their limits."""
+
+    __slots__ = ("idle_at", "keys", "screen", "steps")
+
+    def __init__(self, steps: tuple[Step, ...], screen: Screen | None) -> None:
+        self.steps = steps
+        self.screen = screen
+        self.keys = tuple(key for _, _, key in steps)
+        self.idle_at = -1  # the mirror's version when none of the keys had a watch
+
+    def idle(self, mirror: _Mirror) -> bool:
+        """Whether nothing is in progress for these rules and subjects (no watch), as the
+        mirror has it: looked up again only after the mirror's watches changed."""
+        if self.idle_at == mirror.version:
+            return True
+        watches = mirror.watches
+        if any(key in watches for key in self.keys):
+            return False
+        self.idle_at = mirror.version
+        return True
+
+
 class _Mirror:
     """What the poll path needs, kept per process: the enabled rules, each device's plan (the
     rules its polls are checked against, with their check and the key of their watch, built
@@ -94,27 +118,35 @@ class _Mirror:
     again at most every ``RECHECK_S`` (two small queries), so a change another process made is
     seen within that time. A poll with nothing wrong, or with an alert active whose condition
     still holds, is then a few comparisons in memory: no query, no write.
+
+    ``version`` counts the changes of the mirrored watches, so that a device's plan knows
+    whether it has to look for its watches again (:meth:`Plan.idle`).
     """
 
     def __init__(self) -> None:
         self.stamp: tuple[Any, ...] | None = None
         self.rules: list[AlertRule] = []
         self.watches: dict[Key, Held] = {}
+        self.version = 0
         self.checked_at = -math.inf
-        self.plans: dict[tuple[str, str, str], tuple[Step, ...]] = {}
+        self.plans: dict[tuple[str, str, str], Plan] = {}
 
-    def plan(self, device_type: str, device_id: str, system_id: str) -> tuple[Step, ...]:
+    def plan(self, device_type: str, device_id: str, system_id: str) -> Plan:
         """The poll rules of this device, each with its kind's check and its watch's key."""
         key = (device_type, device_id, system_id)
         found = self.plans.get(key)
         if found is None:
             steps: list[Step] = []
+            limits: list[tuple[Limit, ...]] | None = []
             for rule in self.rules:
                 kind = rule.rule_kind
                 if Trigger.POLL in kind.triggers and rule.applies_to(device_type, device_id, system_id):
                     subject_type, subject_id = kind.subject(device_type, device_id, system_id)
                     steps.append((rule, kind.check, (rule.pk, subject_type, subject_id)))
-            found = self.plans[key] = tuple(steps)
+                    quiet = kind.quiet_when(rule)
+                    limits = None if quiet is None or limits is None else limits + quiet
+            screen = None if limits is None or not steps else Screen(device_type, limits)
+            found = self.plans[key] = Plan(tuple(steps), screen)
         return found
 
     def current(self, *, fresh: bool = False) -> list[AlertRule]:
@@ -128,7 +160,11 @@ class _Mirror:
             cursor.execute(f"SELECT COUNT(*), MAX(updated_at), SUM(id) FROM {AlertRule._meta.db_table}")
             stamp = tuple(cursor.fetchone() or (0, None, None))
         rows = AlertWatch.objects.values_list("rule_id", "device_type", "device_id", "alert_id", "since")
-        self.watches = {(rule, kind, subject): (alert, since) for rule, kind, subject, alert, since in rows}
+        watches: dict[Key, Held] = {(rule, kind, subject): (alert, since)
+                                    for rule, kind, subject, alert, since in rows}
+        if watches != self.watches:
+            self.watches = watches
+            self.version += 1
         if stamp != self.stamp:
             self.rules = list(AlertRule.objects.filter(enabled=True))
             self.stamp = stamp
@@ -139,10 +175,12 @@ class _Mirror:
         """``post_save`` of a watch: mirror it."""
         self.watches[(instance.rule_id, instance.device_type, instance.device_id)] = (instance.alert_id,
                                                                                        instance.since)
+        self.version += 1
 
     def deleted(self, sender: Any, instance: AlertWatch, **kwargs: Any) -> None:
         """``post_delete`` of a watch: nothing is in progress for that rule and subject any more."""
         self.watches.pop((instance.rule_id, instance.device_type, instance.device_id), None)
+        self.version += 1
 
     def read_back(self, keys: Iterable[Key], found: dict[Key, AlertWatch]) -> None:
         """What the database said about these keys just now replaces what was mirrored."""
@@ -152,6 +190,7 @@ class _Mirror:
                 self.watches.pop(key, None)
             else:
                 self.watches[key] = (watch.alert_id, watch.since)
+        self.version += 1
 
     def invalidate(self, *args: Any, **kwargs: Any) -> None:
         """Read rules and watches again at the next use (a rule was saved; a test's database
@@ -245,18 +284,27 @@ def evaluate_poll(device_type: str, device_id: str, system_id: str, ts: datetime
     unit and cell rows at ``detail_ts``, the start of their detail interval): ``rows`` as the
     poll wrote them, else read back.
 
-    Each rule's check compares the poll's numbers with its limits; only a rule whose state would
-    change (by the mirrored watches) is looked up in the database and stepped, with its values.
+    Given rows within every limit of the device's rules (:class:`alerts.data.Screen`), with no
+    watch of theirs in progress, change nothing: that is most polls, and they run no check.
+    Otherwise each rule's check compares the poll's numbers with its limits; only a rule whose
+    state would change (by the mirrored watches) is looked up in the database and stepped, with
+    its values.
     """
     mirror = _MIRROR
-    mirror.current()
-    steps = mirror.plan(device_type, device_id, system_id)
-    if not steps:
+    if _clock() - mirror.checked_at > RECHECK_S:
+        mirror.current()
+    plan = mirror.plans.get((device_type, device_id, system_id)) or mirror.plan(device_type, device_id,
+                                                                                 system_id)
+    if not plan.steps:
+        return 0
+    screen = plan.screen
+    if (rows is not None and screen is not None and (plan.idle_at == mirror.version or plan.idle(mirror))
+            and screen.passes(rows)):
         return 0
     data = DeviceData(device_type, device_id, system_id, ts, detail_ts, rows)
     watches = mirror.watches
     due: list[tuple[AlertRule, Finding]] = []
-    for rule, check, key in steps:
+    for rule, check, key in plan.steps:
         verdict = check(rule, data)
         if verdict is None:
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from alerts.choices import Trigger
 
@@ -45,6 +45,23 @@ class Finding:
     subject_id: str
     system_id: str | None
     observation: Observation
+
+
+# Measures of a poll that a :class:`Limit` can bound besides the head row's own columns (a
+# column is named as it is: "soc", "grid_voltage_v", "current"). Spaces keep them apart from
+# any column name.
+CELL_VOLTAGES = "cell voltages"  # every cell's voltage (V)
+CELL_SPREAD_MV = "cell spread"  # highest minus lowest cell voltage (mV, as ``alerts.data.spread_mv``)
+TEMPERATURES = "temperatures"  # the pack's, each unit's and each cell's temperature (°C)
+
+
+class Limit(NamedTuple):
+    """A bound on one measure of a poll: every value the poll has for it (none counts as within)
+    lies in ``low <= value <= high``; None is no bound on that side."""
+
+    measure: str
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,17 @@ class RuleKind:
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         """The readings an alert stores when it is raised or cleared (only then computed)."""
         return {}
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        """Where a poll's data cannot make :meth:`check` find the condition (``bad``): within
+        one limit of each group (a group of one limit is the common case). None: the kind
+        cannot say, so every poll of its devices is checked in full.
+
+        A device's poll that is within every limit of its rules, with nothing in progress for
+        them, is done without running a check (``alerts.data.Screen``): most polls of a healthy
+        site. ``check`` stays the rule; these limits only need to imply its "not bad", and a
+        test holds every kind's limits against its check."""
+        return None
 
     def observe(self, rule: AlertRule, data: DeviceData) -> Observation | None:
         """Look at one poll's data: :meth:`check` with :meth:`values`."""

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from alerts.data import spread_mv
 from alerts.kinds import register
-from alerts.kinds.base import RuleKind, above, below, outside, rounded
+from alerts.kinds.base import (
+    CELL_SPREAD_MV,
+    CELL_VOLTAGES,
+    TEMPERATURES,
+    Limit,
+    RuleKind,
+    above,
+    below,
+    outside,
+    rounded,
+)
 from telemetry.choices import DeviceKind
 
 if TYPE_CHECKING:
@@ -15,10 +26,6 @@ if TYPE_CHECKING:
 # A pack counts as charging above this current: BMS current readings wander within about
 # ±1 A at rest, and charging an LFP cell below 0 °C at a trickle does no harm.
 CHARGING_MIN_A = 1.0
-
-
-def _spread_mv(low_v: float, high_v: float) -> float:
-    return round((high_v - low_v) * 1000, 1)
 
 
 @register
@@ -37,11 +44,14 @@ class CellSpread(RuleKind):
         count, low_v, high_v = data.cell_volts
         if count < 2 or rule.high is None:
             return None
-        return above(_spread_mv(low_v, high_v), rule.high, rule.hysteresis)
+        return above(spread_mv(low_v, high_v), rule.high, rule.hysteresis)
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        return [] if rule.high is None else [(Limit(CELL_SPREAD_MV, high=rule.high),)]
 
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         _, low_v, high_v = data.cell_volts
-        return {"spread_mv": _spread_mv(low_v, high_v), **data.cell_extremes()}
+        return {"spread_mv": spread_mv(low_v, high_v), **data.cell_extremes()}
 
     def title(self, subject: str, values: dict[str, Any], raised: bool) -> str:
         if raised:
@@ -66,6 +76,9 @@ class CellVoltage(RuleKind):
         if not count:
             return None
         return outside(low_v, high_v, rule.low, rule.high, rule.hysteresis)
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        return [(Limit(CELL_VOLTAGES, rule.low, rule.high),)]
 
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         return data.cell_extremes()
@@ -94,6 +107,9 @@ class BatteryTemperature(RuleKind):
         if found is None:
             return None
         return outside(found[0], found[1], rule.low, rule.high, rule.hysteresis)
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        return [(Limit(TEMPERATURES, rule.low, rule.high),)]
 
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         return data.temperature_extremes()
@@ -127,6 +143,10 @@ class ChargeTemperature(RuleKind):
         # Stopping the charge ends the condition as surely as warming up does.
         return out and current > CHARGING_MIN_A, back or current <= 0
 
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        # Either warm enough or not charging: a cold pack at rest is quiet too.
+        return [(Limit(TEMPERATURES, rule.low, rule.high), Limit("current", high=CHARGING_MIN_A))]
+
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         low_c, high_c = data.temperature_range or (None, None)
         return {"current_a": rounded((data.head or {}).get("current"), 2), "min_c": low_c, "max_c": high_c}
@@ -154,6 +174,9 @@ class LowSoc(RuleKind):
         if soc is None or rule.low is None:
             return None
         return below(soc, rule.low, rule.hysteresis)
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        return [] if rule.low is None else [(Limit("soc", low=rule.low),)]
 
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         return {"soc": rounded((data.head or {}).get("soc"), 1)}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.choices import DEVICE_SUBJECTS, Trigger
 from alerts.kinds import register
-from alerts.kinds.base import Finding, Observation, RuleKind
+from alerts.kinds.base import Finding, Limit, Observation, RuleKind
 from catalog import models as catalog
 from catalog.models import Collector
 from telemetry.choices import DeviceKind, DeviceState
@@ -75,6 +75,9 @@ class DeviceOffline(RuleKind):
 
     def check(self, rule: AlertRule, data: DeviceData) -> tuple[bool, bool] | None:
         return _ANSWERED  # a poll that wrote rows is a good reading: it clears, never raises
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        return []  # a poll never raises it; one clears it only where a watch is in progress
 
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         return {"last_seen": data.ts.isoformat()}

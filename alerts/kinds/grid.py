@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.choices import SubjectType
 from alerts.kinds import register
-from alerts.kinds.base import RuleKind, below, rounded
+from alerts.kinds.base import Limit, RuleKind, below, rounded
 from telemetry.choices import DeviceKind
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class GridLost(RuleKind):
             # not discharging may simply be switched off on its grid side.
             absent = (head.get("load_power_w") or 0) > 0 or (head.get("batt_power_w") or 0) < 0
         return absent, back
+
+    def quiet_when(self, rule: AlertRule) -> list[tuple[Limit, ...]] | None:
+        return [] if rule.low is None else [(Limit("grid_voltage_v", low=rule.low),)]
 
     def values(self, rule: AlertRule, data: DeviceData) -> dict[str, Any]:
         head = data.head or {}
