@@ -62,14 +62,17 @@ def _forget_held_web_state() -> Iterator[None]:
 
 
 # The PostgreSQL pass of `make test` runs only what reaches the database: a test that never
-# asks for it behaves the same whatever DATABASE_URL says, and has already run on SQLite.
+# asks for it behaves the same whatever DATABASE_URL says, and has already run on SQLite. The
+# browser tests are left to the SQLite pass too: what they add to the view and API tests (which do
+# run on PostgreSQL, with the same queries behind each page) is the page in Chromium, and a
+# Chromium page costs seconds a test of the 15-minute suite.
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
                      "live_server"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--database-tests-only", action="store_true",
-                     help="run only the tests that use the database (the PostgreSQL pass)")
+                     help="only the tests that use the database, browser tests aside (the PostgreSQL pass)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -80,7 +83,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         uses = DATABASE_FIXTURES & fixtures or item.get_closest_marker("django_db")
-        (kept if uses else dropped).append(item)
+        (kept if uses and not item.get_closest_marker("browser") else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
