@@ -6,7 +6,7 @@ the last 5-minute slot whose tiers and rollups are closed. A run
 1. rolls up again the slots around late samples (days marked dirty), then
 2. closes the slots from the watermark up to ``now`` less a lag (``SOLARMON_ROLLUP_SETTLE_S``
    plus two of the devices' gaps, so that a slot's last samples have the neighbours that decide
-   how they are booked): it reads the raw samples of those slots only, writes their tiers,
+   how they are booked; with ``SOLARMON_ROLLUP_WHOLE_HOURS``, whole local hours only): it reads the raw samples of those slots only, writes their tiers,
    rebuilds from the tiers the hourly rows of the hours it touched and, once an hour has closed,
    the day's daily rows from its hourly rows and a few grouped queries over its tiers.
 
@@ -82,8 +82,13 @@ def lag(topo: Topology) -> timedelta:
 
 
 def closing_point(topo: Topology, now: datetime) -> datetime:
-    """The end of the last slot a run at ``now`` closes."""
-    return slot_start(slot_of(now - lag(topo)))
+    """The end of the last slot a run at ``now`` closes; with ``SOLARMON_ROLLUP_WHOLE_HOURS``, the
+    end of the last local hour whose slots are all due (one run in four then does the work)."""
+    point = slot_start(slot_of(now - lag(topo)))
+    if not settings.SOLARMON_ROLLUP_WHOLE_HOURS:
+        return point
+    day = local_day(local_date(point, topo.tz), topo.tz)
+    return max((h.end_utc for h in day.hours if h.end_utc <= point), default=day.start_utc)
 
 
 def devices(topo: Topology) -> list[tuple[str, str, float]]:

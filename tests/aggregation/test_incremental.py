@@ -4,7 +4,7 @@ recomputation: every level, every hour, DST days and late samples included."""
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +71,35 @@ def test_a_days_periodic_runs_end_with_the_rows_of_one_full_recomputation(tz: st
     if tz == "Europe/Berlin":
         folds = agg.InverterHourlyEnergy.objects.filter(date=day, hour_start=2).values_list("fold", flat=True)
         assert sorted(folds) == [0, 1]
+
+
+@pytest.mark.parametrize("tz", ["Asia/Kolkata", "Europe/Berlin"])
+def test_closing_whole_hours_only_ends_with_the_rows_of_one_full_recomputation(tz: str, settings: Any) -> None:
+    settings.SOLARMON_ROLLUP_WHOLE_HOURS = True
+    site = make_site(tz)
+    zone = ZoneInfo(tz)
+    day = date(2025, 10, 26)  # Berlin's repeated hour; Kolkata's hours start at half past, UTC
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = datetime(day.year, day.month, day.day, 5, tzinfo=zone)
+    arrivals = Arrivals(site, start, end)
+    runs, working = quarter_hours(start, end + timedelta(minutes=30)), 0
+    for now in runs:
+        arrivals.until(now)
+        report = rollup_recent(now)
+        working += bool(report.slots)
+        mark = agg.RollupWatermark.objects.get(device_id="inv1").closed_until.astimezone(zone)
+        assert (mark.minute, mark.second) == (0, 0), mark  # a local hour's end
+        assert not report.slots or report.slots % 12 == 0
+    hours = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 3600  # Berlin: 6
+    assert working <= hours + 1 < len(runs) / 3  # a run an hour does the work
+    incremental = snapshot()
+    assert incremental["hourly_energy"], "the runs wrote hours"
+
+    for row_model in ROLLUPS:
+        row_model._default_manager.all().delete()
+    rollup_day("system", day)
+    rollup_day("system", day - timedelta(days=1))
+    assert_same(incremental, snapshot())
 
 
 def test_each_run_reads_what_arrived_since_the_last_one() -> None:
