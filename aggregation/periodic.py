@@ -6,9 +6,10 @@ the last 5-minute slot whose tiers and rollups are closed. A run
 1. rolls up again the slots around late samples (days marked dirty), then
 2. closes the slots from the watermark up to ``now`` less a lag (``SOLARMON_ROLLUP_SETTLE_S``
    plus two of the devices' gaps, so that a slot's last samples have the neighbours that decide
-   how they are booked; with ``SOLARMON_ROLLUP_WHOLE_HOURS``, whole local hours only): it reads the raw samples of those slots only, writes their tiers,
-   rebuilds from the tiers the hourly rows of the hours it touched and, once an hour has closed,
-   the day's daily rows from its hourly rows and a few grouped queries over its tiers.
+   how they are booked; with ``SOLARMON_ROLLUP_WHOLE_HOURS``, whole local hours only): it reads
+   the raw samples of those slots only, writes their tiers, rebuilds from the tiers the hourly
+   rows of the hours it touched and, once an hour has closed, the day's daily rows from its
+   hourly rows and a few grouped queries over its tiers.
 
 A device without a watermark (a new device, a database from before watermarks) starts at the
 local midnight before yesterday's, so its current and previous days are complete. Work is done a

@@ -14,6 +14,8 @@ Both are repeated (``--repeat``, each from nothing) and the fastest of each is r
 their ratio and the cost of single runs over the day (00:20 against 23:50, local), so the cost
 per run can be seen not to grow with the hour of the day. SQLite.
 
+With ``SOLARMON_ROLLUP_WHOLE_HOURS=true`` in the environment the runs close whole local hours only.
+
 Run: ``.venv/bin/python bench/rollup.py [--db year.sqlite3] [--repeat 3] [--keep day.sqlite3]``
 (``--keep``: the simulated day is kept, for ``--db`` next time).
 """
@@ -120,7 +122,10 @@ def measure(repeat: int) -> None:
 
     rows = EnergySample.objects.filter(ts__gte=start, ts__lt=end).count()
     cells = BatteryCellSample.objects.filter(ts__gte=start, ts__lt=end).count()
-    print(f"day {day} (local), {rows} inverter samples, {cells} cell rows")
+    from django.conf import settings
+
+    print(f"day {day} (local), {rows} inverter samples, {cells} cell rows; "
+          f"SOLARMON_ROLLUP_WHOLE_HOURS={settings.SOLARMON_ROLLUP_WHOLE_HOURS}")
     periodic_totals, fulls, days, idles = [], [], [], []
     for _ in range(repeat):
         _clear(start, end)
@@ -139,7 +144,8 @@ def measure(repeat: int) -> None:
     print(f"ratio periodic / full: {best / full:.2f}")
     tz = _tz()
     by_time = {now.astimezone(tz).strftime("%H:%M"): (seconds, report) for now, seconds, report in runs}
-    for label in ("00:20", "06:20", "12:20", "18:20", "23:50"):
+    # With SOLARMON_ROLLUP_WHOLE_HOURS only the runs at 5 past close anything: 00:05 against 23:05.
+    for label in ("00:05", "00:20", "06:20", "12:20", "18:20", "23:05", "23:50"):
         if label in by_time:
             seconds, report = by_time[label]
             print(f"  run at {label}: {seconds * 1000:6.1f} ms, read {sum(report.read.values()):6d} samples, "

@@ -74,7 +74,8 @@ def test_a_days_periodic_runs_end_with_the_rows_of_one_full_recomputation(tz: st
 
 
 @pytest.mark.parametrize("tz", ["Asia/Kolkata", "Europe/Berlin"])
-def test_closing_whole_hours_only_ends_with_the_rows_of_one_full_recomputation(tz: str, settings: Any) -> None:
+def test_closing_whole_hours_only_ends_with_the_rows_of_one_full_recomputation(tz: str, settings: Any
+                                                                              ) -> None:
     settings.SOLARMON_ROLLUP_WHOLE_HOURS = True
     site = make_site(tz)
     zone = ZoneInfo(tz)
