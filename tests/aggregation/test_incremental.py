@@ -47,6 +47,17 @@ def assert_same(a: dict[str, list[tuple[Any, ...]]], b: dict[str, list[tuple[Any
                 assert va == expected, (table, row_a, row_b)
 
 
+def assert_same_as_full_recomputation(day: date) -> None:
+    """The rows the periodic runs left are those of a full recomputation of ``day`` and the day before."""
+    incremental = snapshot()
+    assert incremental["hourly_energy"], "the runs wrote hours"
+    for row_model in ROLLUPS:
+        row_model._default_manager.all().delete()
+    rollup_day("system", day)
+    rollup_day("system", day - timedelta(days=1))
+    assert_same(incremental, snapshot())
+
+
 @pytest.mark.parametrize("tz, day", [("Asia/Karachi", date(2025, 6, 10)),
                                      ("Europe/Berlin", date(2025, 10, 26))], ids=["karachi", "berlin-autumn"])
 def test_a_days_periodic_runs_end_with_the_rows_of_one_full_recomputation(tz: str, day: date) -> None:
@@ -60,14 +71,7 @@ def test_a_days_periodic_runs_end_with_the_rows_of_one_full_recomputation(tz: st
     for now in runs:
         arrivals.until(now)
         rollup_recent(now)
-    incremental = snapshot()
-    assert incremental["hourly_energy"], "the runs wrote hours"
-
-    for row_model in ROLLUPS:
-        row_model._default_manager.all().delete()
-    rollup_day("system", day)
-    rollup_day("system", day - timedelta(days=1))
-    assert_same(incremental, snapshot())
+    assert_same_as_full_recomputation(day)
     if tz == "Europe/Berlin":
         folds = agg.InverterHourlyEnergy.objects.filter(date=day, hour_start=2).values_list("fold", flat=True)
         assert sorted(folds) == [0, 1]
@@ -93,14 +97,7 @@ def test_closing_whole_hours_only_ends_with_the_rows_of_one_full_recomputation(t
         assert not report.slots or report.slots % 12 == 0
     hours = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 3600  # Berlin: 6
     assert working <= hours + 1 < len(runs) / 3  # a run an hour does the work
-    incremental = snapshot()
-    assert incremental["hourly_energy"], "the runs wrote hours"
-
-    for row_model in ROLLUPS:
-        row_model._default_manager.all().delete()
-    rollup_day("system", day)
-    rollup_day("system", day - timedelta(days=1))
-    assert_same(incremental, snapshot())
+    assert_same_as_full_recomputation(day)
 
 
 def test_each_run_reads_what_arrived_since_the_last_one() -> None:
