@@ -395,9 +395,9 @@ SOLARMON_ROLLUP_MAX_POWER_W = env.float("SOLARMON_ROLLUP_MAX_POWER_W", default=3
 SOLARMON_ROLLUP_METER_MAX_POWER_W = env.float("SOLARMON_ROLLUP_METER_MAX_POWER_W", default=100000.0)
 SOLARMON_ROLLUP_SETTLE_S = env.float("SOLARMON_ROLLUP_SETTLE_S", default=60.0)
 # The periodic rollup closes whole local hours only: most of a run's cost is per run (statements,
-# a commit, the cell tier's index, the touched hour's rows), so a day costs about 1.3 full
-# recomputations instead of 1.7; stored tiers and hourly rows lag up to an hour more, and today's
-# figures (aggregation.selectors) build that hour from raw samples on each read.
+# a commit, the cell tier's index, the touched hour's rows), so a day costs about 1.4 full
+# recomputations instead of 2.1 (bench/README.md); stored tiers and hourly rows lag up to an hour
+# more, and today's figures (aggregation.selectors) build that hour from raw samples on each read.
 SOLARMON_ROLLUP_WHOLE_HOURS = env.bool("SOLARMON_ROLLUP_WHOLE_HOURS", default=False)
 # Days without tiers (rolled up before tiers existed) that one retention run rolls up again
 # so that their raw samples may go.
