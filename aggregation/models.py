@@ -108,8 +108,12 @@ class DailySummary(Rollup):
 
 
 def _fk(model: type[models.Model], column: str, *, null: bool = False) -> models.ForeignKey:
+    """A rollup's device or ancestor: no index of its own (the table's key and its spec indexes
+    serve every read, as on the sample tables; a cascade from a deleted device or ancestor reads
+    the table once, which is small: a row per device and hour)."""
     on_delete = models.SET_NULL if null else models.CASCADE
-    return models.ForeignKey(model, on_delete=on_delete, db_column=column, null=null, related_name="+")
+    return models.ForeignKey(model, on_delete=on_delete, db_column=column, null=null, db_index=False,
+                             related_name="+")
 
 
 def _grid_source() -> models.CharField:

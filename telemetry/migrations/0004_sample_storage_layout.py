@@ -17,6 +17,8 @@ from typing import Any
 import django.db.models.deletion
 from django.db import migrations, models
 
+from solarmon.migration_indexes import create_foreign_key_indexes, drop_foreign_key_indexes
+
 # (model, foreign key fields) of the sample tables
 SAMPLE_FKS = {
     "energysample": ["inverter", "array", "system"],
@@ -27,36 +29,6 @@ SAMPLE_FKS = {
     "batterycellsample": ["cell_ref", "battery", "pack", "battery_array", "system"],
     "metersample": ["meter", "system", "array"],
 }
-
-
-def _fk_indexes(schema_editor: Any, table: str, column: str) -> list[str]:
-    """Names of the plain indexes on exactly ``column`` that Django made (the spec's are kept)."""
-    with schema_editor.connection.cursor() as cursor:
-        constraints = schema_editor.connection.introspection.get_constraints(cursor, table)
-    return [name for name, info in constraints.items()
-            if info["index"] and not info["unique"] and not info["primary_key"]
-            and info["columns"] == [column] and not name.startswith("idx_")]
-
-
-def drop_fk_indexes(apps: Any, schema_editor: Any) -> None:
-    for model_name, fields in SAMPLE_FKS.items():
-        model = apps.get_model("telemetry", model_name)
-        for name in fields:
-            column = model._meta.get_field(name).column
-            for index in _fk_indexes(schema_editor, model._meta.db_table, column):
-                schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(index)}")
-
-
-def create_fk_indexes(apps: Any, schema_editor: Any) -> None:
-    for model_name, fields in SAMPLE_FKS.items():
-        model = apps.get_model("telemetry", model_name)
-        for name in fields:
-            field = model._meta.get_field(name)
-            if _fk_indexes(schema_editor, model._meta.db_table, field.column):
-                continue
-            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
-            if schema_editor.connection.vendor == "postgresql":
-                schema_editor.execute(schema_editor._create_like_index_sql(model, field))
 
 
 def _fk(to: str, column: str, related_name: str, *, null: bool = False) -> models.ForeignKey:
@@ -118,6 +90,7 @@ class Migration(migrations.Migration):
                 migrations.AlterField(model_name="metersample", name="array",
                                       field=_fk("catalog.inverterarray", "array_id", "+", null=True)),
             ],
-            database_operations=[migrations.RunPython(drop_fk_indexes, create_fk_indexes)],
+            database_operations=[migrations.RunPython(drop_foreign_key_indexes("telemetry", SAMPLE_FKS),
+                                                                 create_foreign_key_indexes("telemetry", SAMPLE_FKS))],
         ),
     ]

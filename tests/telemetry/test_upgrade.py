@@ -1,4 +1,5 @@
-"""Upgrading a database with samples and rollups from the first schema keeps every row."""
+"""Upgrading a database with samples and rollups from the first schema keeps every row and leaves
+each table its key and the spec's indexes."""
 
 from __future__ import annotations
 
@@ -85,6 +86,11 @@ def test_the_upgrade_keeps_the_samples_and_rollups_and_drops_only_unused_indexes
         cells = _indexes("battery_cell_samples")
         assert cells == {"idx_battery_cell_samples_system_id"}  # the spec's, no Django FK indexes
         assert _indexes("energy_samples") == {"idx_energy_samples_system_id", "idx_energy_samples_array_id"}
+        # the rollups too: their key and the spec's indexes (the Django ones were written at every upsert)
+        assert _indexes("hourly_energy") == {"idx_hourly_energy_system_id", "idx_hourly_energy_array_id",
+                                             "idx_hourly_energy_date"}
+        spec = {f"idx_battery_bank_daily_{c}" for c in ("pack_id", "system_id", "date")}
+        assert _indexes("battery_bank_daily") == spec
         with connection.cursor() as cursor:
             cursor.execute("SELECT voltage_min, voltage_max FROM battery_cell_samples")
             assert cursor.fetchall() == [(None, None)]
