@@ -10,7 +10,10 @@ sees every call:
    and of the dispatch, without a profiler;
 2. the drivers' reads alone (the same devices read without storing), as ``bench/scale.py``
    measures them, so that the CPU besides the wire and the driver is the difference;
-3. ``--profile-rounds`` more rounds under cProfile: the functions with most own time and the
+3. ``--alerts-pairs`` pairs of rounds with the alert receiver connected and disconnected,
+   alternating (on-off, off-on, …): what alert evaluation adds to a whole poll's CPU, against the
+   rounds' own spread (the write path alone is bench/alerts.py's);
+4. ``--profile-rounds`` more rounds under cProfile: the functions with most own time and the
    poll path's stages (cumulative), in ms of this thread's CPU per poll (cProfile's overhead
    inflates them; the shares are what to read).
 
@@ -85,6 +88,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--per-system", type=int, default=10, help="inverters per system")
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--alerts-pairs", type=int, default=10, help="on/off pairs of rounds (0: none)")
     parser.add_argument("--profile-rounds", type=int, default=5)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--postgres", action="store_true", help="a private PostgreSQL and Redis")
@@ -135,6 +139,9 @@ def profile(args: argparse.Namespace) -> None:
               f"{(poll_cpu + dispatch_cpu) * per - reads * 1000:.2f} ms per poll "
               f"({poll_cpu * per - reads * 1000:.2f} ms of it in poll_bus)")
 
+        if args.alerts_pairs:
+            _alerts_on_off(args)
+
         profiler = cProfile.Profile(time.thread_time)  # CPU, not wall time: the wire's waits drop out
 
         def profiled(task: Any, *task_args: Any) -> None:
@@ -146,6 +153,24 @@ def profile(args: argparse.Namespace) -> None:
         close_readers()
         if profiled_polls:
             _report(pstats.Stats(profiler), profiled_polls, args.top)
+
+
+def _alerts_on_off(args: argparse.Namespace) -> None:
+    """Rounds with the alert receiver connected and disconnected, alternating, compared."""
+    from bench.alerts import _alerts_connected, _compare
+
+    on: list[float] = []
+    off: list[float] = []
+    polls = 0
+    for n in range(args.alerts_pairs):
+        for state in ((True, False) if n % 2 == 0 else (False, True)):
+            _alerts_connected(state)
+            cpu, dispatched, polls = _round(args.interval, _plain)
+            (on if state else off).append(cpu + dispatched)
+    _alerts_connected(True)
+    print(f"  alert receiver connected (on) against disconnected (off), {args.alerts_pairs} pairs of rounds "
+          f"of {polls} polls:")
+    _compare("CPU per round", on, off, polls)
 
 
 def _report(stats: pstats.Stats, polls: int, top: int) -> None:
