@@ -290,7 +290,12 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
     return started
 
 
-BATCH_TARGET_S = (0.05, 0.2)  # a batch's transaction: grow below, shrink above
+# A batch's transaction: grow below, shrink above. At least about SQLite's busy-handler step
+# (writer.YIELD_S): converting the next batch, outside the lock, takes about as long as moving
+# one, so each write is preceded by a gap a waiting writer gets in by, and the import seldom
+# pauses for one; and well inside the lock's bound (half of SOLARMON_LEGACY_MAX_HOLD_S), so a
+# busy moment seldom cuts a write short.
+BATCH_TARGET_S = (0.1, 0.15)
 MIN_BATCH = 100  # a batch this small is written however long it takes (it cannot shrink further)
 
 

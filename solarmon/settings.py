@@ -430,7 +430,7 @@ SOLARMON_YAML_MAX_NODES = env.int("SOLARMON_YAML_MAX_NODES", default=50_000)
 SOLARMON_YAML_MAX_STRING_CHARS = env.int("SOLARMON_YAML_MAX_STRING_CHARS", default=4096)
 # import_legacy: rows per transaction (each is short, so polling is not held up), how long to
 # wait for a lock, and the SQLite page cache of the import's own connection.
-SOLARMON_LEGACY_BATCH_ROWS = env.int("SOLARMON_LEGACY_BATCH_ROWS", default=10_000)
+SOLARMON_LEGACY_BATCH_ROWS = env.int("SOLARMON_LEGACY_BATCH_ROWS", default=50_000)
 SOLARMON_LEGACY_BUSY_TIMEOUT_S = env.float("SOLARMON_LEGACY_BUSY_TIMEOUT_S", default=30.0)
 SOLARMON_LEGACY_CACHE_MB = env.int("SOLARMON_LEGACY_CACHE_MB", default=64)
 # SQLite: the longest the import holds the write lock over back-to-back batches before it lets

@@ -77,6 +77,15 @@ def test_an_unreadable_timestamp_names_table_and_row(transactional_db: None, exa
     assert f"{example}: table battery_cell_samples, row 1234: ts 'yesterday' is not a timestamp" in message
 
 
+def test_a_timestamp_with_a_garbled_fraction_is_refused_not_stored(transactional_db: None,
+                                                                   example: Path) -> None:
+    # F1's length, but no fraction where F1 has it: refused (it would be stored as it is).
+    with sqlite3.connect(example) as conn:
+        conn.execute("UPDATE energy_samples SET ts = '2026-01-20 12:30:35.0x9905+05:00' WHERE rowid = 99")
+    message = _refused(str(example))
+    assert "table energy_samples, row 99: ts '2026-01-20 12:30:35.0x9905+05:00' is not a timestamp" in message
+
+
 def test_a_sample_that_cannot_be_placed_names_table_and_row(transactional_db: None, example: Path) -> None:
     with sqlite3.connect(example) as conn:
         conn.execute("UPDATE battery_unit_samples SET power = 0 WHERE rowid = 7")
