@@ -242,12 +242,12 @@ def _arrays(fields: list[models.Field[Any, Any]], rows: Sequence[Mapping[str, An
     list for psycopg (:func:`_listed`)."""
     recipe = _recipe(fields)
     table = _picked(recipe, rows)
-    columns = list(zip(*table, strict=True)) if table else [
+    columns: list[Sequence[Any]] = list(zip(*table, strict=True)) if table else [
         [row[attname] if attname in row else row.get(name, default) for row in rows]
         for attname, name, default in recipe.defaults(fields)]
     params: list[Any] = []
     for i, field in enumerate(fields):
-        column: Sequence[Any] = columns[i]
+        column = columns[i]
         if field.attname in fixed:
             column = [fixed[field.attname]] * len(rows)
         column = _prepared(recipe.prepare[i] or connection.ops.adapt_datetimefield_value, column)
