@@ -365,15 +365,14 @@ def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, An
         picked = [[row[attname] if attname in row else row.get(name, default)
                    for attname, name, default in recipe.defaults(fields)] for row in rows]
     adapt = connection.ops.adapt_datetimefield_value
-    special = [(i, prep or adapt) for i, prep in enumerate(recipe.prepare) if prep is not _same]
-    if not picked or not (special or fixed):
+    special = [(i, prep or adapt, fields[i].attname) for i, prep in enumerate(recipe.prepare)
+               if prep is not _same or fields[i].attname in fixed]
+    if not picked or not special:
         return picked
     columns: list[Sequence[Any]] = list(zip(*picked, strict=True))
-    for i, prep in special:
-        columns[i] = _prepared(prep, columns[i])
-    for i, field in enumerate(fields):
-        if field.attname in fixed:
-            columns[i] = _prepared(recipe.prepare[i] or adapt, [fixed[field.attname]] * len(picked))
+    for i, prep, attname in special:
+        column = [fixed[attname]] * len(picked) if attname in fixed else columns[i]
+        columns[i] = _prepared(prep, column)
     return list(zip(*columns, strict=True))
 
 
