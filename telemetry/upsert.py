@@ -22,7 +22,8 @@ transaction mode that does not track prepared statements (PgBouncer before 1.21,
 ``max_prepared_statements``) needs them off: set the setting false there. ``COPY`` is not used:
 it cannot say ``ON CONFLICT``, so an idempotent write would need a staging table and three
 statements (``COPY``, ``INSERT … SELECT``, the staging table's clean-up) where ``unnest`` needs
-one.
+one; measured so with psycopg's binary ``COPY``, it was slower on the client and the server alike
+(bench/README.md, "third pass").
 """
 
 from __future__ import annotations
