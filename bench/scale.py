@@ -154,9 +154,10 @@ def _bench_ingest(ticks: int) -> None:
         ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
         reading = _pack_reading(units, cells)
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        figures = []
+        figures, cpu = [], []
         for name in ("values", "instances"):
             rows = 0
+            client, server = time.process_time(), _backend_cpu_s()
             began = time.perf_counter()
             for i in range(ticks):
                 ts = start + timedelta(seconds=60 * i) + (timedelta(days=1) if name == "instances" else
@@ -167,9 +168,26 @@ def _bench_ingest(ticks: int) -> None:
                 else:
                     rows += ingest.write_rows(ingest.pack_rows(pack, reading, ts)).written
             figures.append(rows / (time.perf_counter() - began))
+            cpu.append(((time.process_time() - client) / ticks * 1000,
+                        (_backend_cpu_s() - server) / ticks * 1000))
         print(f"  {units:2d} × {cells} cells ({1 + units + units * cells} rows/tick): "
               f"{figures[0]:8.0f} rows/s from values (poll path), {figures[1]:8.0f} rows/s from model "
               f"instances, ×{figures[0] / figures[1]:.1f}")
+        print(f"    CPU per tick, this process / the PostgreSQL backend: from values {cpu[0][0]:.2f} / "
+              f"{cpu[0][1]:.2f} ms, from instances {cpu[1][0]:.2f} / {cpu[1][1]:.2f} ms")
+
+
+def _backend_cpu_s() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (0 on SQLite): on this one
+    machine, the server's side of the writes, which the rows/s figure waits for."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return _cpu_s(pid)
 
 
 # ---- 2. polls -------------------------------------------------------------------------------

@@ -94,7 +94,20 @@ def _elements(encode_one: Callable[[Any], bytes], values: Sequence[Any]) -> byte
     return b"".join([_NULL if v is None else encode_one(v) for v in values])
 
 
-def _encoder(field: models.Field[Any, Any]) -> tuple[type[_Array], Callable[[Sequence[Any]], bytes]] | None:
+def _texts(values: Sequence[Any]) -> bytes:
+    """Text elements, each its length and its UTF-8 bytes: interleaved in C (a pack's cell ids)."""
+    if None in values or values.count(values[0]) == len(values):
+        return _elements(_text, values)
+    data = list(map(str.encode, values))
+    return b"".join(chain.from_iterable(zip(map(_length, map(len, data)), data, strict=True)))
+
+
+Encoder = tuple[type[_Array], Callable[[Sequence[Any]], bytes]]  # the array's type, its elements' encoder
+
+
+def encoder_of(field: models.Field[Any, Any]) -> Encoder | None:
+    """The array type and element encoder of ``field``'s column, ``None`` for a type not listed
+    (the caller keeps it: it depends only on the field)."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, models.FloatField):
         return Float8Array, lambda values: _packed("d", 8, values)
@@ -104,22 +117,15 @@ def _encoder(field: models.Field[Any, Any]) -> tuple[type[_Array], Callable[[Seq
             target, models.AutoField):
         return Int4Array, lambda values: _packed("i", 4, values)
     if isinstance(target, (models.CharField, models.TextField)):
-        return TextArray, lambda values: _elements(_text, values)
+        return TextArray, _texts
     if isinstance(target, models.DateTimeField):
         return TimestamptzArray, lambda values: _elements(_timestamp, values)
     return None
 
 
-@lru_cache(maxsize=1024)
-def encoder_of(field: models.Field[Any, Any]) -> tuple[type[_Array], Callable[[Sequence[Any]], bytes]] | None:
-    """The array type and element encoder of ``field``'s column, ``None`` for a type not listed."""
-    return _encoder(field)
-
-
-def encode(field: models.Field[Any, Any], values: Sequence[Any]) -> _Array | None:
-    """``values`` (non-empty, prepared for the database) as ``field``'s array, or ``None`` if
-    a value does not fit the column's type as is."""
-    found = encoder_of(field)
+def encode_with(found: Encoder | None, values: Sequence[Any]) -> _Array | None:
+    """``values`` (non-empty, prepared for the database) as an array of ``found``'s type
+    (:func:`encoder_of`), or ``None`` if a value does not fit the column's type as is."""
     if found is None or not values:
         return None
     cls, encode_elements = found

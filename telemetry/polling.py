@@ -104,6 +104,9 @@ class PollOutcome:
     error: str = ""
     skipped: bool = False
     flags: list[str] = field(default_factory=list)  # values of the reading left unknown
+    # Whether another device of the system still had this slot pending when this poll's status
+    # was written (``record_poll_success``); None when not known.
+    others_pending: bool | None = None
 
 
 def _adapter_ref(adapter: catalog.Adapter, priority: int | None = None) -> AdapterRef:
@@ -329,10 +332,12 @@ def poll_device(ref: DeviceRef, slot: datetime | None = None, *, tree: SystemTre
         outcome.adapter_id = _READERS[ref.key][1].active_adapter_id if ref.key in _READERS else ""
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome.ok:
-        if status is None and record_poll_success(
+        if status is None:
+            outcome.others_pending = record_poll_success(
                 ref.kind, ref.device_id, ref.system_id, ref.interval_s, timezone.now(), slot,
-                outcome.adapter_id, outcome.duration_ms, collector, ref.fingerprint(), outcome.flags):
-            return outcome
+                outcome.adapter_id, outcome.duration_ms, collector, ref.fingerprint(), outcome.flags)
+            if outcome.others_pending is not None:
+                return outcome
         record_success(_status_for(ref, status), timezone.now(), slot, outcome.adapter_id,
                        outcome.duration_ms, collector, ref.fingerprint(), outcome.flags)
     elif outcome.skipped:

@@ -111,10 +111,15 @@ def _success_sql() -> str:
         quote = connection.ops.quote_name
         sets = ", ".join(f"{quote(column)} = %s" for column in _SUCCESS_COLUMNS)
         flagged, last_flag = quote("flagged_values"), quote("last_flag")
+        table, kind, device, system = (quote(name) for name in (
+            DeviceStatus._meta.db_table, "device_type", "device_id", "system_id"))
         _SUCCESS_SQL.append(
-            f"UPDATE {quote(DeviceStatus._meta.db_table)} SET {sets}, {flagged} = {flagged} + %s, "
+            f"UPDATE {table} SET {sets}, {flagged} = {flagged} + %s, "
             f"{last_flag} = CASE WHEN %s THEN %s ELSE {last_flag} END "
-            f"WHERE {quote('device_type')} = %s AND {quote('device_id')} = %s AND {quote('system_id')} = %s")
+            f"WHERE {kind} = %s AND {device} = %s AND {system} = %s "
+            f"RETURNING (SELECT 1 FROM {table} other WHERE other.{system} = %s "
+            f"AND other.{quote('pending_slot')} = %s AND NOT (other.{kind} = %s AND other.{device} = %s) "
+            "LIMIT 1)")
     return _SUCCESS_SQL[0]
 
 
@@ -123,10 +128,14 @@ _UPDATE_FIELDS = frozenset(POLL_FIELDS)
 
 def record_poll_success(device_type: str, device_id: str, system_id: str, interval_s: float, now: datetime,
                         slot: datetime, adapter_id: str, duration_ms: int, collector: str = "",
-                        fingerprint: str = "", flags: Sequence[str] = ()) -> bool:
+                        fingerprint: str = "", flags: Sequence[str] = ()) -> bool | None:
     """:func:`record_success` in one UPDATE, without reading the row first (a good poll's state
-    depends on nothing stored: it is online, see :func:`effective_state`); False when the device
+    depends on nothing stored: it is online, see :func:`effective_state`); None when the device
     has no status row yet, or its row is still in another system (:func:`record_success` then).
+
+    Otherwise it returns whether another device of the system still had ``slot`` pending (its
+    poll queued or running) as the UPDATE saw the table: the question ``poll_bus`` asks before
+    it derives the slot's totals, answered by the same statement (see ``telemetry.tasks``).
 
     Sends ``post_save`` as ``save()`` would, for its listeners (MQTT), with the row as written
     (:func:`_as_written`).
@@ -140,16 +149,17 @@ def record_poll_success(device_type: str, device_id: str, system_id: str, interv
         execute(cursor, _success_sql(), [
             at, 0, adapter_id, duration_ms, adapt(next_at), None, False, collector, fingerprint,
             DeviceState.ONLINE, interval_s, at, len(flags), bool(flags), flags[-1][:2000] if flags else "",
-            device_type, device_id, system_id])
-        if cursor.rowcount != 1:
-            return False
+            device_type, device_id, system_id, system_id, adapt(slot), device_type, device_id])
+        written = cursor.fetchone()
+    if written is None:
+        return None
     post_save.send(sender=DeviceStatus, instance=_as_written(db.alias, {
         "device_type": device_type, "device_id": device_id, "system_id": system_id, "last_seen": now,
         "consecutive_failures": 0, "active_adapter_id": adapter_id, "last_duration_ms": duration_ms,
         "next_poll_at": next_at, "pending_slot": None, "permanent_error": False, "collector": collector,
         "config_fingerprint": fingerprint, "state": DeviceState.ONLINE, "poll_interval_s": interval_s,
         "updated_at": now}), created=False, update_fields=_UPDATE_FIELDS, raw=False, using=db.alias)
-    return True
+    return written[0] is not None
 
 
 def _as_written(alias: str, values: dict[str, Any]) -> DeviceStatus:

@@ -28,7 +28,7 @@ from telemetry.derive import derive_missed, derive_samples
 from telemetry.diskfull import is_disk_full
 from telemetry.dispatch import POLL_TIME_LIMIT_S, dispatch_due, short_lock_waits
 from telemetry.models import DeviceStatus
-from telemetry.polling import DeviceRef, poll_device
+from telemetry.polling import DeviceRef, PollOutcome, poll_device
 from telemetry.queues import collector_queue
 from telemetry.snapshot import poll_catalog
 from telemetry.statements import execute
@@ -74,15 +74,18 @@ def poll_bus(device_keys: list[str], slot_iso: str) -> None:
     bus of theirs still has this slot to poll."""
     slot = datetime.fromisoformat(slot_iso)
     catalog = poll_catalog()
-    systems: set[str] = set()
+    others_pending: dict[str, bool | None] = {}  # per system polled well: what its last status UPDATE saw
     for key in device_keys:
         ref = catalog.refs.get(key)
         if ref is None:
             continue  # removed or disabled since it was queued
-        if _poll_one(ref, slot, catalog.tree(ref.system_id)):
-            systems.add(ref.system_id)
-    for system_id in sorted(systems):
-        if slot_still_pending(system_id, slot):
+        outcome = _poll_one(ref, slot, catalog.tree(ref.system_id))
+        if outcome is not None and outcome.ok:
+            others_pending[ref.system_id] = outcome.others_pending
+        elif ref.system_id in others_pending:
+            others_pending[ref.system_id] = None  # its status was written since: ask the table
+    for system_id in sorted(others_pending):
+        if slot_still_pending(system_id, slot, others_pending[system_id]):
             continue  # another bus's poll of this slot is still to report: the last one derives
         try:
             derive_samples(system_id, slot, catalog.tree(system_id))
@@ -92,13 +95,23 @@ def poll_bus(device_keys: list[str], slot_iso: str) -> None:
             log.exception("deriving %s at %s failed; the catch-up derives it later", system_id, slot_iso)
 
 
-def slot_still_pending(system_id: str, slot: datetime) -> bool:
+def slot_still_pending(system_id: str, slot: datetime, seen: bool | None = None) -> bool:
     """Whether a device of the system still has a poll of ``slot`` queued or running.
 
     A system's totals are derived once per slot, by the ``poll_bus`` that finishes it, after
     all its devices have reported or failed (each clears its pending slot). A poll that never
     reports (expired, its worker died) leaves the slot to ``derive_catch_up``.
+
+    ``seen`` is the answer of the task's last status UPDATE of the system, which asks in the same
+    statement (``record_poll_success``); None asks the table now. "Nothing pending" is final on
+    either database. "Still pending" is final on SQLite, whose writes take turns, so the UPDATE
+    saw every other poll committed before it. On PostgreSQL an UPDATE sees what was committed
+    when it started, so two buses' last polls finishing together could each see the other still
+    pending and neither derive: there the table is asked again, after this poll's commit (of two
+    polls that ask after their own commits, the later one sees the other's).
     """
+    if seen is False or (seen and connection.vendor == "sqlite"):
+        return seen
     with connection.cursor() as cursor:  # plain SQL: once per task, and the ORM's query costs more
         execute(cursor, _PENDING_SQL, [system_id, connection.ops.adapt_datetimefield_value(slot)])
         return cursor.fetchone() is not None
@@ -109,16 +122,16 @@ _PENDING_SQL = (f"SELECT 1 FROM {DeviceStatus._meta.db_table} WHERE system_id = 
 
 
 def _poll_one(ref: DeviceRef, slot: datetime, tree: SystemTree | None = None,
-              status: DeviceStatus | None = None) -> bool:
-    """Poll one device, whatever goes wrong with it; True when its rows were written."""
+              status: DeviceStatus | None = None) -> PollOutcome | None:
+    """Poll one device, whatever goes wrong with it; None when it was not polled here or crashed."""
     me = settings.SOLARMON_COLLECTOR
     try:
         if ref.owner != me:  # reassigned while the task waited: its serial port is not here
             status = DeviceStatus.objects.get(device_type=ref.kind, device_id=ref.device_id)
             record_missed(status, timezone.now(), f"assigned to collector {ref.owner} before the poll ran",
                           me)
-            return False
-        return poll_device(ref, slot, tree=tree, status=status).ok
+            return None
+        return poll_device(ref, slot, tree=tree, status=status)
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:  # a bug or a database error must not stop the bus's other devices
@@ -130,7 +143,7 @@ def _poll_one(ref: DeviceRef, slot: datetime, tree: SystemTree | None = None,
             record_failure(status, timezone.now(), f"{type(exc).__name__}: {exc}", 0, collector=me)
         except Exception:
             log.exception("could not record the failure of %s %s", ref.kind, ref.device_id)
-        return False
+        return None
 
 
 @shared_task(ignore_result=True)

@@ -22,7 +22,8 @@ transaction mode that does not track prepared statements (PgBouncer before 1.21,
 ``max_prepared_statements``) needs them off: set the setting false there. ``COPY`` is not used:
 it cannot say ``ON CONFLICT``, so an idempotent write would need a staging table and three
 statements (``COPY``, ``INSERT … SELECT``, the staging table's clean-up) where ``unnest`` needs
-one.
+one; measured so with psycopg's binary ``COPY``, it was slower on the client and the server alike
+(bench/README.md, "third pass").
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
 
@@ -188,17 +191,27 @@ def _linked_statement(head: type[models.Model],
 @contextlib.contextmanager
 def _bound_cursor() -> Iterator[Any]:
     """A cursor of the default connection whose parameters are bound by the server (sent apart
-    from the statement, in binary with ``%b``), still seen by Django's query logging and
-    ``execute_wrapper``; Django's own cursors bind on the client."""
-    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+    from the statement, in binary), still seen by Django's query logging and ``execute_wrapper``;
+    Django's own cursors bind on the client.
 
+    It is psycopg's ``RawCursor``, whose statements number their parameters (``$1``): a ``%s``
+    statement is parsed again at every execute once it is longer than psycopg's cache takes
+    (4,096 bytes; the pack's statement is longer), about 0.14 ms of a pack poll's CPU.
+    """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     pgarrays.register(connection.connection)
     with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
+        raw = psycopg.RawCursor(connection.connection)
     with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
+
+
+@lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%b`` placeholders numbered as PostgreSQL's own (``$1``, ``$2``, …)."""
+    parts = sql.split("%b")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
 
 
 def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
@@ -210,6 +223,7 @@ def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
     logged (``DEBUG``, Django's query capture) nothing is prepared: psycopg keeps no text of an
     executed prepared statement for the log to show.
     """
+    sql = _numbered(sql)
     raw = connection.connection
     if (raw.prepare_threshold is not None or not settings.SOLARMON_PG_PREPARED_WRITES
             or connection.queries_logged):
@@ -227,18 +241,19 @@ def _arrays(fields: list[models.Field[Any, Any]], rows: Sequence[Mapping[str, An
     """Each column of ``rows`` (in ``fields`` order, prepared as :func:`_values` does) as one
     array parameter, encoded by :mod:`telemetry.pgarrays`; a column it does not take goes as a
     list for psycopg (:func:`_listed`)."""
+    recipe = _recipe(fields)
+    table = _picked(recipe, rows)
+    columns: list[Sequence[Any]] = list(zip(*table, strict=True)) if table else [
+        [row[attname] if attname in row else row.get(name, default) for row in rows]
+        for attname, name, default in recipe.defaults(fields)]
     params: list[Any] = []
-    for field in fields:
-        attname, name, default = field.attname, field.name, field.get_default()
-        if attname in fixed:
-            column = [fixed[attname]] * len(rows)
-        else:
-            column = [row[attname] if attname in row else row.get(name, default) for row in rows]
-        prepare = _preparer(field) or _last_one(connection.ops.adapt_datetimefield_value)
-        if prepare is not _same:
-            column = [prepare(value) for value in column]
-        encoded = pgarrays.encode(field, column)
-        params.append(_listed(field, column) if encoded is None else encoded)
+    for i, field in enumerate(fields):
+        column = columns[i]
+        if field.attname in fixed:
+            column = [fixed[field.attname]] * len(rows)
+        column = _prepared(recipe.prepare[i] or connection.ops.adapt_datetimefield_value, column)
+        encoded = pgarrays.encode_with(recipe.encoders[i], column)
+        params.append(_listed(field, list(column)) if encoded is None else encoded)
     return params
 
 
@@ -282,7 +297,7 @@ _PLAIN = (models.FloatField, models.IntegerField, models.CharField)
 
 def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     """How ``field``'s values go to the driver: ``_same`` as they are; None for a time, which
-    each call of :func:`_values` prepares through its own :func:`_last_one`."""
+    is prepared by the connection in use (:func:`_prepared`)."""
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     if isinstance(target, _PLAIN):
         return _same
@@ -291,60 +306,85 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     return lambda value: field.get_db_prep_save(value, connection)
 
 
-def _last_one(prepare: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``prepare`` remembering its last answer: the rows of one reading share their ``ts``."""
-    last: list[Any] = [object(), None]
-
-    def prepared(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, prepare(value)
-        return last[1]
-    return prepared
-
-
 def _same(value: Any) -> Any:
     return value
 
 
 _Column = tuple[str, str, Any]  # attname, name, default
-_RECIPES: dict[int, tuple[list[models.Field[Any, Any]], list[_Column] | None,
-                          list[tuple[int, Callable[[Any], Any] | None]]]] = {}
 
 
-def _recipe(fields: list[models.Field[Any, Any]]
-            ) -> tuple[list[_Column] | None, list[tuple[int, Callable[[Any], Any] | None]]]:
-    """What :func:`_values` works out of each field, once per list of fields (a plan's, which
-    ``_statement`` keeps): a poll writes one row, and working this out per call cost more than
-    the row. The defaults only when none is callable (a callable one is called per call)."""
+@dataclass(frozen=True)
+class _Recipe:
+    """What :func:`_values` and :func:`_arrays` work out of each field, once per list of fields
+    (a plan's, which ``_statement`` keeps): a poll writes one row, and working this out per call
+    cost more than the row."""
+
+    columns: list[_Column] | None  # None when a default is callable (called per call)
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # every column of a row that has them all
+    prepare: list[Callable[[Any], Any] | None]  # per field (see _preparer)
+    encoders: list[pgarrays.Encoder | None]  # per field, PostgreSQL's arrays
+
+    def defaults(self, fields: list[models.Field[Any, Any]]) -> list[_Column]:
+        return self.columns or [(f.attname, f.name, f.get_default()) for f in fields]
+
+
+_RECIPES: dict[int, tuple[list[models.Field[Any, Any]], _Recipe]] = {}
+
+
+def _recipe(fields: list[models.Field[Any, Any]]) -> _Recipe:
     kept = _RECIPES.get(id(fields))
     if kept is not None and kept[0] is fields:
-        return kept[1], kept[2]
+        return kept[1]
     constant = not any(f.has_default() and callable(f.default) for f in fields)
-    columns = [(f.attname, f.name, f.get_default()) for f in fields] if constant else None
-    special = [(i, prep) for i, f in enumerate(fields) if (prep := _preparer(f)) is not _same]
-    _RECIPES[id(fields)] = (fields, columns, special)
-    return columns, special
+    attnames = [f.attname for f in fields]
+    pick = itemgetter(*attnames) if len(attnames) > 1 else lambda row: (row[attnames[0]],)
+    recipe = _Recipe([(f.attname, f.name, f.get_default()) for f in fields] if constant else None,
+                     pick, [_preparer(f) for f in fields], [pgarrays.encoder_of(f) for f in fields])
+    _RECIPES[id(fields)] = (fields, recipe)
+    return recipe
+
+
+def _picked(recipe: _Recipe, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:
+    """Every row's values in the fields' order, picked in C, when every row has every column by
+    its attname (the poll path's rows do); None when one lacks one (a default or a field's name
+    stands in: :func:`_values`' slower path)."""
+    try:
+        return list(map(recipe.pick, rows))
+    except KeyError:
+        return None
 
 
 def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, Any]],
-            fixed: Mapping[str, Any]) -> list[list[Any]]:
-    """Each row's values in ``fields`` order, prepared for the driver (the hot loop of ingest)."""
-    columns, recipe = _recipe(fields)
-    if columns is None:
-        columns = [(f.attname, f.name, f.get_default()) for f in fields]
+            fixed: Mapping[str, Any]) -> list[Sequence[Any]]:
+    """Each row's values in ``fields`` order, prepared for the driver (the hot loop of ingest):
+    picked by :func:`_picked`, and the columns that need preparing (a time, on SQLite; ``fixed``)
+    prepared a column at a time."""
+    recipe = _recipe(fields)
+    rows = rows if isinstance(rows, Sequence) else list(rows)
+    picked: list[Sequence[Any]] | None = _picked(recipe, rows)  # type: ignore[assignment]
+    if picked is None:
+        picked = [[row[attname] if attname in row else row.get(name, default)
+                   for attname, name, default in recipe.defaults(fields)] for row in rows]
     adapt = connection.ops.adapt_datetimefield_value
-    special = [(i, prep if prep is not None else _last_one(adapt)) for i, prep in recipe]
-    constant = [(i, fixed[f.attname]) for i, f in enumerate(fields) if f.attname in fixed] if fixed else []
-    values = []
-    for row in rows:
-        value = [row[attname] if attname in row else row.get(name, default)
-                 for attname, name, default in columns]
-        for i, given in constant:
-            value[i] = given
-        for i, prep in special:
-            value[i] = prep(value[i])
-        values.append(value)
-    return values
+    special = [(i, prep or adapt, fields[i].attname) for i, prep in enumerate(recipe.prepare)
+               if prep is not _same or fields[i].attname in fixed]
+    if not picked or not special:
+        return picked
+    columns: list[Sequence[Any]] = list(zip(*picked, strict=True))
+    for i, prep, attname in special:
+        column = [fixed[attname]] * len(picked) if attname in fixed else columns[i]
+        columns[i] = _prepared(prep, column)
+    return list(zip(*columns, strict=True))
+
+
+def _prepared(prepare: Callable[[Any], Any], column: Sequence[Any]) -> Sequence[Any]:
+    """``prepare`` of each value of ``column``; once for a value that every row shares (the ``ts``
+    of a reading's rows)."""
+    if prepare is _same:
+        return column
+    if column.count(column[0]) == len(column):
+        return [prepare(column[0])] * len(column)
+    return list(map(prepare, column))
 
 
 def _merged(table: str, column: str, lower: bool, upper: bool) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 RegType = Literal["u16", "s16", "u32", "s32", "str", "hi8"]
@@ -53,9 +54,13 @@ class Reg:
 
     def decode(self, words: Mapping[int, int], order: WordOrder) -> Value:
         """The value of this entry from raw register words (keyed by address)."""
+        return self.decode_words([words[a] for a in self.addresses(order)])
+
+    def decode_words(self, found: list[int]) -> Value:
+        """The value of this entry from its own registers' words, in :meth:`addresses` order."""
         if self.type == "str":
-            return decode_string([words[a] for a in self.addresses(order)])
-        raw = _raw_from_words([words[a] for a in self.addresses(order)], self.type)
+            return decode_string(found)
+        raw = _raw_from_words(found, self.type)
         return round((raw - self.offset) * self.scale * self.sign, 6) + 0.0  # no -0.0
 
     def encode(self, value: Value, order: WordOrder) -> dict[int, int]:
@@ -77,16 +82,29 @@ class RegisterMap:
 
     def addresses(self, *, optional: bool = True) -> list[int]:
         """Every register address the map needs, sorted."""
-        found = {a for e in self.entries if optional or not e.optional
-                 for a in e.addresses(self.word_order)}
-        return sorted(found)
+        return list(self._addresses[0 if optional else 1])
+
+    @cached_property
+    def _placed(self) -> tuple[tuple[Reg, tuple[int, ...]], ...]:
+        """Each entry with the registers it occupies in this map's word order: worked out once,
+        since every poll decodes every entry (the map is frozen)."""
+        return tuple((e, e.addresses(self.word_order)) for e in self.entries)
+
+    @cached_property
+    def _addresses(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Every address, sorted; the addresses of the entries that are not optional."""
+        return (tuple(sorted({a for _, placed in self._placed for a in placed})),
+                tuple(sorted({a for e, placed in self._placed if not e.optional for a in placed})))
 
     def decode(self, words: Mapping[int, int]) -> dict[str, Value]:
         """Every field whose registers are all present in ``words``."""
         values: dict[str, Value] = {}
-        for entry in self.entries:
-            if all(a in words for a in entry.addresses(self.word_order)):
-                values[entry.field] = entry.decode(words, self.word_order)
+        for entry, placed in self._placed:
+            try:
+                found = [words[a] for a in placed]
+            except KeyError:
+                continue  # a register the device does not have (an optional entry)
+            values[entry.field] = entry.decode_words(found)
         return values
 
     def encode(self, values: Mapping[str, Value]) -> dict[int, int]:

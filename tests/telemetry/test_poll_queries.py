@@ -96,15 +96,20 @@ def test_a_pack_write_is_as_many_statements_for_4_or_256_cells(units: int, cells
     assert repeat.written == 0 and len(_statements(ctx)) == 1
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(120)
-def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_reported(
-        installation: DemoRig) -> None:
+def _inverter_slot_buses() -> tuple[datetime, list[list[str]]]:
+    """The inverters' next slot, dispatched as beat would, and the buses queued for it."""
     sent: list[tuple[list[str], datetime]] = []
     now = timezone.now()
     dispatch_due(now, lambda owner, keys, slot, expires_s: sent.append((keys, slot)))
     inverter_slot = polling.slot_for(now, 5, "system")
-    buses = [keys for keys, slot in sent if slot == inverter_slot]
+    return inverter_slot, [keys for keys, slot in sent if slot == inverter_slot]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_reported(
+        installation: DemoRig) -> None:
+    inverter_slot, buses = _inverter_slot_buses()
     assert len(buses) >= 3  # the inverters and the meter are on separate buses
     for keys in buses[:-1]:
         poll_bus(keys, inverter_slot.isoformat())
@@ -116,6 +121,32 @@ def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_repor
         ts=inverter_slot).values_list("pv_power_w", flat=True))
     assert t.EnergySample.objects.filter(ts=inverter_slot).count() == 3
     assert system.grid_source == "meter"
+
+
+def _pending_questions(ctx: CaptureQueriesContext) -> int:
+    """Statements of their own asking whether a slot is still pending (the status UPDATE's
+    RETURNING left out)."""
+    return sum(1 for sql in _statements(ctx) if sql.upper().startswith("SELECT") and "pending_slot" in sql)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_bus_task_learns_whether_its_slot_is_finished_from_its_status_update(
+        installation: DemoRig) -> None:
+    inverter_slot, buses = _inverter_slot_buses()
+    assert len(buses) >= 3
+    with CaptureQueriesContext(connection) as first:
+        poll_bus(buses[0], inverter_slot.isoformat())
+    for keys in buses[1:-1]:
+        poll_bus(keys, inverter_slot.isoformat())
+    with CaptureQueriesContext(connection) as last:
+        poll_bus(buses[-1], inverter_slot.isoformat())
+    assert not t.SystemSample.objects.filter(ts__gt=inverter_slot).exists()
+    assert t.SystemSample.objects.filter(ts=inverter_slot).count() == 1
+    # The last bus's UPDATE saw nothing pending: final on either database. An earlier bus's
+    # "still pending" is final on SQLite (its writes take turns); PostgreSQL asks again.
+    assert _pending_questions(last) == 0
+    assert _pending_questions(first) == (1 if connection.vendor == "postgresql" else 0)
 
 
 def _pack_poll(units: int, cells: int, volts: float, ts: datetime) -> ingest.RowSet:
