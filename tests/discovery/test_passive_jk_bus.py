@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 @pytest.fixture
 def jk_bus(settings) -> Iterator[PtyPort]:
     """A pty carrying the sniffed bus, again and again; what the prober writes is collected."""
-    settings.SOLARMON_DISCOVERY_PROBE_TIMEOUT_S = 1.0  # many of the replayed master's polling cycles, even on a busy machine
+    # many of the replayed master's polling cycles, even on a busy machine
+    settings.SOLARMON_DISCOVERY_PROBE_TIMEOUT_S = 1.0
     bursts = [bytes.fromhex(line) for line in
               capture_path("jk_pb_rs485/txubelaxu_20240318_103626.log").read_text().split()]
     pty = open_pty()
