@@ -7,7 +7,7 @@ downloaded is exactly what is shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.http import Http404, QueryDict
 
 from aggregation import models as agg
+from aggregation.selectors import open_span
 from catalog import models as catalog
 from solarmon.dashboard.systems import local_today
 
@@ -155,18 +156,23 @@ def _next_month(first: date) -> date:
     return _shift_month(first, 1)
 
 
-def _values(row: Any, series: tuple[Series, ...]) -> dict[str, float | None]:
-    return {s.column: None if getattr(row, s.column, None) is None else round(getattr(row, s.column), 3)
-            for s in series}
+def _values(row: dict[str, Any], series: tuple[Series, ...]) -> dict[str, float | None]:
+    return {s.column: None if row.get(s.column) is None else round(row[s.column], 3) for s in series}
 
 
-def _hourly(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
+def _hourly(query: HistoryQuery, level: Level, now: datetime | None) -> list[dict[str, Any]]:
+    """The day's stored hours, and from where the rollups' open span starts, its hours built on read
+    (so the current hour shows the same however far the periodic rollup has closed it)."""
     scope = {f"{level.key}_id": query.device_id, "date": query.day}
     rows: Any = level.hourly._default_manager.filter(**scope)
-    return [{"date": row.date.isoformat(), "hour": row.hour_start, "fold": row.fold,
-             "label": f"{row.hour_start:02d}:00" + (" (2nd)" if row.fold else ""),
+    found = list(rows.order_by("start_utc").values())
+    if query.day >= local_today(query.system, now) - timedelta(days=1):
+        live = open_span(query.system, now)
+        found = [r for r in found if r["start_utc"] < live.start] + live.rows_of(level.hourly, **scope)
+    return [{"date": row["date"].isoformat(), "hour": row["hour_start"], "fold": row["fold"],
+             "label": f"{row['hour_start']:02d}:00" + (" (2nd)" if row["fold"] else ""),
              "values": _values(row, query.series)}
-            for row in rows.order_by("start_utc")]
+            for row in found]
 
 
 def _battery_by_date(query: HistoryQuery, level: Level) -> dict[date, dict[str, Any]]:
@@ -186,7 +192,7 @@ def _daily(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         day = getattr(row, field)
-        values = _values(row, query.series)
+        values = _values(vars(row), query.series)
         for s in BATTERY_FROM_HOURS if battery else ():
             total = battery.get(day, {}).get(s.column)
             values[s.column] = None if total is None else round(total, 3)
@@ -194,10 +200,10 @@ def _daily(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
     return out
 
 
-def history_rows(query: HistoryQuery) -> list[dict[str, Any]]:
-    """The rows shown: one per stored hour of the day, or one per stored day of the month."""
+def history_rows(query: HistoryQuery, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The rows shown: one per hour of the day, or one per stored day of the month."""
     level = LEVELS[query.level]
-    return _hourly(query, level) if query.period == "day" else _daily(query, level)
+    return _hourly(query, level, now) if query.period == "day" else _daily(query, level)
 
 
 def chart_data(query: HistoryQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
