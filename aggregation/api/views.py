@@ -59,9 +59,9 @@ class HourlyRollupViewSet(RollupViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         now = timezone.now()
-        backend = DjangoFilterBackend()
-        filterset = backend.get_filterset(request, self.get_queryset(), self)
-        queryset = self.filter_queryset(self.get_queryset())
+        queryset = self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here
+        filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
+        filterset.is_valid()
         spans = hourly.open_spans(request.query_params.get("system_id"), now)
         model = queryset.model
         ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or [
