@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,10 +61,14 @@ def live_instances(model: type[models.Model], spans: dict[str, OpenSpan], filter
             for row in span.rows_of(model) if _matches(row, filterset)]
 
 
-def open_spans(system_id: str | None, now: datetime) -> dict[str, OpenSpan]:
-    """The open span of every system listed (one with ``system_id``)."""
-    systems = catalog.System.objects.filter(**({"pk": system_id} if system_id else {}))
-    return {system.pk: open_span(system, now) for system in systems}
+def open_spans(filterset: FilterSet, now: datetime) -> dict[str, OpenSpan]:
+    """The open span of every system the list can reach (one with ``system_id``; none when ``to``
+    is before the system's yesterday, the earliest an open span starts)."""
+    found = filterset.form.cleaned_data
+    systems = catalog.System.objects.filter(**({"pk": found["system_id"]} if found.get("system_id") else {}))
+    last = found.get("to")
+    return {system.pk: open_span(system, now) for system in systems
+            if last is None or last >= local_date(now, ZoneInfo(system.timezone)) - timedelta(days=1)}
 
 
 def merged(queryset: models.QuerySet[Any], spans: dict[str, OpenSpan], live: list[models.Model],

@@ -62,7 +62,7 @@ class HourlyRollupViewSet(RollupViewSet):
         queryset = self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here
         filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
         filterset.is_valid()
-        spans = hourly.open_spans(request.query_params.get("system_id"), now)
+        spans = hourly.open_spans(filterset, now)
         model = queryset.model
         ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or [
             str(key) for key in queryset.query.order_by]

@@ -100,7 +100,8 @@ def test_closing_whole_hours_only_ends_with_the_rows_of_one_full_recomputation(t
     assert_same_as_full_recomputation(day)
 
 
-def test_each_run_reads_what_arrived_since_the_last_one() -> None:
+def test_each_run_reads_what_arrived_since_the_last_one(settings: Any) -> None:
+    settings.SOLARMON_ROLLUP_WHOLE_HOURS = False  # every run closes its due slots
     site = make_site("Asia/Karachi")
     zone = ZoneInfo("Asia/Karachi")
     start = datetime(2025, 6, 10, tzinfo=zone)
@@ -113,6 +114,23 @@ def test_each_run_reads_what_arrived_since_the_last_one() -> None:
     late = reads[datetime(2025, 6, 10, 23, 50, tzinfo=zone)]
     # 15 minutes of 30-second samples, plus the few before and after each slot a booking needs.
     assert 30 <= early <= 45 and 30 <= late <= 45
+    assert sum(reads.values()) < 1.3 * t.EnergySample.objects.count()
+
+
+def test_with_whole_hours_the_run_at_5_past_reads_the_hour_and_the_others_nothing() -> None:
+    site = make_site("Asia/Karachi")
+    zone = ZoneInfo("Asia/Karachi")
+    start = datetime(2025, 6, 10, tzinfo=zone)
+    arrivals = Arrivals(site, start - timedelta(hours=1), start + timedelta(hours=24), step_s=30)
+    reads = {}
+    for now in quarter_hours(start - timedelta(minutes=30), start + timedelta(hours=24)):
+        arrivals.until(now)
+        reads[now] = rollup_recent(now).read["energy_samples"]
+    early = reads[datetime(2025, 6, 10, 1, 5, tzinfo=zone)]
+    late = reads[datetime(2025, 6, 10, 23, 5, tzinfo=zone)]
+    # An hour of 30-second samples, plus the few before and after each slot a booking needs.
+    assert 120 <= early <= 135 and 120 <= late <= 135
+    assert all(n == 0 for at, n in reads.items() if at.astimezone(zone).minute != 5)
     assert sum(reads.values()) < 1.3 * t.EnergySample.objects.count()
 
 
