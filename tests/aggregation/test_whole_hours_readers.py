@@ -59,8 +59,9 @@ def _figures(site: dict[str, Any], api: APIClient, now: datetime, today: date) -
     }
     for level, device in (("system", "system"), ("inverter", "inv1"), ("pack", "battery1"),
                           ("meter", "grid_meter_1")):
-        query = HistoryQuery(system, level, device, "day", today, today.replace(day=1))
-        out[f"history {level}"] = history_rows(query, now)
+        for period in ("day", "month"):
+            query = HistoryQuery(system, level, device, period, today, today.replace(day=1))
+            out[f"history {level} {period}"] = history_rows(query, now)
     for level in LEVELS:
         body = api.get(f"/api/energy/{level}/hourly/?from={today - timedelta(days=1)}&to={today}").json()
         out[f"api {level}"] = body
@@ -100,3 +101,4 @@ def test_every_reader_shows_the_same_hours_and_today_with_whole_hours_as_with_ev
     assert [r["hour_start"] for r in seen[True]["api systems"]["results"]][-1] == local.hour
     for key in seen[False]:
         assert seen[True][key] == seen[False][key], key
+    assert seen[True]["history system month"], "today's row of the month"
