@@ -201,7 +201,8 @@ def _daily(query: HistoryQuery, level: Level, now: datetime | None) -> list[dict
             total = battery.get(day, {}).get(s.column)
             values[s.column] = None if total is None else round(total, 3)
         if day == local_today(query.system, now):
-            live = today_energy(level.device._default_manager.get(pk=query.device_id), now)
+            target: Any = level.device._default_manager.get(pk=query.device_id)
+            live = today_energy(target, now)
             values.update({s.column: live[s.flow] for s in query.series if s.flow})
         out.append({"date": day.isoformat(), "label": day.isoformat(), "values": values})
     return out
