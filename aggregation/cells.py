@@ -13,7 +13,7 @@ without scanning every cell row of the period: whole local days come from the ce
 summary (``battery_cell_daily``, one row per cell and day, written with the cell tiers); the
 partial days at the ends from the pack's tier, which keeps its lowest cell per slot, so the slot
 of their lowest cell is one range read of the pack's slots and the cell is one read of that
-slot's cell rows; the minutes after the last closed slot come from the raw rows.
+slot's cell rows; the open span (from the hour holding the last closed slot on) from the raw rows.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from aggregation.buckets import Day, from_db, local_date, local_day
-from aggregation.series import GRAINS, _buckets, _closed_until, _oldest, _timezone, choose_source
+from aggregation.series import GRAINS, _buckets, _oldest, _open_from, _timezone, choose_source
 from catalog import models as catalog
 from telemetry.series import MAX_POINTS, Column, Source, bucket_rows, points_of, step_for
 
@@ -58,9 +59,9 @@ def cell_series(cell: catalog.BatteryCell, start: datetime, end: datetime, point
         step += grain
     split = end
     if table is CELL_TIER:
-        closed = _closed_until("battery_pack", cell.pack_id)
-        if closed is not None and start < closed < end:
-            split = datetime.fromtimestamp(int(closed.timestamp()) // step * step, UTC)
+        opened = _open_from("battery_pack", cell.pack_id, timezone.now())
+        if start < opened < end:
+            split = datetime.fromtimestamp(int(opened.timestamp()) // step * step, UTC)
     buckets = bucket_rows(table, cell.pk, start, split, step, CELL_QUANTITIES)
     if split < end:
         buckets.update(bucket_rows(CELL_RAW, cell.pk, max(start, split), end, step, CELL_QUANTITIES))
@@ -128,10 +129,9 @@ def weakest_cell(pack: catalog.BatteryPack, start: datetime, end: datetime) -> d
     """The cell of ``pack`` that reached the lowest voltage in [start, end), when, and how low; None
     when no cell was read in the period."""
     adapt = connection.ops.adapt_datetimefield_value
-    closed = _closed_until("battery_pack", pack.pk)
-    # As the series do: the tiers (and their daily summary) up to the last closed slot, the raw
-    # rows after it.
-    split = closed if closed is not None and start < closed < end else end
+    opened = _open_from("battery_pack", pack.pk, timezone.now())
+    # As the series do: the tiers (and their daily summary) up to the open span, the raw rows after.
+    split = opened if start < opened < end else end
     found = _lowest_of(pack, start, split) if split > start else []
     if split < end or not found:  # the last minutes, or cells the rollup has not reached yet
         low = "COALESCE(voltage_min, voltage)"

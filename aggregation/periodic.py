@@ -86,8 +86,11 @@ def closing_point(topo: Topology, now: datetime) -> datetime:
     """The end of the last slot a run at ``now`` closes; with ``SOLARMON_ROLLUP_WHOLE_HOURS``, the
     end of the last local hour whose slots are all due (one run in four then does the work)."""
     point = slot_start(slot_of(now - lag(topo)))
-    if not settings.SOLARMON_ROLLUP_WHOLE_HOURS:
-        return point
+    return whole_hours_until(topo, point) if settings.SOLARMON_ROLLUP_WHOLE_HOURS else point
+
+
+def whole_hours_until(topo: Topology, point: datetime) -> datetime:
+    """The end of the last local hour that ends at or before ``point``."""
     day = local_day(local_date(point, topo.tz), topo.tz)
     return max((h.end_utc for h in day.hours if h.end_utc <= point), default=day.start_utc)
 

@@ -123,6 +123,46 @@ def open_hours(topo: Topology, day: Day, now: datetime
     return opened, rows
 
 
+@dataclass(frozen=True)
+class OpenSpan:
+    """The hours of a system not closed yet: from ``start`` on, every level's hourly rows as
+    :func:`open_hours` builds them on read (the stored rows from ``start`` on are partial or missing,
+    depending on how far the periodic rollup closes; these are the same either way)."""
+
+    start: datetime
+    rows: dict[type[models.Model], list[Any]]
+
+    def rows_of(self, model: type[models.Model], **scope: Any) -> list[dict[str, Any]]:
+        """The built rows of ``model`` whose fields equal ``scope``, in time order."""
+        found = [r for r in self.rows.get(model, []) if all(r.get(k) == v for k, v in scope.items())]
+        return sorted(found, key=lambda r: r["start_utc"])
+
+
+def open_start(topo: Topology, now: datetime) -> datetime:
+    """Where the system's open span starts at ``now``: the start of the local hour holding the
+    earliest watermark (today's start without any). The stored tiers and hourly rows before it are
+    final; it is the same whether the periodic rollup closes every due slot or whole hours only."""
+    marks = m.RollupWatermark.objects.filter(system=topo.system).values_list("closed_until", flat=True)
+    closed = min(min(marks, default=local_day(local_date(now, topo.tz), topo.tz).start_utc), now)
+    return _open_from(local_day(local_date(closed, topo.tz), topo.tz), closed)
+
+
+def open_span(system: catalog.System, now: datetime | None = None) -> OpenSpan:
+    """The system's open hours as of ``now``: those of today, and of yesterday while its last hour is
+    open (just after midnight). What every reader of recent hourly rows merges over the stored ones.
+    (A rollup stalled for longer leaves the days before yesterday as they are stored.)"""
+    now = now or timezone.now()
+    topo = Topology.current(system)
+    today = local_date(now, topo.tz)
+    start = max(open_start(topo, now), local_day(today - timedelta(days=1), topo.tz).start_utc)
+    first = local_date(start, topo.tz)
+    rows: dict[type[models.Model], list[Any]] = {}
+    for n in range((today - first).days + 1):
+        for model, built in open_hours(topo, local_day(first + timedelta(days=n), topo.tz), now)[1].items():
+            rows.setdefault(model, []).extend(built)
+    return OpenSpan(start, rows)
+
+
 def today_energy(target: Target, now: datetime | None = None) -> dict[str, Any]:
     """kWh of each flow of ``target`` on its system's local today, through its last poll but one.
 

@@ -2,10 +2,10 @@
 
 Short ranges that the raw window still holds read raw samples (``SOLARMON_SERIES_RAW_MAX_HOURS``,
 6 h by default); ranges up to ``SOLARMON_SERIES_TIER_MAX_DAYS`` (10 days) read the 5-minute tiers,
-and their last minutes (after the last closed slot) the raw samples; longer ones the hourly
-rollups. Whatever the source, at most ``points`` (≤ 1000) buckets
-come back, every bucket of the range in order (an empty one has ``samples`` 0 and null values, so
-gaps are explicit), each with the average of every quantity and, where the source keeps them,
+longer ones the hourly rollups; with either, the buckets from the system's open span on (the hour
+holding the last closed slot) read the raw samples. Whatever the source, at most ``points``
+(≤ 1000) buckets come back, every bucket of the range in order (an empty one has ``samples`` 0 and
+null values, so gaps are explicit), each with the average of every quantity and, where the source keeps them,
 its minimum and maximum (the band a chart draws). Times are UTC; ``timezone`` is the system's,
 for labelling local hours and days. Long ranges never scan raw samples.
 
@@ -25,8 +25,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from aggregation.buckets import from_db
+from aggregation.selectors import open_start
+from aggregation.topology import Topology
 from catalog import models as catalog
 from telemetry.series import (
     MAX_POINTS,
@@ -146,14 +149,12 @@ def _local_dates(start: datetime, end: datetime, tz: str) -> tuple[date, date]:
     return start.astimezone(zone).date(), end.astimezone(zone).date()
 
 
-def _closed_until(kind: str, device_id: str) -> datetime | None:
-    """How far the tiers of the device's system are written (the earliest watermark), if at all."""
-    from aggregation.models import RollupWatermark
-
+def _open_from(kind: str, device_id: str, now: datetime) -> datetime:
+    """Where the open span of the device's system starts (``aggregation.selectors.open_start``):
+    the tiers and hourly rows before it are final, after it they are read from the raw samples."""
     owner = OWNERS[kind]._default_manager.filter(pk=device_id)
     system_id = device_id if kind == "system" else owner.values_list("system_id", flat=True).first()
-    marks = RollupWatermark.objects.filter(system_id=system_id).values_list("closed_until", flat=True)
-    return min(marks, default=None)
+    return open_start(Topology.current(catalog.System.objects.get(pk=system_id)), now)
 
 
 def _raw_buckets(kind: str, device_id: str, start: datetime, end: datetime, step: int, names: list[str]
@@ -170,11 +171,12 @@ def _raw_buckets(kind: str, device_id: str, start: datetime, end: datetime, step
 
 
 def series(kind: str, device_id: str, start: datetime, end: datetime, points: int,
-           fields: Iterable[str] | None = None) -> dict[str, Any]:
+           fields: Iterable[str] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """At most ``points`` buckets of the quantities ``fields`` (default: all of the kind) of one series.
 
-    From the tiers, the buckets after the last closed slot (the last minutes) come from the raw
-    samples, so a "last 24 hours" chart reaches now.
+    From the tiers or the hourly rows, the buckets from the system's open span on (the hour holding
+    the rollups' watermark, see ``aggregation.selectors.open_start``) come from the raw samples, so a
+    "last 24 hours" chart reaches now, and shows the same however far the periodic rollup closes.
     """
     points = min(max(points, 1), MAX_POINTS)
     names = [n for n in (fields or QUANTITIES[kind]) if n in QUANTITIES[kind]]
@@ -189,9 +191,9 @@ def series(kind: str, device_id: str, start: datetime, end: datetime, points: in
     else:
         params: tuple[Any, ...] = _local_dates(start, end, tz) if source == "hourly" else ()
         split = end
-        closed = _closed_until(kind, device_id) if source == "tiers" else None
-        if closed is not None and start < closed < end:
-            split = datetime.fromtimestamp(int(closed.timestamp()) // step * step, UTC)
+        opened = _open_from(kind, device_id, now or timezone.now())
+        if start < opened < end:
+            split = datetime.fromtimestamp(int(opened.timestamp()) // step * step, UTC)
         own = [n for n in names if n in table.columns]
         buckets = bucket_rows(table, device_id, start, split, step, own, params)
         if split < end:

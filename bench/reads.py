@@ -119,14 +119,29 @@ def requests(end: datetime) -> list[tuple[str, str]]:
     return out
 
 
+def set_watermarks(closed: datetime) -> None:
+    """The rollup watermarks as the periodic rollup leaves them having closed the slots up to
+    ``closed``: there, or with ``SOLARMON_ROLLUP_WHOLE_HOURS`` at the last local hour's end before."""
+    from django.conf import settings
+
+    from aggregation.models import RollupWatermark
+    from aggregation.periodic import whole_hours_until
+    from aggregation.topology import Topology
+    from catalog.models import System
+
+    if settings.SOLARMON_ROLLUP_WHOLE_HOURS:
+        closed = whole_hours_until(Topology.current(System.objects.get()), closed)
+    RollupWatermark.objects.update(closed_until=closed)
+
+
 def close_tiers() -> None:
     """The rollup watermarks at the end of the newest tier slot, as a running system has them."""
     from aggregation.buckets import SLOT_S
-    from aggregation.models import RollupWatermark, SystemTier
+    from aggregation.models import SystemTier
 
     newest = SystemTier.objects.order_by("-ts").values_list("ts", flat=True).first()
     if newest is not None:
-        RollupWatermark.objects.update(closed_until=newest + timedelta(seconds=SLOT_S))
+        set_watermarks(newest + timedelta(seconds=SLOT_S))
 
 
 def copy_to_postgres(sqlite_path: Path) -> None:
@@ -170,6 +185,7 @@ def copy_to_postgres(sqlite_path: Path) -> None:
 
 
 def measure(repeat: int, only: str | None = None) -> None:
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -184,7 +200,8 @@ def measure(repeat: int, only: str | None = None) -> None:
             or User.objects.create_superuser("bench", password="x"))
     client.force_login(user)
     print(f"load average {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f} "
-          f"before the run; {connection.vendor}", flush=True)
+          f"before the run; {connection.vendor}; SOLARMON_ROLLUP_WHOLE_HOURS="
+          f"{settings.SOLARMON_ROLLUP_WHOLE_HOURS}", flush=True)
     worst = 0.0
     # CPU: this process's own (the view, and SQLite's work; not PostgreSQL's server), so load
     # on the machine shows in the wall times and hardly in it.
@@ -222,15 +239,14 @@ def measure(repeat: int, only: str | None = None) -> None:
 
 def _today_late_in_the_day(end: datetime, repeat: int) -> float:
     """today_energy at the end of the simulated day, the periodic rollup 20 minutes behind: 23 stored
-    hours, the last hour built from its tiers and 20 minutes of raw samples (the pages above read
-    today after the year's last day, when it has no samples yet)."""
-    from aggregation.models import RollupWatermark
+    hours, the last hour built from its tiers and 20 minutes of raw samples (with whole hours: the
+    last hour from raw samples); the pages above read today after the year's last day, when it has
+    no samples yet."""
     from aggregation.selectors import today_energy
     from catalog.models import System
 
     behind = end - timedelta(minutes=20)
-    RollupWatermark.objects.update(closed_until=behind.replace(minute=behind.minute - behind.minute % 5,
-                                                               second=0, microsecond=0))
+    set_watermarks(behind.replace(minute=behind.minute - behind.minute % 5, second=0, microsecond=0))
     system = System.objects.get()
     times = []
     for _ in range(repeat):

@@ -396,9 +396,11 @@ SOLARMON_ROLLUP_METER_MAX_POWER_W = env.float("SOLARMON_ROLLUP_METER_MAX_POWER_W
 SOLARMON_ROLLUP_SETTLE_S = env.float("SOLARMON_ROLLUP_SETTLE_S", default=60.0)
 # The periodic rollup closes whole local hours only: most of a run's cost is per run (statements,
 # a commit, the cell tier's index, the touched hour's rows), so a day costs about 1.4 full
-# recomputations instead of 2.1 (bench/README.md); stored tiers and hourly rows lag up to an hour
-# more, and today's figures (aggregation.selectors) build that hour from raw samples on each read.
-SOLARMON_ROLLUP_WHOLE_HOURS = env.bool("SOLARMON_ROLLUP_WHOLE_HOURS", default=False)
+# recomputations instead of 2.1 (bench/README.md). Stored tiers and hourly rows lag up to an hour
+# more; every reader of recent hours (today, the hourly API, the history's day chart, the series,
+# MQTT) builds the open hour from raw samples on read (aggregation.selectors.open_span), so what
+# they show is the same either way. False: every run closes its due slots.
+SOLARMON_ROLLUP_WHOLE_HOURS = env.bool("SOLARMON_ROLLUP_WHOLE_HOURS", default=True)
 # Days without tiers (rolled up before tiers existed) that one retention run rolls up again
 # so that their raw samples may go.
 SOLARMON_RETENTION_BACKFILL_DAYS = env.int("SOLARMON_RETENTION_BACKFILL_DAYS", default=7)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound
@@ -15,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from aggregation import models as m
+from aggregation.api import hourly
 from aggregation.api.filters import rollup_filterset
 from aggregation.api.serializers import (
     SeriesQuerySerializer,
@@ -25,6 +27,7 @@ from aggregation.api.serializers import (
 from aggregation.selectors import today_energy
 from aggregation.series import OWNERS, series
 from catalog import models as catalog
+from solarmon.api.filters import ApiOrderingFilter
 from solarmon.api.viewsets import ApiView, ApiViewSetMixin
 
 
@@ -46,7 +49,26 @@ def rollup_viewset(model: type[models.Model], ids: list[str], doc: str) -> type[
         "filterset_class": rollup_filterset(model, date_field, ids),
         "ordering_fields": [date_field, *(["hour_start", "start_utc"] if hourly else []), *ids],
     }
-    return type(f"{model.__name__}ViewSet", (RollupViewSet,), attrs)
+    return type(f"{model.__name__}ViewSet", (HourlyRollupViewSet if hourly else RollupViewSet,), attrs)
+
+
+class HourlyRollupViewSet(RollupViewSet):
+    """Hourly rows: the stored ones, and from each system's open span on, those built on read
+    (see aggregation.api.hourly), so the current hour is live and does not depend on how far the
+    periodic rollup has closed it."""
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        now = timezone.now()
+        queryset = self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here
+        filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
+        filterset.is_valid()
+        spans = hourly.open_spans(filterset, now)
+        model = queryset.model
+        ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or [
+            str(key) for key in queryset.query.order_by]
+        rows = hourly.merged(queryset, spans, hourly.live_instances(model, spans, filterset, now), ordering)
+        page: Any = self.paginate_queryset(rows)  # type: ignore[arg-type]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 _HOURLY = ("Hourly rollups: energy (kWh) and average power (W) per local hour, with source and "

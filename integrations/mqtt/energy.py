@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Sum
 
 from aggregation import models as agg
-from aggregation.selectors import today_energy
+from aggregation.selectors import OpenSpan, open_span, today_energy
 from catalog import models as catalog
 from integrations.models import EnergyMark
 
@@ -48,22 +48,35 @@ def _round(value: Any) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def _grouped(model: Any, field: str, columns: dict[str, str], system_id: str) -> dict[str, dict[str, Any]]:
-    rows = model.objects.filter(system_id=system_id).values(field).annotate(
+def _grouped(model: Any, field: str, columns: dict[str, str], system_id: str, live: OpenSpan
+             ) -> dict[str, dict[str, Any]]:
+    rows = model.objects.filter(system_id=system_id, start_utc__lt=live.start).values(field).annotate(
         **{key: Sum(column) for key, column in columns.items()})
-    return {row[field]: {k: _round(row[k]) for k in columns} for row in rows}
+    sums = {row[field]: dict(row) for row in rows}
+    for row in live.rows_of(model):
+        total = sums.setdefault(row[field], {field: row[field]})
+        for key, column in columns.items():
+            if row.get(column) is not None:
+                total[key] = (total.get(key) or 0.0) + row[column]
+    return {dev: {k: _round(values.get(k)) for k in columns} for dev, values in sums.items()}
 
 
-def lifetime_totals(system_id: str) -> Totals:
-    """Cumulative rollup energy of every device and group of a system: five grouped queries."""
+def lifetime_totals(system_id: str, now: datetime | None = None) -> Totals:
+    """Cumulative rollup energy of every device and group of a system: five grouped queries over the
+    stored hours, and the open span built on read (``aggregation.selectors.open_span``), so the
+    totals do not depend on how far the periodic rollup has closed the current hour."""
+    system = catalog.System.objects.filter(pk=system_id).first()
     out: Totals = {}
+    if system is None:  # deleted since
+        return out
+    live = open_span(system, now)
     for kind, model, field, columns in (
             ("inverter", agg.InverterHourlyEnergy, "inverter_id", FLOW_COLUMNS),
             ("array", agg.ArrayHourlyEnergy, "array_id", FLOW_COLUMNS),
             ("system", agg.SystemHourlyEnergy, "system_id", FLOW_COLUMNS),
             ("pack", agg.BatteryBankHourly, "pack_id", PACK_COLUMNS),
             ("meter", agg.MeterHourlyEnergy, "meter_id", METER_COLUMNS)):
-        for device_id, values in _grouped(model, field, columns, system_id).items():
+        for device_id, values in _grouped(model, field, columns, system_id, live).items():
             out[(kind, device_id)] = values
     return out
 

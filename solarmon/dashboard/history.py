@@ -7,7 +7,7 @@ downloaded is exactly what is shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.http import Http404, QueryDict
 
 from aggregation import models as agg
+from aggregation.selectors import open_span, today_energy
 from catalog import models as catalog
 from solarmon.dashboard.systems import local_today
 
@@ -30,28 +31,30 @@ class Series:
     color: str
     unit: str = "kWh"
     kind: str = "bar"
+    flow: str = ""  # the flow of aggregation.selectors.today_energy it is, for today's live row
 
 
-PV = Series("solar_energy_kwh", "PV", "#e0a100")
-LOAD = Series("load_energy_kwh", "Load", "#3d6fb6")
-IMPORT = Series("grid_import_energy_kwh", "Import", "#c0392b")
-EXPORT = Series("grid_export_energy_kwh", "Export", "#2e9d57")
-CHARGE = Series("battery_charge_energy_kwh", "Charge", "#8e44ad")
-DISCHARGE = Series("battery_discharge_energy_kwh", "Discharge", "#13948a")
+PV = Series("solar_energy_kwh", "PV", "#e0a100", flow="pv")
+LOAD = Series("load_energy_kwh", "Load", "#3d6fb6", flow="load")
+IMPORT = Series("grid_import_energy_kwh", "Import", "#c0392b", flow="import")
+EXPORT = Series("grid_export_energy_kwh", "Export", "#2e9d57", flow="export")
+CHARGE = Series("battery_charge_energy_kwh", "Charge", "#8e44ad", flow="charge")
+DISCHARGE = Series("battery_discharge_energy_kwh", "Discharge", "#13948a", flow="discharge")
 ENERGY_HOURLY = (PV, LOAD, IMPORT, EXPORT, CHARGE, DISCHARGE)
 # The daily tables name the same flows differently and have no battery energy: that comes
 # from the hourly rows of the same date, summed.
-ENERGY_DAILY = (Series("pv_energy_kwh", "PV", PV.color), Series("load_energy_kwh", "Load", LOAD.color),
-                Series("grid_energy_imported_kwh", "Import", IMPORT.color),
-                Series("grid_energy_exported_kwh", "Export", EXPORT.color), CHARGE, DISCHARGE)
+ENERGY_DAILY = (Series("pv_energy_kwh", "PV", PV.color, flow="pv"),
+                Series("load_energy_kwh", "Load", LOAD.color, flow="load"),
+                Series("grid_energy_imported_kwh", "Import", IMPORT.color, flow="import"),
+                Series("grid_energy_exported_kwh", "Export", EXPORT.color, flow="export"), CHARGE, DISCHARGE)
 BATTERY_FROM_HOURS = (CHARGE, DISCHARGE)
-PACK_CHARGE = Series("charge_energy_kwh", "Charge", CHARGE.color)
-PACK_DISCHARGE = Series("discharge_energy_kwh", "Discharge", DISCHARGE.color)
+PACK_CHARGE = Series("charge_energy_kwh", "Charge", CHARGE.color, flow="charge")
+PACK_DISCHARGE = Series("discharge_energy_kwh", "Discharge", DISCHARGE.color, flow="discharge")
 PACK_HOURLY = (PACK_CHARGE, PACK_DISCHARGE, Series("avg_soc_pct", "Average SOC", "#444444", "%", "line"))
 PACK_DAILY = (PACK_CHARGE, PACK_DISCHARGE, Series("min_soc_pct", "Min SOC", "#999999", "%", "line"),
               Series("max_soc_pct", "Max SOC", "#444444", "%", "line"))
-METER_SERIES = (Series("import_energy_kwh", "Import", IMPORT.color),
-                Series("export_energy_kwh", "Export", EXPORT.color))
+METER_SERIES = (Series("import_energy_kwh", "Import", IMPORT.color, flow="import"),
+                Series("export_energy_kwh", "Export", EXPORT.color, flow="export"))
 
 
 @dataclass(frozen=True)
@@ -155,18 +158,23 @@ def _next_month(first: date) -> date:
     return _shift_month(first, 1)
 
 
-def _values(row: Any, series: tuple[Series, ...]) -> dict[str, float | None]:
-    return {s.column: None if getattr(row, s.column, None) is None else round(getattr(row, s.column), 3)
-            for s in series}
+def _values(row: dict[str, Any], series: tuple[Series, ...]) -> dict[str, float | None]:
+    return {s.column: None if row.get(s.column) is None else round(row[s.column], 3) for s in series}
 
 
-def _hourly(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
+def _hourly(query: HistoryQuery, level: Level, now: datetime | None) -> list[dict[str, Any]]:
+    """The day's stored hours, and from where the rollups' open span starts, its hours built on read
+    (so the current hour shows the same however far the periodic rollup has closed it)."""
     scope = {f"{level.key}_id": query.device_id, "date": query.day}
     rows: Any = level.hourly._default_manager.filter(**scope)
-    return [{"date": row.date.isoformat(), "hour": row.hour_start, "fold": row.fold,
-             "label": f"{row.hour_start:02d}:00" + (" (2nd)" if row.fold else ""),
+    found = list(rows.order_by("start_utc").values())
+    if query.day >= local_today(query.system, now) - timedelta(days=1):
+        live = open_span(query.system, now)
+        found = [r for r in found if r["start_utc"] < live.start] + live.rows_of(level.hourly, **scope)
+    return [{"date": row["date"].isoformat(), "hour": row["hour_start"], "fold": row["fold"],
+             "label": f"{row['hour_start']:02d}:00" + (" (2nd)" if row["fold"] else ""),
              "values": _values(row, query.series)}
-            for row in rows.order_by("start_utc")]
+            for row in found]
 
 
 def _battery_by_date(query: HistoryQuery, level: Level) -> dict[date, dict[str, Any]]:
@@ -177,7 +185,9 @@ def _battery_by_date(query: HistoryQuery, level: Level) -> dict[date, dict[str, 
     return {row["date"]: row for row in sums}
 
 
-def _daily(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
+def _daily(query: HistoryQuery, level: Level, now: datetime | None) -> list[dict[str, Any]]:
+    """The month's stored days; today's energy live (``today_energy``), as the overview shows it,
+    rather than its daily row's (rebuilt once an hour, from however far the rollup has closed)."""
     field = level.day_field
     rows = level.daily._default_manager.filter(**{
         f"{level.key}_id": query.device_id, f"{field}__gte": query.month,
@@ -186,18 +196,22 @@ def _daily(query: HistoryQuery, level: Level) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         day = getattr(row, field)
-        values = _values(row, query.series)
+        values = _values(vars(row), query.series)
         for s in BATTERY_FROM_HOURS if battery else ():
             total = battery.get(day, {}).get(s.column)
             values[s.column] = None if total is None else round(total, 3)
+        if day == local_today(query.system, now):
+            target: Any = level.device._default_manager.get(pk=query.device_id)
+            live = today_energy(target, now)
+            values.update({s.column: live[s.flow] for s in query.series if s.flow})
         out.append({"date": day.isoformat(), "label": day.isoformat(), "values": values})
     return out
 
 
-def history_rows(query: HistoryQuery) -> list[dict[str, Any]]:
-    """The rows shown: one per stored hour of the day, or one per stored day of the month."""
+def history_rows(query: HistoryQuery, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The rows shown: one per hour of the day, or one per stored day of the month."""
     level = LEVELS[query.level]
-    return _hourly(query, level) if query.period == "day" else _daily(query, level)
+    return _hourly(query, level, now) if query.period == "day" else _daily(query, level, now)
 
 
 def chart_data(query: HistoryQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:

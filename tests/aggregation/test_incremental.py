@@ -100,19 +100,38 @@ def test_closing_whole_hours_only_ends_with_the_rows_of_one_full_recomputation(t
     assert_same_as_full_recomputation(day)
 
 
-def test_each_run_reads_what_arrived_since_the_last_one() -> None:
+KARACHI = ZoneInfo("Asia/Karachi")
+
+
+def _a_days_reads() -> dict[datetime, int]:
+    """The energy samples each periodic run of a day reads (30-second samples arriving as they go)."""
     site = make_site("Asia/Karachi")
-    zone = ZoneInfo("Asia/Karachi")
-    start = datetime(2025, 6, 10, tzinfo=zone)
+    start = datetime(2025, 6, 10, tzinfo=KARACHI)
     arrivals = Arrivals(site, start - timedelta(hours=1), start + timedelta(hours=24), step_s=30)
     reads = {}
     for now in quarter_hours(start - timedelta(minutes=30), start + timedelta(hours=24)):
         arrivals.until(now)
         reads[now] = rollup_recent(now).read["energy_samples"]
-    early = reads[datetime(2025, 6, 10, 0, 20, tzinfo=zone)]
-    late = reads[datetime(2025, 6, 10, 23, 50, tzinfo=zone)]
+    return reads
+
+
+def test_each_run_reads_what_arrived_since_the_last_one(settings: Any) -> None:
+    settings.SOLARMON_ROLLUP_WHOLE_HOURS = False  # every run closes its due slots
+    reads = _a_days_reads()
+    early = reads[datetime(2025, 6, 10, 0, 20, tzinfo=KARACHI)]
+    late = reads[datetime(2025, 6, 10, 23, 50, tzinfo=KARACHI)]
     # 15 minutes of 30-second samples, plus the few before and after each slot a booking needs.
     assert 30 <= early <= 45 and 30 <= late <= 45
+    assert sum(reads.values()) < 1.3 * t.EnergySample.objects.count()
+
+
+def test_with_whole_hours_the_run_at_5_past_reads_the_hour_and_the_others_nothing() -> None:
+    reads = _a_days_reads()
+    early = reads[datetime(2025, 6, 10, 1, 5, tzinfo=KARACHI)]
+    late = reads[datetime(2025, 6, 10, 23, 5, tzinfo=KARACHI)]
+    # An hour of 30-second samples, plus the few before and after each slot a booking needs.
+    assert 120 <= early <= 135 and 120 <= late <= 135
+    assert all(n == 0 for at, n in reads.items() if at.astimezone(KARACHI).minute != 5)
     assert sum(reads.values()) < 1.3 * t.EnergySample.objects.count()
 
 
@@ -146,7 +165,8 @@ def test_the_recent_command_runs_the_periodic_rollup_and_says_what_it_did() -> N
     site = make_site("Asia/Karachi")
     zone = ZoneInfo("Asia/Karachi")
     now = datetime.now(zone).replace(second=0, microsecond=0)
-    arrivals = Arrivals(site, now - timedelta(hours=1), now)
+    # Two hours: whatever the minute, a whole local hour of samples is due (whole hours are closed).
+    arrivals = Arrivals(site, now - timedelta(hours=2), now)
     arrivals.until(now)
     out = io.StringIO()
     call_command("rollup", "--recent", stdout=out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -43,18 +44,21 @@ def test_today_is_the_closed_hours_plus_the_live_part_up_to_the_poll_before_the_
     assert today_energy(site["meter"], now)["import"] == pytest.approx(truth["import"], abs=0.002)
 
 
-def test_today_never_goes_down_and_ends_where_the_rollups_do() -> None:
+@pytest.mark.parametrize("whole_hours", [True, False])
+def test_today_never_goes_down_and_ends_where_the_rollups_do(whole_hours: bool, settings: Any) -> None:
+    settings.SOLARMON_ROLLUP_WHOLE_HOURS = whole_hours
     site = make_site("Asia/Karachi")
     arrivals = Arrivals(site, START, START + timedelta(hours=1, minutes=30), step_s=STEP_S)
     # A counter spike on a slot boundary: live it is not booked, and later it is a discarded glitch.
     for ts, rows in arrivals.rows:
         if ts == START + timedelta(minutes=40):
             rows[0].pv_total_kwh = (rows[0].pv_total_kwh or 0) + 0.05
-    beats = set(quarter_hours(START, START + timedelta(hours=2)))
+    # Up to the run at 11:05, the first to close the last hour with samples when it closes whole hours.
+    beats = set(quarter_hours(START, START + timedelta(hours=2, minutes=10)))
     spike = START + timedelta(minutes=40)
     seen: list[float] = []
     now = START
-    while now <= START + timedelta(hours=1, minutes=50):
+    while now <= START + timedelta(hours=2, minutes=10):
         arrivals.until(now)
         if now in beats:
             rollup_recent(now)
