@@ -1,8 +1,8 @@
 """Every reader of recent hours shows the same figures whether the periodic rollup closes every due
 slot or whole local hours only (``SOLARMON_ROLLUP_WHOLE_HOURS``): the same samples, the same now.
 
-The API answers at the clock's now, so the samples end just before it, in a timezone where it is
-early afternoon (the current and the previous hour have PV).
+Every reader answers at one clock (``timezone.now``, held), so the samples end just before it, in a
+timezone where it is early afternoon (the current and the previous hour have PV).
 """
 
 from __future__ import annotations
@@ -76,8 +76,13 @@ def _forget_rollups() -> None:
 
 
 def test_every_reader_shows_the_same_hours_and_today_with_whole_hours_as_with_every_slot(
-        settings: Any, django_user_model: Any) -> None:
-    clock = timezone.now()
+        settings: Any, django_user_model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clock past the half hour (the real one, or 35 minutes past the hour before), so that a
+    # run at a quarter hour has closed slots past the hour's end: every reader, the API's too,
+    # answers at this clock.
+    real = timezone.now()
+    clock = real if real.minute >= 35 else real.replace(minute=35) - timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: clock)
     site = make_site(_afternoon_zone(clock))
     zone = ZoneInfo(site["system"].timezone)
     local = clock.astimezone(zone)
