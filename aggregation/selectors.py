@@ -130,6 +130,7 @@ class OpenSpan:
     depending on how far the periodic rollup closes; these are the same either way)."""
 
     start: datetime
+    day: date  # the local date of ``start``
     rows: dict[type[models.Model], list[Any]]
 
     def rows_of(self, model: type[models.Model], **scope: Any) -> list[dict[str, Any]]:
@@ -160,7 +161,7 @@ def open_span(system: catalog.System, now: datetime | None = None) -> OpenSpan:
     for n in range((today - first).days + 1):
         for model, built in open_hours(topo, local_day(first + timedelta(days=n), topo.tz), now)[1].items():
             rows.setdefault(model, []).extend(built)
-    return OpenSpan(start, rows)
+    return OpenSpan(start, first, rows)
 
 
 def today_energy(target: Target, now: datetime | None = None) -> dict[str, Any]:

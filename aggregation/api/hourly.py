@@ -78,8 +78,7 @@ def merged(queryset: models.QuerySet[Any], spans: dict[str, OpenSpan], live: lis
     Rows of days before any open span stay in the database (paged there) when the list is ordered
     by date first; the few rows of the open days are merged in Python.
     """
-    first: date | None = min((local_date(s.start, ZoneInfo(tz)) for pk, s in spans.items()
-                              for tz in [catalog.System.objects.get(pk=pk).timezone]), default=None)
+    first: date | None = min((span.day for span in spans.values()), default=None)
     if first is None:
         return Joined(queryset, [], recent_first=False)
     by_date = bool(ordering) and ordering[0].lstrip("-") == "date"
