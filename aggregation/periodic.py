@@ -207,8 +207,8 @@ def roll_day(topo: Topology, day: Day, start: datetime, end: datetime, *, daily:
     its daily rows from its stored hourly rows and its aggregates (see aggregation.levels).
 
     By default the daily rows are rebuilt when the range completes one of the day's hours: once
-    an hour, and at the end of the day (today's live figures do not read them; see
-    aggregation.selectors).
+    an hour, and at the end of the day (no reader shows today's as stored: the readers build the
+    open days on read, see aggregation.selectors.open_days).
 
     Returns the rows written, and the day's counter glitches so far when the daily rows were
     rebuilt (the query behind them counts them; None otherwise).

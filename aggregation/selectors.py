@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from aggregation import models as m
 from aggregation import sources
-from aggregation.buckets import Day, from_db, local_date, local_day, slot_of, slot_start
-from aggregation.daydata import DayData, SlotAggs, raw_slots, tier_slots
-from aggregation.levels import build_hourly
+from aggregation.buckets import QUARTER_SLOTS, Day, from_db, local_date, local_day, slot_of, slot_start
+from aggregation.daydata import KINDS, DayData, SlotAggs, TierDaySummary, raw_slots, tier_slots
+from aggregation.levels import LEVEL_KEYS, build_daily, build_hourly, hours_by_level
+from aggregation.periodic import stored_hours
 from aggregation.sql import Device
+from aggregation.stats import Agg, merge
 from aggregation.topology import Topology
 from catalog import models as catalog
 
@@ -109,18 +111,94 @@ def live_slots(topo: Topology, start: datetime, now: datetime) -> dict[str, Slot
     return raw_slots(live, start, slot_start(slot_of(now) + 1))
 
 
-def open_hours(topo: Topology, day: Day, now: datetime
-               ) -> tuple[datetime, dict[type[models.Model], list[Any]]]:
-    """The hours of ``day`` not closed yet, built from the closed tiers and the live samples."""
+def _open_slots(topo: Topology, day: Day, now: datetime
+                ) -> tuple[datetime, dict[str, SlotAggs], dict[str, SlotAggs]]:
+    """Where ``day``'s open hours start, and their slots: those the tiers have closed, and the live
+    ones after (from the earliest watermark on). Nothing when the day is closed."""
     closed = _closed_until(topo, day)
     opened = _open_from(day, closed)
     if opened >= day.end_utc:
-        return opened, {}
-    slots = tier_slots(topo, opened, closed)
-    for kind, aggs in live_slots(topo, closed, min(now, day.end_utc)).items():
-        slots.setdefault(kind, {}).update(aggs)
-    rows = build_hourly(topo, DayData(day, slots))
-    return opened, rows
+        return opened, {}, {}
+    return opened, tier_slots(topo, opened, closed), live_slots(topo, closed, min(now, day.end_utc))
+
+
+def _hours_of(topo: Topology, day: Day, closed: dict[str, SlotAggs], live: dict[str, SlotAggs]
+              ) -> dict[type[models.Model], list[Any]]:
+    slots = {kind: {**closed.get(kind, {}), **live.get(kind, {})} for kind in KINDS}
+    return build_hourly(topo, DayData(day, slots))
+
+
+def open_hours(topo: Topology, day: Day, now: datetime
+               ) -> tuple[datetime, dict[type[models.Model], list[Any]]]:
+    """The hours of ``day`` not closed yet, built from the closed tiers and the live samples."""
+    opened, closed, live = _open_slots(topo, day, now)
+    return opened, (_hours_of(topo, day, closed, live) if opened < day.end_utc else {})
+
+
+class LiveDaySummary(TierDaySummary):
+    """A day's per-device aggregates and inverter quarter hours so far: the tiers' (the closed
+    part) merged with the live slots after them. The packs' cell band of the live slots is not
+    known yet (it comes from the cell tiers), so the day's cell extremes are those closed."""
+
+    def __init__(self, topo: Topology, day: Day, live: dict[str, SlotAggs]) -> None:
+        super().__init__(topo, day)
+        first = day.slots.start
+        for kind in KINDS:
+            by_dev: dict[str, list[Agg]] = {}
+            for (dev, slot), agg in live.get(kind, {}).items():
+                by_dev.setdefault(dev, []).append(agg)
+                if kind == "inv":
+                    key = (dev, (slot - first) // QUARTER_SLOTS)
+                    self._quarters[key] = merge([self._quarters.get(key, {}), agg])
+            days = self.days.setdefault(kind, {})
+            for dev, aggs in by_dev.items():
+                days[dev] = merge([days.get(dev, {}), *aggs])
+
+
+@dataclass(frozen=True)
+class OpenDays:
+    """The daily rows of the days an open span touches (yesterday's too just after midnight), as
+    the periodic rollup will store them once it has closed them; built on read from the stored
+    hours before the open span, the open hours and the day's aggregates so far."""
+
+    first: date | None  # the earliest local date built; None when every day is closed
+    rows: dict[type[models.Model], list[Any]]
+
+    def rows_of(self, model: type[models.Model]) -> list[dict[str, Any]]:
+        return self.rows.get(model, [])
+
+
+def _day_rows(topo: Topology, day: Day, now: datetime) -> dict[type[models.Model], list[Any]] | None:
+    opened, closed, live = _open_slots(topo, day, now)
+    if opened >= day.end_utc:
+        return None
+    built = _hours_of(topo, day, closed, live)
+    starts = {(h.hour_start, h.fold): h.start_utc for h in day.hours}
+    stored = stored_hours(topo, day)
+    hours: dict[type[models.Model], list[Any]] = {}
+    for model in LEVEL_KEYS:
+        closed_hours = [r for r in stored.get(model, []) if starts[(r["hour_start"], r["fold"])] < opened]
+        hours[model] = [*closed_hours, *built.get(model, [])]
+    return build_daily(topo, LiveDaySummary(topo, day, live), hours_by_level(day, hours))
+
+
+def open_days(system: catalog.System, now: datetime | None = None) -> OpenDays:
+    """The daily rows of the system's days not closed yet (see :class:`OpenDays`)."""
+    now = now or timezone.now()
+    topo = Topology.current(system)
+    today = local_date(now, topo.tz)
+    start = max(open_start(topo, now), local_day(today - timedelta(days=1), topo.tz).start_utc)
+    first: date | None = None
+    rows: dict[type[models.Model], list[Any]] = {}
+    day = local_date(start, topo.tz)
+    while day <= today:
+        built = _day_rows(topo, local_day(day, topo.tz), now)
+        if built is not None:
+            first = first or day
+            for model, found in built.items():
+                rows.setdefault(model, []).extend(found)
+        day += timedelta(days=1)
+    return OpenDays(first, rows)
 
 
 @dataclass(frozen=True)

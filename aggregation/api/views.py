@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from aggregation import models as m
-from aggregation.api import hourly
+from aggregation.api import live
 from aggregation.api.filters import rollup_filterset
 from aggregation.api.serializers import (
     SeriesQuerySerializer,
@@ -31,12 +31,6 @@ from solarmon.api.filters import ApiOrderingFilter
 from solarmon.api.viewsets import ApiView, ApiViewSetMixin
 
 
-class RollupViewSet(ApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Base of the rollup endpoints: list with filters, ordering and paging."""
-
-    http_method_names = ["get", "options"]
-
-
 def rollup_viewset(model: type[models.Model], ids: list[str], doc: str) -> type[RollupViewSet]:
     """A list viewset over ``model`` filtered by local date range and ids, ordered in time."""
     date_field = "day" if model is m.MeterDaily else "date"
@@ -48,25 +42,32 @@ def rollup_viewset(model: type[models.Model], ids: list[str], doc: str) -> type[
         "serializer_class": rollup_serializer(model),
         "filterset_class": rollup_filterset(model, date_field, ids),
         "ordering_fields": [date_field, *(["hour_start", "start_utc"] if hourly else []), *ids],
+        "date_field": date_field,
+        "hourly": hourly,
     }
-    return type(f"{model.__name__}ViewSet", (HourlyRollupViewSet if hourly else RollupViewSet,), attrs)
+    return type(f"{model.__name__}ViewSet", (RollupViewSet,), attrs)
 
 
-class HourlyRollupViewSet(RollupViewSet):
-    """Hourly rows: the stored ones, and from each system's open span on, those built on read
-    (see aggregation.api.hourly), so the current hour is live and does not depend on how far the
-    periodic rollup has closed it."""
+class RollupViewSet(ApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The rollup endpoints: list with filters, ordering and paging. The stored rows, and from each
+    system's open span on, those built on read (see aggregation.api.live), so the current hour and
+    today are live and do not depend on how far the periodic rollup has closed them."""
+
+    http_method_names = ["get", "options"]
+    date_field = "date"
+    hourly = False
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         now = timezone.now()
         queryset = self.filter_queryset(self.get_queryset())  # a bad filter is a 400 here
         filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
         filterset.is_valid()
-        spans = hourly.open_spans(filterset, now)
         model = queryset.model
+        built = (live.hourly(model, filterset, now) if self.hourly
+                 else live.daily(model, self.date_field, filterset, now))
         ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or [
             str(key) for key in queryset.query.order_by]
-        rows = hourly.merged(queryset, spans, hourly.live_instances(model, spans, filterset, now), ordering)
+        rows = live.merged(queryset, built, self.date_field, ordering)
         page: Any = self.paginate_queryset(rows)  # type: ignore[arg-type]
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

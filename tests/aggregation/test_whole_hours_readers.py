@@ -67,6 +67,8 @@ def _figures(site: dict[str, Any], api: APIClient, now: datetime, today: date) -
         out[f"api {level}"] = body
         out[f"api {level} last page"] = api.get(f"/api/energy/{level}/hourly/?limit=2&offset=1"
                                                 f"&ordering=-date").json()["results"]
+        out[f"api {level} daily"] = api.get(f"/api/energy/{level}/daily/?from={today - timedelta(days=1)}"
+                                            f"&to={today}").json()
     return _rounded(out)
 
 
@@ -107,3 +109,14 @@ def test_every_reader_shows_the_same_hours_and_today_with_whole_hours_as_with_ev
     for key in seen[False]:
         assert seen[True][key] == seen[False][key], key
     assert seen[True]["history system month"], "today's row of the month"
+    # Today's daily rows are live too: the energy the overview shows, not the stored row's (which
+    # whole hours left at the last hour's end).
+    daily = {r["system_id"]: r for r in seen[True]["api systems daily"]["results"]}["system"]
+    stored = agg.SystemDailySummary.objects.get(system_id="system", date=local.date())
+    assert daily["date"] == local.date().isoformat()
+    assert daily["pv_energy_kwh"] == pytest.approx(today["pv"], abs=0.001)
+    assert daily["load_energy_kwh"] == pytest.approx(today["load"], abs=0.001)
+    assert daily["load_energy_kwh"] > stored.load_energy_kwh + 0.1
+    packs = {r["pack_id"]: r for r in seen[True]["api packs daily"]["results"]}
+    pack_today = seen[True]["today"][3]
+    assert packs["battery1"]["charge_energy_kwh"] == pytest.approx(pack_today["charge"], abs=0.001)
