@@ -12,11 +12,12 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import models
+from django.db import connection, models
+from django.db.models.functions import Collate
 from django_filters import FilterSet
 
 from aggregation.buckets import local_date
@@ -34,26 +35,6 @@ def _matches(row: dict[str, Any], filterset: FilterSet) -> bool:
         if value not in (None, "") and not _LOOKUPS[rule.lookup_expr](row.get(rule.field_name), value):
             return False
     return True
-
-
-class Joined(Sequence[Any]):
-    """Stored rows (a queryset, sliced in the database) followed or preceded by a short list: what
-    the paginator counts and slices."""
-
-    def __init__(self, stored: models.QuerySet[Any], recent: list[Any], *, recent_first: bool) -> None:
-        self.stored, self.recent, self.recent_first = stored, recent, recent_first
-        self.stored_n = stored.count()
-
-    def __len__(self) -> int:
-        return self.stored_n + len(self.recent)
-
-    def __getitem__(self, index: Any) -> Any:
-        if not isinstance(index, slice):
-            return self[index:index + 1][0]
-        lo, hi, _ = index.indices(len(self))
-        first, second, split = ((self.recent, self.stored, len(self.recent)) if self.recent_first
-                                else (self.stored, self.recent, self.stored_n))
-        return [*first[lo:min(hi, split)], *second[max(lo - split, 0):max(hi - split, 0)]]
 
 
 def live_instances(model: type[models.Model], rows: list[dict[str, Any]], filterset: FilterSet,
@@ -74,44 +55,120 @@ def _systems(filterset: FilterSet, now: datetime) -> list[catalog.System]:
 
 @dataclass(frozen=True)
 class Live:
-    """The built rows of a list, and from where on (per system) they replace the stored ones."""
+    """The built rows of a list, and which stored rows they replace."""
 
     rows: list[models.Model]
-    first: dict[str, date]  # system → the first local date with built rows
-    replaces: Callable[[Any], bool]  # whether a stored row of those dates is replaced
+    replaced: models.Q | None  # the stored rows from each system's open span on; None: no span
+
+
+def _any(parts: list[models.Q]) -> models.Q | None:
+    out: models.Q | None = None
+    for part in parts:
+        out = part if out is None else out | part
+    return out
 
 
 def hourly(model: type[models.Model], filterset: FilterSet, now: datetime) -> Live:
     spans: dict[str, OpenSpan] = {s.pk: open_span(s, now) for s in _systems(filterset, now)}
     rows = [row for span in spans.values() for row in span.rows_of(model)]
-    return Live(live_instances(model, rows, filterset, now), {pk: span.day for pk, span in spans.items()},
-                lambda r: r.system_id in spans and r.start_utc >= spans[r.system_id].start)
+    return Live(live_instances(model, rows, filterset, now),
+                _any([models.Q(system_id=pk, start_utc__gte=span.start) for pk, span in spans.items()]))
 
 
 def daily(model: type[models.Model], date_field: str, filterset: FilterSet, now: datetime) -> Live:
     found: dict[str, OpenDays] = {s.pk: open_days(s, now) for s in _systems(filterset, now)}
-    days = {pk: d.first for pk, d in found.items() if d.first is not None}
     rows = [row for d in found.values() for row in d.rows_of(model)]
-    return Live(live_instances(model, rows, filterset, now), days,
-                lambda r: r.system_id in days and getattr(r, date_field) >= days[r.system_id])
+    return Live(live_instances(model, rows, filterset, now),
+                _any([models.Q(system_id=pk, **{f"{date_field}__gte": d.first})
+                      for pk, d in found.items() if d.first is not None]))
 
 
-def merged(queryset: models.QuerySet[Any], live: Live, date_field: str, ordering: Sequence[str]
-           ) -> Sequence[Any]:
-    """The stored rows before each system's open span and the built rows after, in ``ordering``.
+class _Descending:
+    """A sort key part that sorts the other way round."""
 
-    Rows of days before any open span stay in the database (paged there) when the list is ordered
-    by date first; the few rows of the open days are merged in Python.
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(other.value < self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Ordering:
+    """A total order of a list's rows, the same in the database and in Python: the requested
+    fields, then the list's default order as tie-breakers (its primary key); a null below every
+    value; text compared by code point (PostgreSQL's ``C`` collation, SQLite's own)."""
+
+    def __init__(self, model: type[models.Model], ordering: Sequence[str], default: Sequence[str]) -> None:
+        names = [key.lstrip("-") for key in ordering]
+        self.keys = [*ordering, *(key for key in default if key.lstrip("-") not in names)]
+        self.text = {f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField)}
+        self.text |= {f.attname for f in model._meta.concrete_fields
+                      if isinstance(f, models.ForeignKey) and isinstance(f.target_field, models.CharField)}
+
+    def expressions(self, vendor: str) -> list[models.OrderBy]:
+        out = []
+        for key in self.keys:
+            name = key.lstrip("-")
+            column: Any = models.F(name)
+            if vendor == "postgresql" and name in self.text:
+                column = Collate(column, "C")
+            out.append(column.desc(nulls_last=True) if key.startswith("-") else column.asc(nulls_first=True))
+        return out
+
+    def key(self, row: Any) -> tuple[Any, ...]:
+        parts: list[Any] = []
+        for key in self.keys:
+            value = getattr(row, key.lstrip("-"))
+            part = (value is not None, value if value is not None else 0)
+            parts.append(_Descending(part) if key.startswith("-") else part)
+        return tuple(parts)
+
+
+class Interleaved(Sequence[Any]):
+    """The stored rows that are kept (a queryset in a total order, sliced in the database) and a
+    short list of built rows, merged in that order: what the paginator counts and slices.
+
+    A page reads its own window of stored rows, widened by as many rows as there are built ones
+    (and one before, to place them), so every page costs the same however long the list is.
     """
-    first: date | None = min(live.first.values(), default=None)
-    if first is None:
-        return Joined(queryset, [], recent_first=False)
-    by_date = bool(ordering) and ordering[0].lstrip("-") == date_field
-    stored, recent = ((queryset.filter(**{f"{date_field}__lt": first}),
-                       queryset.filter(**{f"{date_field}__gte": first})) if by_date
-                      else (queryset.none(), queryset))
-    rows = [r for r in recent if not live.replaces(r)]
-    rows += live.rows
-    for key in reversed(ordering):
-        rows.sort(key=operator.attrgetter(key.lstrip("-")), reverse=key.startswith("-"))
-    return Joined(stored, rows, recent_first=by_date and ordering[0].startswith("-"))
+
+    def __init__(self, kept: models.QuerySet[Any], built: list[Any], order: Ordering) -> None:
+        self.kept, self.order = kept, order
+        self.built = sorted(built, key=order.key)
+        self.kept_n = kept.count()
+
+    def __len__(self) -> int:
+        return self.kept_n + len(self.built)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, slice):
+            return self[index:index + 1][0]
+        lo, hi, _ = index.indices(len(self))
+        if hi <= lo:
+            return []
+        first = max(lo - len(self.built), 0)  # no page position before ``lo`` holds a later stored row
+        window = list(self.kept[max(first - 1, 0):hi])
+        candidates = self.built
+        at = 0
+        if first > 0:  # the stored row before the window places the built rows
+            anchor = self.order.key(window.pop(0))
+            before = sum(1 for row in self.built if self.order.key(row) < anchor)
+            at, candidates = first + before, self.built[before:]
+        rows = sorted([*window, *candidates], key=self.order.key)
+        return rows[lo - at:hi - at]
+
+
+def merged(queryset: models.QuerySet[Any], live: Live, ordering: Sequence[str], default: Sequence[str]
+           ) -> Sequence[Any]:
+    """The stored rows but those the built ones replace, and the built rows, in ``ordering`` (then
+    the list's ``default`` order)."""
+    order = Ordering(queryset.model, ordering, default)
+    kept = queryset if live.replaced is None else queryset.exclude(live.replaced)
+    return Interleaved(kept.order_by(*order.expressions(connection.vendor)), live.rows, order)

@@ -65,9 +65,9 @@ class RollupViewSet(ApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericView
         model = queryset.model
         built = (live.hourly(model, filterset, now) if self.hourly
                  else live.daily(model, self.date_field, filterset, now))
-        ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or [
-            str(key) for key in queryset.query.order_by]
-        rows = live.merged(queryset, built, self.date_field, ordering)
+        default = [str(key) for key in self.get_queryset().query.order_by]
+        ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or default
+        rows = live.merged(queryset, built, ordering, default)
         page: Any = self.paginate_queryset(rows)  # type: ignore[arg-type]
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
