@@ -159,9 +159,7 @@ class _Mirror:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*), MAX(updated_at), SUM(id) FROM {AlertRule._meta.db_table}")
             stamp = tuple(cursor.fetchone() or (0, None, None))
-        rows = AlertWatch.objects.values_list("rule_id", "device_type", "device_id", "alert_id", "since")
-        watches: dict[Key, Held] = {(rule, kind, subject): (alert, since)
-                                    for rule, kind, subject, alert, since in rows}
+        watches = _all_watches()
         if watches != self.watches:
             self.watches = watches
             self.version += 1
@@ -197,6 +195,27 @@ class _Mirror:
         was rolled back)."""
         self.checked_at = -math.inf
         self.stamp = None
+
+
+def _all_watches() -> dict[Key, Held]:
+    """Every watch, as the mirror holds it, in one plain statement: building the ORM query cost
+    ten times running it (0.3 of 0.4 ms), at every re-read of every process. ``since`` goes
+    through the converters the ORM would apply (SQLite's text to an aware datetime)."""
+    meta = AlertWatch._meta
+    fields = {field.name: field for field in meta.concrete_fields}
+    since = fields["since"].get_col(meta.db_table)
+    convert = connection.ops.get_db_converters(since) + since.get_db_converters(connection)
+    names = ("rule", "device_type", "device_id", "alert", "since")
+    columns = ", ".join(fields[name].column for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {meta.db_table}")
+        rows = cursor.fetchall()
+    watches: dict[Key, Held] = {}
+    for rule, kind, subject, alert, at in rows:
+        for converter in convert:
+            at = converter(at, since, connection)
+        watches[(rule, kind, subject)] = (alert, at)
+    return watches
 
 
 _MIRROR = _Mirror()

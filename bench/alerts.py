@@ -2,11 +2,13 @@
 
 1. The poll path, alerts on against off: 500 devices (300 inverters, 150 packs of 2 units × 16
    cells, 50 meters) with the default rules; whole ticks of every device written with
-   ``telemetry.ingest.write_rows`` (its ``samples_written`` receivers included), alternately with
-   the alert receiver connected and disconnected (on-off, off-on, … so drift cancels), with nothing
-   wrong and with every tenth pack's cells out of balance (15 active alerts that keep holding). The
-   difference of each pair is what alerts add; its spread, and the spread of the ticks themselves,
-   is the run-to-run noise it is compared with.
+   ``telemetry.ingest.write_rows`` (its ``samples_written`` receivers included), with nothing
+   wrong and with every tenth pack's cells out of balance (15 active alerts that keep holding).
+   The alert receiver sits behind a switch (:class:`AlertGate`) for the whole run, and each
+   device's write has alerts on in one tick and off in the next, so on and off interleave within
+   every tick (:class:`Interleaved`): the thread CPU of a write on − off, as a mean over pairs of
+   ticks with its 95 % interval, against what the receiver itself spent and against the spread
+   of whole ticks (which a tick-on against tick-off comparison would have to beat).
 2. Per poll: the alert receiver timed inside each write, by device kind, against the write; the same
    with 20,000 cleared alerts in the history.
 3. SQL statements about alerts in one poll of each kind (rows given, as the poll path does, and
@@ -113,12 +115,21 @@ def _timed_receiver(sender: Any, **kwargs: Any) -> None:
 
 
 def _tick(devices: list[Any], ts: datetime, spread_of: Callable[[int], int],
-          write_s: dict[str, list[float]]) -> None:
-    """Write one tick of every device, recording each write's seconds (with its signal) by kind."""
+          write_s: dict[str, list[float]], gated: tuple[AlertGate, Interleaved] | None = None) -> None:
+    """Write one tick of every device, recording each write's seconds (with its signal) by kind;
+    ``gated``: each device's write with alerts on or off as the round has it, its thread CPU
+    recorded."""
     from telemetry import ingest
 
-    for n, ((kind, _), build) in enumerate(devices):
+    for n, ((kind, device), build) in enumerate(devices):
         rows = build(ts, spread_of(n))
+        if gated is not None:
+            gate, runs = gated
+            gate.on = runs.side(device)
+            cpu = time.thread_time()
+            ingest.write_rows(rows)
+            runs.record(gate.on, time.thread_time() - cpu)
+            continue
         began = time.perf_counter()
         ingest.write_rows(rows)
         write_s.setdefault(kind, []).append(time.perf_counter() - began)
@@ -154,13 +165,13 @@ class _Site:
         self.start = datetime(2026, 1, 1, tzinfo=UTC)
         self.slot = 0
 
-    def tick(self, spread_of: Callable[[int], int], write_s: dict[str, list[float]] | None = None
-             ) -> tuple[float, float]:
+    def tick(self, spread_of: Callable[[int], int], write_s: dict[str, list[float]] | None = None,
+             gated: tuple[AlertGate, Interleaved] | None = None) -> tuple[float, float]:
         """Write one tick of every device; its seconds, wall clock and this process's CPU."""
         self.slot += 1
         began, cpu = time.perf_counter(), time.process_time()
         _tick(self.devices, self.start + timedelta(seconds=5 * self.slot), spread_of,
-              {} if write_s is None else write_s)
+              {} if write_s is None else write_s, gated)
         return time.perf_counter() - began, time.process_time() - cpu
 
 
@@ -169,43 +180,118 @@ def _alerts_connected(on: bool) -> None:
     from telemetry.signals import samples_written
 
     samples_written.disconnect(dispatch_uid="bench.alerts")
+    samples_written.disconnect(dispatch_uid=AlertGate.UID)
     if on:
         samples_written.connect(evaluate_after_poll, dispatch_uid="alerts.evaluate_after_poll")
     else:
         samples_written.disconnect(dispatch_uid="alerts.evaluate_after_poll")
 
 
-def bench_on_off(site: _Site, pairs: int) -> None:
-    """Whole ticks with the alert receiver connected and disconnected, alternating."""
-    print(f"the poll path of {len(site.devices)} devices, alert receiver connected (on) against "
-          f"disconnected (off), {pairs} pairs of ticks, alternating (on-off, off-on, …):")
-    for label, spread_of in SCENARIOS:
+class AlertGate:
+    """The alert receiver behind a switch, connected once in its place for a whole A/B run.
+
+    Connecting and disconnecting the receiver between rounds is not a fair switch: each change
+    empties the signal's receiver cache, and rounds seconds apart on a shared machine differ in
+    CPU by far more than the evaluation costs. Behind the gate both sides dispatch to the same
+    receivers; ``on`` is set before each poll, so polls with and without alerts interleave
+    within one round. Both sides read the thread's CPU clock twice, so what an "on" poll spends
+    inside the receiver, less an "off" poll's, is the evaluation's own CPU.
+    """
+
+    UID = "bench.alerts.gate"
+
+    def __init__(self) -> None:
+        from alerts.receivers import evaluate_after_poll
+
+        self.on = True
+        self.inside: dict[bool, list[float]] = {True: [], False: []}
+        self._evaluate = evaluate_after_poll
+
+    def __call__(self, sender: Any, **kwargs: Any) -> None:
+        began = time.thread_time()
+        if self.on:
+            self._evaluate(sender, **kwargs)
+        self.inside[self.on].append(time.thread_time() - began)
+
+    def __enter__(self) -> AlertGate:
+        from telemetry.signals import samples_written
+
+        _alerts_connected(False)
+        samples_written.connect(self, weak=False, dispatch_uid=self.UID)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         _alerts_connected(True)
+
+
+class Interleaved:
+    """Polls with alerts on and off, interleaved: in a round each device is on or off, and the
+    other way round in the next, so a pair of rounds has every device once each way. The
+    figure is the mean over pairs of (mean CPU of a poll on − off), which cancels the devices'
+    own differences within a pair and the machine's drift between pairs."""
+
+    def __init__(self) -> None:
+        self.rounds: list[dict[bool, list[float]]] = []
+        self.order: dict[Any, int] = {}
+
+    def start_round(self) -> None:
+        self.rounds.append({True: [], False: []})
+
+    def side(self, device: Any) -> bool:
+        """Whether this device's poll in the current round has alerts on."""
+        index = self.order.setdefault(device, len(self.order))
+        return (index + len(self.rounds)) % 2 == 0
+
+    def record(self, on: bool, cpu_s: float) -> None:
+        self.rounds[-1][on].append(cpu_s)
+
+    def report(self, gate: AlertGate, what: str) -> None:
+        """Print the paired difference with its 95 % interval, the receiver's own CPU, the noise."""
+        per_round = [(statistics.mean(r[True]), statistics.mean(r[False])) for r in self.rounds
+                     if r[True] and r[False]]
+        pairs = [(a[0] - a[1] + b[0] - b[1]) / 2
+                 for a, b in zip(per_round[::2], per_round[1::2], strict=False)]
+        off = statistics.mean(o for _, o in per_round)
+        on = statistics.mean(o for o, _ in per_round)
+        mean_d = statistics.mean(pairs)
+        half = (_t95(len(pairs) - 1) * statistics.stdev(pairs) / math.sqrt(len(pairs)) if len(pairs) > 1
+                else math.nan)
+        inside = statistics.mean(gate.inside[True]) - statistics.mean(gate.inside[False])
+        rounds_off = [o for _, o in per_round]
+        noise = statistics.stdev(rounds_off) if len(rounds_off) > 1 else math.nan
+        polls = sum(len(r[True]) + len(r[False]) for r in self.rounds)
+        print(f"  {what}: {len(pairs)} pairs of rounds, {polls} polls; CPU per poll on {on * 1e6:.0f} µs, "
+              f"off {off * 1e6:.0f} µs")
+        print(f"    on − off: {mean_d * 1e6:+.1f} µs per poll ({100 * mean_d / off:+.2f} %), 95 % interval "
+              f"± {half * 1e6:.1f} µs (± {100 * half / off:.2f} %)")
+        print(f"    inside the alert receiver (on − off): {inside * 1e6:.1f} µs per poll "
+              f"({100 * inside / off:.2f} % of an off poll's CPU), {len(gate.inside[True])} polls on")
+        print(f"    noise: a round's mean poll (off) spreads {noise * 1e6:.0f} µs "
+              f"({100 * noise / off:.1f} %), "
+              f"{min(rounds_off) * 1e6:.0f}–{max(rounds_off) * 1e6:.0f} µs: what a whole round "
+              f"on against a whole round off would have to beat")
+
+
+def _t95(df: int) -> float:
+    """Student's t for a two-sided 95 % interval (Cornish–Fisher, within 0.01 from 4 degrees)."""
+    z = 1.959964
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def bench_on_off(site: _Site, pairs: int) -> None:
+    """Whole ticks of all devices, each device's write with alerts on or off, interleaved."""
+    print(f"the poll path's write of {len(site.devices)} devices, alerts on against off, interleaved "
+          f"(each device on in one tick, off in the next; {pairs} pairs of ticks), thread CPU per write:")
+    for label, spread_of in SCENARIOS:
         site.tick(spread_of)  # warm up; the faulty packs' alerts are raised here
-        on: list[tuple[float, float]] = []
-        off: list[tuple[float, float]] = []
-        for n in range(pairs):
-            for state in ((True, False) if n % 2 == 0 else (False, True)):
-                _alerts_connected(state)
-                (on if state else off).append(site.tick(spread_of))
-        print(f"  {label}:")
-        for clock, i in (("wall clock", 0), ("CPU of this process", 1)):
-            _compare(clock, [x[i] for x in on], [x[i] for x in off], len(site.devices))
-    _alerts_connected(True)
-
-
-def _compare(clock: str, on: list[float], off: list[float], devices: int) -> None:
-    """One line: the ticks on and off, their paired difference with its error, and the noise."""
-    pairs = len(on)
-    diffs = [a - b for a, b in zip(on, off, strict=True)]
-    mean_on, mean_off, mean_d = statistics.mean(on), statistics.mean(off), statistics.mean(diffs)
-    spread_d = statistics.stdev(diffs) if pairs > 1 else math.nan
-    noise = statistics.stdev(off) if pairs > 1 else math.nan
-    print(f"    {clock}: tick on {mean_on * 1000:.0f} ms, off {mean_off * 1000:.0f} ms; on − off "
-          f"{mean_d * 1000:+.1f} ms ({100 * mean_d / mean_off:+.2f} %, {mean_d * 1e6 / devices:+.1f} µs per "
-          f"poll) ± {spread_d / math.sqrt(pairs) * 1000:.1f} ms (standard error, {pairs} pairs); noise: "
-          f"off ticks spread {noise * 1000:.1f} ms ({100 * noise / mean_off:.1f} %), "
-          f"{min(off) * 1000:.0f}–{max(off) * 1000:.0f} ms")
+        with AlertGate() as gate:
+            site.tick(spread_of)  # both sides warm
+            gate.inside = {True: [], False: []}
+            runs = Interleaved()
+            for _ in range(2 * pairs):
+                runs.start_round()
+                site.tick(spread_of, gated=(gate, runs))
+            runs.report(gate, label)
 
 
 def bench_per_poll(site: _Site, ticks: int) -> None:

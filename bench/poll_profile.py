@@ -10,9 +10,12 @@ sees every call:
    and of the dispatch, without a profiler;
 2. the drivers' reads alone (the same devices read without storing), as ``bench/scale.py``
    measures them, so that the CPU besides the wire and the driver is the difference;
-3. ``--alerts-pairs`` pairs of rounds with the alert receiver connected and disconnected,
-   alternating (on-off, off-on, …): what alert evaluation adds to a whole poll's CPU, against the
-   rounds' own spread (the write path alone is bench/alerts.py's);
+3. ``--alerts-pairs`` pairs of rounds with alert evaluation on and off, interleaved: the alert
+   receiver behind a switch for the whole run (``bench.alerts.AlertGate``: connecting and
+   disconnecting it changes the signal's receivers between rounds, and rounds seconds apart
+   differ in CPU by far more than the evaluation costs), each device on in one round and off in
+   the next. Printed: the thread CPU of a poll on − off, mean over the pairs with its 95 %
+   interval, what the receiver itself spent per poll, and the spread of whole rounds;
 4. ``--profile-rounds`` more rounds under cProfile: the functions with most own time and the
    poll path's stages (cumulative), in ms of this thread's CPU per poll (cProfile's overhead
    inflates them; the shares are what to read).
@@ -32,12 +35,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scale import _catalog, _create_database, _setup, simulators  # noqa: E402
+
+if TYPE_CHECKING:
+    from bench.alerts import AlertGate, Interleaved
 
 # The poll path's stages, shown with their cumulative time (``file:function`` as pstats names them).
 STAGES = [
@@ -60,8 +66,10 @@ STAGES = [
 ]
 
 
-def _round(interval: float, run: Any) -> tuple[float, float, int]:
-    """Wait for the next slot, dispatch it, run its tasks; returns (poll CPU, dispatch CPU, polls)."""
+def _round(interval: float, run: Any, gated: tuple[AlertGate, Interleaved] | None = None
+           ) -> tuple[float, float, int]:
+    """Wait for the next slot, dispatch it, run its tasks; returns (poll CPU, dispatch CPU, polls).
+    ``gated``: each task with alerts on or off as the round has it, its thread CPU recorded."""
     from django.utils import timezone
 
     from telemetry.dispatch import dispatch_due
@@ -74,7 +82,14 @@ def _round(interval: float, run: Any) -> tuple[float, float, int]:
     dispatch_cpu = time.process_time() - before
     before = time.process_time()
     for keys, slot_iso in tasks:
+        if gated is None:
+            run(poll_bus, keys, slot_iso)
+            continue
+        gate, runs = gated
+        gate.on = runs.side(tuple(keys))
+        cpu = time.thread_time()
         run(poll_bus, keys, slot_iso)
+        runs.record(gate.on, time.thread_time() - cpu)
     return time.process_time() - before, dispatch_cpu, sum(len(keys) for keys, _ in tasks)
 
 
@@ -156,21 +171,19 @@ def profile(args: argparse.Namespace) -> None:
 
 
 def _alerts_on_off(args: argparse.Namespace) -> None:
-    """Rounds with the alert receiver connected and disconnected, alternating, compared."""
-    from bench.alerts import _alerts_connected, _compare
+    """Polls with alert evaluation on and off, interleaved within each round, compared."""
+    from bench.alerts import AlertGate, Interleaved
 
-    on: list[float] = []
-    off: list[float] = []
-    polls = 0
-    for n in range(args.alerts_pairs):
-        for state in ((True, False) if n % 2 == 0 else (False, True)):
-            _alerts_connected(state)
-            cpu, dispatched, polls = _round(args.interval, _plain)
-            (on if state else off).append(cpu + dispatched)
-    _alerts_connected(True)
-    print(f"  alert receiver connected (on) against disconnected (off), {args.alerts_pairs} pairs of rounds "
-          f"of {polls} polls:")
-    _compare("CPU per round", on, off, polls)
+    print("  alerts on against off, interleaved (each device on in one round, off in the next), "
+          "thread CPU per poll_bus task:")
+    with AlertGate() as gate:
+        _round(args.interval, _plain)  # both sides warm
+        gate.inside = {True: [], False: []}
+        runs = Interleaved()
+        for _ in range(2 * args.alerts_pairs):
+            runs.start_round()
+            _round(args.interval, _plain, (gate, runs))
+        runs.report(gate, f"{args.devices} inverters")
 
 
 def _report(stats: pstats.Stats, polls: int, top: int) -> None:
