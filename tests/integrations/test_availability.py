@@ -25,7 +25,7 @@ def test_a_silent_inverter_turns_unavailable_within_its_stale_time_and_back(
     with PollLoop() as polls:
         listener.wait(lambda: listener.payload(topic) == b"online", what="powdrive1 online")
         simulator.inject(no_reply=True)  # the cable is pulled
-        pulled = time.monotonic()
+        pulled, rounds = time.monotonic(), polls.rounds
         listener.wait(lambda: listener.payload(topic) == b"offline", timeout=20, what="powdrive1 offline")
         last_seen = DeviceStatus.objects.get(device_id="powdrive1").last_seen
         took = time.monotonic() - pulled
@@ -39,7 +39,8 @@ def test_a_silent_inverter_turns_unavailable_within_its_stale_time_and_back(
         simulator.clear_faults()
         listener.wait(lambda: listener.payload(topic) == b"online", timeout=15, what="powdrive1 back")
         assert DeviceStatus.objects.get(device_id="powdrive1").last_seen > last_seen
-        assert polls.rounds >= 4
+        # Polling went on throughout: the rounds that timed out and the one that found it back.
+        assert polls.rounds - rounds >= 2
 
 
 def test_a_device_no_longer_polled_at_all_still_turns_unavailable(
