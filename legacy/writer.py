@@ -98,6 +98,8 @@ class Writer(ABC):
         self.longest_s = 0.0  # the longest write transaction so far (what polling may wait for)
         self.last_hold_s = 0.0  # how long the last batch's write transaction took
         self.interrupted = 0  # writes cut short at the lock's bound and done again smaller
+        # How long one write transaction may hold SQLite's write lock (None: not bounded).
+        self.bound_s: float | None = None
         # The turns at the write lock (SQLite only), shared with the rollups beside the copy.
         self.turns: WriteTurns | None = None
         # When set, each batch's write runs in ``span_guard(span)`` (see legacy.follow); the span
