@@ -121,10 +121,11 @@ def rollup_days(system_id: str, days: Iterable[date], *,
     takes). A day is complete once its last transaction is committed; one interrupted between
     them (a kill) is written again in full by the next run, which replaces its tiers.
     ``done(day, seconds, interrupted)`` is called after each day with how long its longest write
-    transaction took and how many were interrupted at the bound. ``writing()``, when given, is the context each write transaction runs in (an import
-    takes turns at SQLite's write lock with its own other writer through it). ``days`` is
-    consumed one day at a time, so it may wait for a day's samples (an import rolling up days
-    behind its copy). Returns the rows written per table.
+    transaction took and how many were interrupted at the bound. ``writing()``, when given, is
+    the context each write transaction runs in (an import takes turns at SQLite's write lock
+    with its own other writer through it). ``days`` is consumed one day at a time, so it may
+    wait for a day's samples (an import rolling up days behind its copy). Returns the rows
+    written per table.
 
     A sample written into a day between its computation and its write is in a day the ingest
     path marks dirty (late samples), which the periodic rollup rolls up again.
