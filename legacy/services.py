@@ -48,7 +48,7 @@ from legacy.placement import Placement, Placer, vendor_from_rows
 from legacy.progress import ProgressBar, Stream
 from legacy.rollups import recompute_days
 from legacy.source import LegacyError, Shape, detect_shape, open_source
-from legacy.writer import WAL_CHECKPOINT_PAGES, LockBound, Span, Writer, open_writer
+from legacy.writer import LockBound, Span, Writer, open_writer
 
 
 class Timer:
@@ -459,14 +459,14 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
 def import_pragmas() -> Iterator[None]:
     """SQLite: settings of solarmon's own connection while it recomputes imported days, restored
     after. A bigger page cache keeps a day's sample pages at hand; temporary tables (the staged
-    tiers) stay in memory; the write-ahead log is checkpointed at SQLite's default ~4 MB by these
-    commits, so it never grows for a commit of polling to checkpoint. Durability is unchanged
+    tiers) stay in memory; its commits do not checkpoint the write-ahead log: the writer's
+    checkpointer does after each of them (:class:`legacy.writer.Checkpointer`). Durability is unchanged
     (synchronous stays NORMAL)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield  # (temp_store cannot change inside a transaction)
         return
     pragmas = {"cache_size": -int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024, "temp_store": 2,
-               "wal_autocheckpoint": WAL_CHECKPOINT_PAGES}
+               "wal_autocheckpoint": 0}
     with connection.cursor() as cursor:
         before = {}
         for name in pragmas:
