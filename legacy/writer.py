@@ -275,6 +275,7 @@ class SQLiteWriter(Writer):
               progress: LegacyTableProgress, bounded: bool) -> tuple[int, float]:
         """The batch's write transaction: (rows written, seconds the lock was held)."""
         columns = ", ".join(spec.columns)
+        assert self.bound_s is not None
         self.conn.execute("BEGIN IMMEDIATE")
         # The lock is held from here (waiting for it above is not holding it).
         began = time.monotonic()
