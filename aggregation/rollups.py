@@ -16,20 +16,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from aggregation import figures, tiers
 from aggregation import models as m
 from aggregation import tier_models as tm
-from aggregation.buckets import SLOT_S, Day, local_day
+from aggregation.buckets import SLOT_S, Day, local_day, slot_start
 from aggregation.choices import Source
 from aggregation.daydata import DayData, SlotAggs, log_glitches, raw_slots
 from aggregation.levels import build_rows
@@ -103,8 +103,9 @@ def write_rows(system: catalog.System, day: date, rows: dict[type[models.Model],
 
 # ---- many days: computed outside the write lock, written in short transactions -----------
 def rollup_days(system_id: str, days: Iterable[date], *,
-                done: Callable[[date, float], None] | None = None,
-                writing: Callable[[], AbstractContextManager[object]] | None = None) -> Counter[str]:
+                done: Callable[[date, float, int], None] | None = None,
+                writing: Callable[[], AbstractContextManager[object]] | None = None,
+                bound_s: float | None = None) -> Counter[str]:
     """Recompute the tiers, cells' days and rollup rows of many local days of ``system_id`` (an
     import of history): the same rows as :func:`rollup_day` for each day, with the catalog
     loaded once.
@@ -112,13 +113,19 @@ def rollup_days(system_id: str, days: Iterable[date], *,
     Each day is first computed without holding the database's write lock: the array, system and
     cell tiers and the cells' days are grouped from the samples into temporary tables of this
     connection, the inverter, meter and pack slots read into memory and the day's rows built.
-    Only then is the day written, in one transaction that copies the staged rows and upserts the
-    rest, so a writer of new samples (polling, on SQLite) waits for that copy only, never for the
-    computation. ``done(day, seconds)`` is called after each day with how long its write
-    transaction took. ``writing()``, when given, is the context each write transaction runs in
-    (an import takes turns at SQLite's write lock with its own other writer through it). ``days``
-    is consumed one day at a time, so it may wait for a day's samples (an import rolling up days
-    behind its copy). Returns the rows written per table.
+    Only then is the day written, in three short transactions (the staged tiers, the energy
+    tiers, the cells' days with the rollup rows), so a writer of new samples (polling, on
+    SQLite) waits for one of those copies only, never for the computation. With ``bound_s``
+    (SQLite), a tier write that holds the write lock longer is interrupted, rolled back and
+    written again in quarters of its time range (a range of one slot is written however long it
+    takes). A day is complete once its last transaction is committed; one interrupted between
+    them (a kill) is written again in full by the next run, which replaces its tiers.
+    ``done(day, seconds, interrupted)`` is called after each day with how long its longest write
+    transaction took and how many were interrupted at the bound. ``writing()``, when given, is
+    the context each write transaction runs in (an import takes turns at SQLite's write lock
+    with its own other writer through it). ``days`` is consumed one day at a time, so it may
+    wait for a day's samples (an import rolling up days behind its copy). Returns the rows
+    written per table.
 
     A sample written into a day between its computation and its write is in a day the ingest
     path marks dirty (late samples), which the periodic rollup rolls up again.
@@ -135,20 +142,100 @@ def rollup_days(system_id: str, days: Iterable[date], *,
         slots = raw_slots(topo, start, end, cell_band=staged_cell_band(topo, start, end))
         glitches = log_glitches(slots)
         rows = build_rows(topo, DayData(bounds, slots))
-        with writing() if writing is not None else nullcontext():
-            began = time.monotonic()
-            with transaction.atomic():
-                written += write_staged(staged, start, end)
-                if cells:
-                    written[tm.CellDaily._meta.db_table] += _write_cell_day(packs, bounds)
-                written += write_energy_tiers(topo, slots, start, end)
-                written += write_rows(system, day, rows)
-                transaction.on_commit(partial(rollup_written.send, sender=DayData, system_id=system_id,
-                                              day=day, glitches=glitches))
-            took = time.monotonic() - began
+        writer = _BoundedWrites(writing, bound_s)
+        written += writer.ranged(partial(write_staged, staged), start, end)
+        written += writer.ranged(partial(write_energy_tiers, topo, slots), start, end)
+
+        def last(day: date = day, bounds: Day = bounds, rows: RollupRows = rows, cells: int = cells,
+                 glitches: object = glitches) -> Counter[str]:
+            out: Counter[str] = Counter()
+            if cells:
+                out[tm.CellDaily._meta.db_table] += _write_cell_day(packs, bounds)
+            out += write_rows(system, day, rows)
+            transaction.on_commit(partial(rollup_written.send, sender=DayData, system_id=system_id,
+                                          day=day, glitches=glitches))
+            return out
+
+        written += writer.whole(last)
         if done is not None:
-            done(day, took)
+            done(day, writer.longest_s, writer.interrupted)
     return written
+
+
+RollupRows = dict[type[models.Model], list[Fields]]
+
+
+class _BoundedWrites:
+    """A day's write transactions, each in ``writing()`` and, with ``bound_s`` on SQLite, interrupted
+    once it has held the write lock that long (see :func:`rollup_days`)."""
+
+    def __init__(self, writing: Callable[[], AbstractContextManager[object]] | None,
+                 bound_s: float | None) -> None:
+        self.writing = writing
+        self.bound_s = bound_s if connection.vendor == "sqlite" else None
+        self.longest_s = 0.0
+        self.interrupted = 0
+
+    def ranged(self, write: Callable[[datetime, datetime], Counter[str]], start: datetime,
+               end: datetime) -> Counter[str]:
+        """``write(start, end)`` in one transaction; where that would hold the lock past the bound,
+        in quarters of the range (whole slots), each its own transaction."""
+        out = self._once(partial(write, start, end), bounded=(end - start).total_seconds() > SLOT_S)
+        if out is not None:
+            return out
+        self.interrupted += 1
+        total: Counter[str] = Counter()
+        first, last = int(start.timestamp()) // SLOT_S, -(-int(end.timestamp()) // SLOT_S)
+        step = max(1, (last - first) // 4)
+        for slot in range(first, last, step):
+            piece_start = max(start, slot_start(slot))
+            piece_end = min(end, slot_start(slot + step))
+            if piece_start < piece_end:
+                total += self.ranged(write, piece_start, piece_end)
+        return total
+
+    def whole(self, write: Callable[[], Counter[str]], tries: int = 3) -> Counter[str]:
+        """``write()`` in one transaction; interrupted at the bound, tried again after the pause the
+        turns give a waiting writer, and the last try is written however long it takes."""
+        for attempt in range(tries):
+            out = self._once(write, bounded=attempt < tries - 1)
+            if out is not None:
+                return out
+            self.interrupted += 1
+        raise AssertionError("unreachable: the last try is not bounded")
+
+    def _once(self, write: Callable[[], Counter[str]], *, bounded: bool) -> Counter[str] | None:
+        """One transaction; None when it was interrupted at the bound (and rolled back)."""
+        limit = self.bound_s if bounded else None
+        with self.writing() if self.writing is not None else nullcontext():
+            began = time.monotonic()
+            try:
+                with transaction.atomic():
+                    began = time.monotonic()  # the write lock is held from here (BEGIN IMMEDIATE)
+                    with _interrupted_after(limit):
+                        out = write()
+            except OperationalError as exc:
+                if limit is None or "interrupt" not in str(exc):
+                    raise
+                return None
+            finally:
+                self.longest_s = max(self.longest_s, time.monotonic() - began)
+        return out
+
+
+@contextmanager
+def _interrupted_after(seconds: float | None) -> Iterator[None]:
+    """SQLite: interrupt the statements run inside once ``seconds`` have passed (not the commit)."""
+    if seconds is None:
+        yield
+        return
+    deadline = time.monotonic() + seconds
+    raw = connection.connection
+    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 _CELL_DAY_STAGE = "rollup_stage_battery_cell_daily"
@@ -248,7 +335,7 @@ def staged_cell_band(topo: Topology, start: datetime, end: datetime) -> dict[tup
 
 
 def write_staged(staged: list[Staged], start: datetime, end: datetime) -> Counter[str]:
-    """Replace the tier rows of [start, end) of the staged devices by the staged rows."""
+    """Replace the tier rows of [start, end) of the staged devices by the staged rows of that range."""
     adapt = connection.ops.adapt_datetimefield_value
     written: Counter[str] = Counter()
     with connection.cursor() as cursor:
@@ -257,6 +344,7 @@ def write_staged(staged: list[Staged], start: datetime, end: datetime) -> Counte
             cursor.execute(f"DELETE FROM {part.spec.table} WHERE {part.column} IN ({marks}) "
                            "AND ts >= %s AND ts < %s", [*part.ids, adapt(start), adapt(end)])
             columns = ", ".join(part.columns)
-            cursor.execute(f"INSERT INTO {part.spec.table} ({columns}) SELECT {columns} FROM {part.stage}")
+            cursor.execute(f"INSERT INTO {part.spec.table} ({columns}) SELECT {columns} FROM {part.stage} "
+                           "WHERE ts >= %s AND ts < %s", [adapt(start), adapt(end)])
             written[part.spec.table] += max(cursor.rowcount, 0)
     return written

@@ -1,8 +1,8 @@
 """Rolling up imported days beside the sample copy, in a thread of its own.
 
-A day's rollups need every sample around it, of every table; the copy goes table by table, so a
-day is ready once the last table's copy has passed its end (with a margin for the neighbours
-the rollups read across it) and no table is left with rows to copy. The copy tells the
+A day's rollups need every sample around it, of every table; the copy takes the tables side by
+side in time, so a day is ready once the least advanced table's copy has passed its end (with a
+margin for the neighbours the rollups read across it). The copy tells the
 follower how far it has got after each batch (:meth:`Follower.advance`); the follower rolls up
 each day as soon as it is ready, while the copy goes on. SQLite does the work of both with the
 interpreter released, so on a machine with two cores the rollups cost little more than the
@@ -81,7 +81,7 @@ class Follower:
         self._thread.start()
 
     def advance(self, until: datetime) -> None:
-        """Every row before ``until`` is copied (the copy is on its last table)."""
+        """Every row before ``until`` is copied, of every table."""
         with self._cond:
             if until > self._frontier:
                 self._frontier = until

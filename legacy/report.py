@@ -79,13 +79,15 @@ class LegacyReport:
     days: list[DeviceDay] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
-    # The longest transaction the import held open while writing samples, and one day's rollups.
+    # The longest transaction the import held open while writing samples, and a day's rollups.
     longest_write_s: float = 0.0
     longest_rollup_s: float = 0.0
     # Seconds the rollups ran beside the sample copy (legacy.follow), in its own thread.
     rollups_beside_copy_s: float = 0.0
     # Sample writes rolled back at the lock's bound and done again in smaller batches.
     interrupted_writes: int = 0
+    # Rollup writes rolled back at the lock's bound and written again in pieces (or tried again).
+    interrupted_rollup_writes: int = 0
 
     def lines(self) -> list[str]:
         out = [f"{self.path}: the original's database, {self.shape} shape"
@@ -111,10 +113,13 @@ class LegacyReport:
         rate = rows / total if total else 0.0
         out.append(f"{rows:,} sample rows in {total:.1f} s ({rate:,.0f} rows/s): {timing}")
         if not self.dry_run:
+            cut = [f"{count} {what}" for count, what in ((self.interrupted_writes, "sample writes"),
+                                                         (self.interrupted_rollup_writes, "rollup writes"))
+                   if count]
             out.append(f"longest transaction: {self.longest_write_s:.2f} s writing samples, "
-                       f"{self.longest_rollup_s:.2f} s recomputing a day"
-                       + (f" ({self.interrupted_writes} writes cut short at the lock's bound and redone "
-                          "smaller)" if self.interrupted_writes else ""))
+                       f"{self.longest_rollup_s:.2f} s writing a day's rollups"
+                       + (f" ({' and '.join(cut)} cut short at the lock's bound and redone smaller)"
+                          if cut else ""))
         return out
 
 

@@ -19,12 +19,15 @@ def recompute_day(system_id: str, day: date) -> Counter[str]:
     return rollups.rollup_day(system_id, day)
 
 
-def recompute_days(system_id: str, days: Iterable[date], done: Callable[[date, float], None],
-                   writing: Callable[[], AbstractContextManager[object]] | None = None) -> Counter[str]:
-    """Solarmon's own rollups of many local days (the cells' days included), each computed before a
-    short write transaction (run in ``writing()`` when given); ``done(day, seconds written)`` after
-    each. ``days`` may wait for each day's samples."""
-    return rollups.rollup_days(system_id, days, done=done, writing=writing)
+def recompute_days(system_id: str, days: Iterable[date], done: Callable[[date, float, int], None],
+                   writing: Callable[[], AbstractContextManager[object]] | None = None,
+                   bound_s: float | None = None) -> Counter[str]:
+    """Solarmon's own rollups of many local days (the cells' days included), each computed before its
+    short write transactions (each run in ``writing()`` when given, and on SQLite held at most about
+    ``bound_s``); ``done(day, seconds of its longest write, writes interrupted)`` after
+    each. ``days`` may wait for each
+    day's samples."""
+    return rollups.rollup_days(system_id, days, done=done, writing=writing, bound_s=bound_s)
 
 
 def write_imported(system: System, day: date, rows: dict[type[models.Model], list[dict[str, Any]]]

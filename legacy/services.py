@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -41,13 +42,13 @@ from catalog.yamlconfig.problems import Problems
 from legacy import cadence, hourly, report, scan, tables
 from legacy.catalog_doc import catalog_document
 from legacy.discovery_rows import carry_over
-from legacy.follow import Follower, day_before, parse_ts
+from legacy.follow import NEVER, Follower, day_before, parse_ts
 from legacy.models import LegacyImport, LegacyTableProgress
 from legacy.placement import Placement, Placer, vendor_from_rows
 from legacy.progress import ProgressBar, Stream
 from legacy.rollups import recompute_days
 from legacy.source import LegacyError, Shape, detect_shape, open_source
-from legacy.writer import WAL_CHECKPOINT_PAGES, LockBound, Span, Writer, open_writer
+from legacy.writer import LockBound, Span, Writer, open_writer
 
 
 class Timer:
@@ -240,37 +241,44 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
         bar.done = sum(min(p.rows_read, found.tables[p.table].rows) for p in done.values()
                        if p.table in found.tables)
     most = int(settings.SOLARMON_LEGACY_BATCH_ROWS)
-    batch = most
     started: dict[str, int] = {}
     added: Counter[str] = Counter()  # rows this run wrote, per table
     if follower is not None:
         writer.span_guard = partial(_unless_late, follower, record)
-    names = list(specs)
+    # The tables are copied side by side in time: the next batch is always that of the table whose
+    # copy is furthest behind, so every table is about as far on and the rollups can follow the
+    # copy from its first day (rather than from the last table's start).
+    tables = {}
+    for table in specs:
+        low, top = done[table].last_rowid, found.tables[table].max_rowid
+        if low < top:
+            started[table] = low
+            tables[table] = _TableCopy(low, top, most)
     with timer.phase("samples"):
-        for n, (table, spec) in enumerate(specs.items()):
-            progress = done[table]
-            low, top = progress.last_rowid, found.tables[table].max_rowid
-            if low < top:
-                started[table] = low
-            # The rollups follow the last table with rows left to copy (the others are complete).
-            leads = follower is not None and all(
-                done[later].last_rowid >= found.tables[later].max_rowid for later in names[n + 1:])
-            while low < top:
-                high = min(low + batch, top)
-                try:
-                    read, written = writer.write(spec, low, high, progress, bounded=batch > MIN_BATCH)
-                except LockBound:
-                    # Rolled back at the lock's bound: the same rows again, in smaller batches.
-                    writer.interrupted += 1
-                    batch = max(MIN_BATCH, batch // 4)
-                    continue
-                batch = _next_batch(batch, most, writer.last_hold_s)
-                if leads and writer.last_span is not None and follower is not None:
-                    follower.advance(parse_ts(writer.last_span[1]))
-                added[table] += written
-                if bar is not None:
-                    bar.advance(read, table)
-                low = high
+        while tables:
+            table = min(tables, key=lambda name: tables[name].frontier)
+            state, spec, progress = tables[table], specs[table], done[table]
+            high = min(state.low + state.batch, state.top)
+            try:
+                read, written = writer.write(spec, state.low, high, progress, bounded=state.batch > MIN_BATCH)
+            except LockBound:
+                # Rolled back at the lock's bound: the same rows again, in smaller batches.
+                writer.interrupted += 1
+                state.batch = max(MIN_BATCH, state.batch // 4)
+                continue
+            state.batch = _next_batch(state.batch, most, writer.last_hold_s)
+            if writer.last_span is not None:
+                state.frontier = parse_ts(writer.last_span[1])
+            state.low = high
+            if state.low >= state.top:
+                del tables[table]
+            if follower is not None and tables:
+                # Every row before the least advanced table's last one is copied (rows are in time
+                # order; a late one is caught before it is written, see _unless_late).
+                follower.advance(min(t.frontier for t in tables.values()))
+            added[table] += written
+            if bar is not None:
+                bar.advance(read, table)
     writer.span_guard = None
     if bar is not None:
         bar.finish()
@@ -288,6 +296,17 @@ def _copy(writer: Writer, specs: dict[str, tables.TableSpec], found: scan.Scan, 
         record.samples_done_at = timezone.now()
         record.save(update_fields=["samples_done_at"])
     return started
+
+
+@dataclass
+class _TableCopy:
+    """Where one table's copy is: the next rowid range's start, the last rowid, the batch's rows,
+    and the time of the last row written (NEVER before its first batch of this run)."""
+
+    low: int
+    top: int
+    batch: int
+    frontier: datetime = NEVER
 
 
 # A batch's transaction: grow below, shrink above. At least about SQLite's busy-handler step
@@ -351,14 +370,15 @@ def _follower(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, 
     turns = writer.turns.turn if writer.turns is not None else None
 
     def roll(system_id: str, days: Iterator[date]) -> None:
-        def done(day: date, seconds: float) -> None:
+        def done(day: date, seconds: float, interrupted: int) -> None:
             result.longest_rollup_s = max(result.longest_rollup_s, seconds)
+            result.interrupted_rollup_writes += interrupted
             result.rolled_days += 1
             record.rolled_through[system_id] = day.isoformat()
             with turns() if turns is not None else nullcontext():
                 record.save(update_fields=["rolled_through"])
 
-        recompute_days(system_id, days, done, turns)
+        recompute_days(system_id, days, done, turns, writer.bound_s)
 
     follower = Follower(by_system, zones, roll, import_pragmas, rolled)
     follower.start()
@@ -419,15 +439,17 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
     bar = ProgressBar(stream, len(plan), unit="days") if stream is not None and plan else None
     for system_id in dict.fromkeys(system for system, _ in plan):
 
-        def done(day: date, seconds: float, system_id: str = system_id) -> None:
+        def done(day: date, seconds: float, interrupted: int, system_id: str = system_id) -> None:
             result.longest_rollup_s = max(result.longest_rollup_s, seconds)
+            result.interrupted_rollup_writes += interrupted
             record.rolled_through[system_id] = day.isoformat()
             record.save(update_fields=["rolled_through"])
             if bar is not None:
                 bar.advance(1, f"rollups {system_id} {day}")
 
         with import_pragmas():
-            recompute_days(system_id, [day for system, day in plan if system == system_id], done, turns)
+            recompute_days(system_id, [day for system, day in plan if system == system_id], done, turns,
+                           writer.bound_s)
     if bar is not None:
         bar.finish()
     return len(plan)
@@ -437,14 +459,14 @@ def _roll(conn: sqlite3.Connection, found: scan.Scan, placement: Placement, reco
 def import_pragmas() -> Iterator[None]:
     """SQLite: settings of solarmon's own connection while it recomputes imported days, restored
     after. A bigger page cache keeps a day's sample pages at hand; temporary tables (the staged
-    tiers) stay in memory; the write-ahead log is checkpointed at SQLite's default ~4 MB by these
-    commits, so it never grows for a commit of polling to checkpoint. Durability is unchanged
+    tiers) stay in memory; its commits do not checkpoint the write-ahead log: the writer's
+    checkpointer does after each of them (:class:`legacy.writer.Checkpointer`). Durability is unchanged
     (synchronous stays NORMAL)."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield  # (temp_store cannot change inside a transaction)
         return
     pragmas = {"cache_size": -int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024, "temp_store": 2,
-               "wal_autocheckpoint": WAL_CHECKPOINT_PAGES}
+               "wal_autocheckpoint": 0}
     with connection.cursor() as cursor:
         before = {}
         for name in pragmas:

@@ -39,9 +39,6 @@ MAPS = {
     "legacy_cells": "legacy_id TEXT, power INTEGER, cell INTEGER, cell_id TEXT, battery_id TEXT, "
                     "PRIMARY KEY (legacy_id, power, cell)",
 }
-# SQLite's own default: the import's commits checkpoint every ~4 MB of write-ahead log, so the WAL
-# never grows for a commit of polling to checkpoint (and wait for).
-WAL_CHECKPOINT_PAGES = 1000
 # SQLite's busy handler retries a waiting writer at most every 100 ms: a pause a little longer
 # than that always lets one in.
 YIELD_S = 0.11
@@ -66,11 +63,12 @@ class WriteTurns:
     where polling would have to win against both.
     """
 
-    def __init__(self, bound_s: float) -> None:
+    def __init__(self, bound_s: float, after: Callable[[], None] | None = None) -> None:
         self.bound_s = bound_s
         self.held_s = 0.0  # the write lock held since the last gap a writer could use
         self.last_release = 0.0  # monotonic time the last turn ended
         self._mutex = threading.Lock()
+        self._after = after  # called after each turn, once the next one may begin
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -88,6 +86,45 @@ class WriteTurns:
             finally:
                 self.last_release = time.monotonic()
                 self.held_s += self.last_release - began
+        if self._after is not None:
+            self._after()
+
+
+class Checkpointer:
+    """Checkpoints solarmon's write-ahead log in a thread of its own after each of the import's
+    write transactions (whose connections do not checkpoint themselves), so neither the copy nor
+    the rollups wait for a checkpoint's writes and syncs, nor hold their turn at the lock
+    meanwhile. A checkpoint follows every commit, so the log stays about one transaction long and
+    polling's own commits seldom find it past SQLite's checkpoint threshold (~4 MB)."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=float(settings.SOLARMON_LEGACY_BUSY_TIMEOUT_S))
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._due = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="legacy-checkpoint", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        """A write transaction of the import has committed: checkpoint soon."""
+        self._due.set()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._due.wait()
+            self._due.clear()
+            try:
+                # PASSIVE: copies what no reader needs, never waits for (or blocks) a writer.
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                continue  # (the next commit's checkpoint tries again; polling's would too)
+
+    def close(self) -> None:
+        self._stopped = True
+        self._due.set()
+        self._thread.join()
+        self._conn.close()
 
 
 class Writer(ABC):
@@ -98,6 +135,8 @@ class Writer(ABC):
         self.longest_s = 0.0  # the longest write transaction so far (what polling may wait for)
         self.last_hold_s = 0.0  # how long the last batch's write transaction took
         self.interrupted = 0  # writes cut short at the lock's bound and done again smaller
+        # How long one write transaction may hold SQLite's write lock (None: not bounded).
+        self.bound_s: float | None = None
         # The turns at the write lock (SQLite only), shared with the rollups beside the copy.
         self.turns: WriteTurns | None = None
         # When set, each batch's write runs in ``span_guard(span)`` (see legacy.follow); the span
@@ -166,9 +205,9 @@ class SQLiteWriter(Writer):
 
     A write that runs past SOLARMON_LEGACY_MAX_HOLD_S (a busy machine, a slow card) is
     interrupted, rolled back and raises :class:`LockBound`, so no transaction of the import holds
-    the lock longer, whatever the rows cost. The write-ahead log is checkpointed by the import's
-    own commits (SQLite's default of every ~4 MB): left to grow, it would be checkpointed by the
-    first commit of polling after it, which then waits for the whole checkpoint.
+    the lock longer, whatever the rows cost. The write-ahead log is checkpointed after each of the
+    import's commits by a thread of its own (:class:`Checkpointer`): left to grow, it would be
+    checkpointed by the first commit of polling after it, which then waits for the whole checkpoint.
     """
 
     def __init__(self, path: Path) -> None:
@@ -176,17 +215,22 @@ class SQLiteWriter(Writer):
         # Held at most half the setting per transaction, and again at most half before a pause:
         # a waiting writer waits at most the setting (plus its busy handler's 0.1 s step).
         self.bound_s = float(settings.SOLARMON_LEGACY_MAX_HOLD_S) / 2
-        self.turns = WriteTurns(self.bound_s)
+        self.checkpointer = Checkpointer(str(connection.settings_dict["NAME"]))
+        self.turns = WriteTurns(self.bound_s, after=self.checkpointer.committed)
         self._deadline = 0.0
         # solarmon's rows are placed through its catalog (the maps), so foreign keys are not
         # looked up again per row; a bigger cache keeps the indexes' pages at hand; staged batches
         # stay in memory.
         self.conn.execute("PRAGMA foreign_keys = OFF")
         self.conn.execute("PRAGMA synchronous = NORMAL")  # as solarmon's own connections (WAL)
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's work
         self.conn.execute(f"PRAGMA cache_size = -{int(settings.SOLARMON_LEGACY_CACHE_MB) * 1024}")
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self._staged: set[str] = set()
+
+    def close(self) -> None:
+        super().close()
+        self.checkpointer.close()
 
     def _over_time(self) -> int:
         """SQLite's progress handler: non-zero interrupts the running statement."""
@@ -231,6 +275,7 @@ class SQLiteWriter(Writer):
               progress: LegacyTableProgress, bounded: bool) -> tuple[int, float]:
         """The batch's write transaction: (rows written, seconds the lock was held)."""
         columns = ", ".join(spec.columns)
+        assert self.bound_s is not None
         self.conn.execute("BEGIN IMMEDIATE")
         # The lock is held from here (waiting for it above is not holding it).
         began = time.monotonic()
@@ -244,7 +289,7 @@ class SQLiteWriter(Writer):
             self.conn.execute("UPDATE legacy_table_progress SET last_rowid = ?, rows_read = rows_read + ?, "
                               "rows_written = rows_written + ? WHERE id = ?",
                               (high, read, written, progress.pk))
-            self.conn.set_progress_handler(None, 0)  # the commit (and its checkpoint) is never cut short
+            self.conn.set_progress_handler(None, 0)  # the commit is never cut short
             self.conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             self._rollback()
