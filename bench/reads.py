@@ -112,6 +112,9 @@ def requests(end: datetime) -> list[tuple[str, str]]:
         out.append((f"api: {level} hourly, a month", f"/api/energy/{level}/hourly/?{urlencode(dates)}"))
         out.append((f"api: {level} daily, a year", f"/api/energy/{level}/daily/"))
         out.append((f"api: {level} hourly, first page", f"/api/energy/{level}/hourly/"))
+    out.append(("api: inverters hourly, by inverter, last page",
+                "/api/energy/inverters/hourly/?ordering=-inverter_id&offset=26000"))
+    out.append(("api: packs hourly, by pack", "/api/energy/packs/hourly/?ordering=pack_id"))
     for resource in ("systems", "arrays", "inverters", "battery-arrays", "battery-packs", "batteries",
                      "cells", "meters", "adapter-types", "adapters", "pack-adapters", "attachments",
                      "discovered-devices", "discovery-ports"):
