@@ -186,19 +186,23 @@ def open_days(system: catalog.System, now: datetime | None = None) -> OpenDays:
     """The daily rows of the system's days not closed yet (see :class:`OpenDays`)."""
     now = now or timezone.now()
     topo = Topology.current(system)
-    today = local_date(now, topo.tz)
-    start = max(open_start(topo, now), local_day(today - timedelta(days=1), topo.tz).start_utc)
     first: date | None = None
     rows: dict[type[models.Model], list[Any]] = {}
-    day = local_date(start, topo.tz)
-    while day <= today:
+    for day in _open_dates(topo, now)[1]:
         built = _day_rows(topo, local_day(day, topo.tz), now)
         if built is not None:
             first = first or day
             for model, found in built.items():
                 rows.setdefault(model, []).extend(found)
-        day += timedelta(days=1)
     return OpenDays(first, rows)
+
+
+def _open_dates(topo: Topology, now: datetime) -> tuple[datetime, list[date]]:
+    """Where the open span starts (no earlier than yesterday's start), and the local dates it touches."""
+    today = local_date(now, topo.tz)
+    start = max(open_start(topo, now), local_day(today - timedelta(days=1), topo.tz).start_utc)
+    first = local_date(start, topo.tz)
+    return start, [first + timedelta(days=n) for n in range((today - first).days + 1)]
 
 
 @dataclass(frozen=True)
@@ -232,14 +236,12 @@ def open_span(system: catalog.System, now: datetime | None = None) -> OpenSpan:
     (A rollup stalled for longer leaves the days before yesterday as they are stored.)"""
     now = now or timezone.now()
     topo = Topology.current(system)
-    today = local_date(now, topo.tz)
-    start = max(open_start(topo, now), local_day(today - timedelta(days=1), topo.tz).start_utc)
-    first = local_date(start, topo.tz)
+    start, days = _open_dates(topo, now)
     rows: dict[type[models.Model], list[Any]] = {}
-    for n in range((today - first).days + 1):
-        for model, built in open_hours(topo, local_day(first + timedelta(days=n), topo.tz), now)[1].items():
+    for day in days:
+        for model, built in open_hours(topo, local_day(day, topo.tz), now)[1].items():
             rows.setdefault(model, []).extend(built)
-    return OpenSpan(start, first, rows)
+    return OpenSpan(start, days[0], rows)
 
 
 def today_energy(target: Target, now: datetime | None = None) -> dict[str, Any]:
