@@ -71,7 +71,7 @@ class OverlapWatch:
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float, what: str, workers: list[Worker],
-          every: Callable[[], None] = lambda: None) -> None:
+          every: Callable[[], None] = lambda: None, seen: Callable[[], object] = lambda: "") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         every()
@@ -81,7 +81,7 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str, workers: l
             assert worker.alive(), f"a worker died:\n{worker.log_tail()}"
         time.sleep(0.3)
     logs = "\n\n".join(w.log_tail() for w in workers)
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+    raise AssertionError(f"timed out waiting for {what} (last seen: {seen()})\n{logs}")
 
 
 @pytest.fixture
@@ -161,7 +161,9 @@ def test_each_collector_polls_and_discovers_only_its_own_devices(
         # ---- both collectors poll their own devices and find their own new ones ----------
         _wait(lambda: all(_samples(i) >= 3 for i in ("alpha_rtu", "beta_rtu", "gw_alpha", "gw_beta"))
               and DeviceDiscovery.objects.count() == 2, 120, "polls and discoveries", workers,
-              every=record_pollers)
+              every=record_pollers,
+              seen=lambda: ({i: _samples(i) for i in ("alpha_rtu", "beta_rtu", "gw_alpha", "gw_beta")},
+                            list(DeviceDiscovery.objects.values_list("serial_number", "collector"))))
         found = {row.serial_number: row for row in DeviceDiscovery.objects.select_related("adapter")}
         assert (found["PD77000001"].collector_id, found["SE88000002"].collector_id) == (alpha, beta)
         assert found["PD77000001"].adapter.collector_id == alpha
