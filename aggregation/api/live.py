@@ -102,12 +102,19 @@ class _Descending:
 
 class Ordering:
     """A total order of a list's rows, the same in the database and in Python: the requested
-    fields, then the list's default order as tie-breakers (its primary key); a null below every
-    value; text compared by code point (PostgreSQL's ``C`` collation, SQLite's own)."""
+    fields, then the primary key's in the first field's direction (so the database can walk the
+    key's index, either way); without any, the list's default order. A null below every value;
+    text compared by code point (PostgreSQL's ``C`` collation, SQLite's own)."""
 
-    def __init__(self, model: type[models.Model], ordering: Sequence[str], default: Sequence[str]) -> None:
-        names = [key.lstrip("-") for key in ordering]
-        self.keys = [*ordering, *(key for key in default if key.lstrip("-") not in names)]
+    def __init__(self, model: type[models.Model], requested: Sequence[str], default: Sequence[str]) -> None:
+        if requested:
+            names = {key.lstrip("-") for key in requested}
+            way = "-" if requested[0].startswith("-") else ""
+            key_fields = [model._meta.get_field(name).attname  # type: ignore[union-attr]
+                          for name in model._meta.pk.field_names]  # type: ignore[union-attr,attr-defined]
+            self.keys = [*requested, *(f"{way}{name}" for name in key_fields if name not in names)]
+        else:
+            self.keys = list(default)
         self.text = {f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField)}
         self.text |= {f.attname for f in model._meta.concrete_fields
                       if isinstance(f, models.ForeignKey) and isinstance(f.target_field, models.CharField)}
@@ -165,10 +172,10 @@ class Interleaved(Sequence[Any]):
         return rows[lo - at:hi - at]
 
 
-def merged(queryset: models.QuerySet[Any], live: Live, ordering: Sequence[str], default: Sequence[str]
+def merged(queryset: models.QuerySet[Any], live: Live, requested: Sequence[str], default: Sequence[str]
            ) -> Sequence[Any]:
-    """The stored rows but those the built ones replace, and the built rows, in ``ordering`` (then
-    the list's ``default`` order)."""
-    order = Ordering(queryset.model, ordering, default)
+    """The stored rows but those the built ones replace, and the built rows, in the ``requested``
+    order (see :class:`Ordering`), else the list's ``default`` order."""
+    order = Ordering(queryset.model, requested, default)
     kept = queryset if live.replaced is None else queryset.exclude(live.replaced)
     return Interleaved(kept.order_by(*order.expressions(connection.vendor)), live.rows, order)

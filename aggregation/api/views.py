@@ -66,8 +66,8 @@ class RollupViewSet(ApiViewSetMixin, mixins.ListModelMixin, viewsets.GenericView
         built = (live.hourly(model, filterset, now) if self.hourly
                  else live.daily(model, self.date_field, filterset, now))
         default = [str(key) for key in self.get_queryset().query.order_by]
-        ordering = ApiOrderingFilter().get_ordering(request, queryset, self) or default
-        rows = live.merged(queryset, built, ordering, default)
+        requested = ApiOrderingFilter().get_ordering(request, queryset, self) or []
+        rows = live.merged(queryset, built, requested, default)
         page: Any = self.paginate_queryset(rows)  # type: ignore[arg-type]
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
