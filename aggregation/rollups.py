@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -36,6 +36,7 @@ from aggregation.levels import build_rows
 from aggregation.signals import rollup_written
 from aggregation.topology import Topology
 from catalog import models as catalog
+from solarmon.sqlite_bounds import interrupted_after
 from telemetry.upsert import upsert
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ class _BoundedWrites:
             try:
                 with transaction.atomic():
                     began = time.monotonic()  # the write lock is held from here (BEGIN IMMEDIATE)
-                    with _interrupted_after(limit):
+                    with interrupted_after(connection.connection, limit):
                         out = write()
             except OperationalError as exc:
                 if limit is None or "interrupt" not in str(exc):
@@ -221,21 +222,6 @@ class _BoundedWrites:
             finally:
                 self.longest_s = max(self.longest_s, time.monotonic() - began)
         return out
-
-
-@contextmanager
-def _interrupted_after(seconds: float | None) -> Iterator[None]:
-    """SQLite: interrupt the statements run inside once ``seconds`` have passed (not the commit)."""
-    if seconds is None:
-        yield
-        return
-    deadline = time.monotonic() + seconds
-    raw = connection.connection
-    raw.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
-    try:
-        yield
-    finally:
-        raw.set_progress_handler(None, 0)
 
 
 _CELL_DAY_STAGE = "rollup_stage_battery_cell_daily"

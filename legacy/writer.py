@@ -28,6 +28,7 @@ from legacy.models import LegacyTableProgress
 from legacy.placement import DEYE_FAMILY, Placement
 from legacy.source import LegacyError
 from legacy.tables import UTC_TS, TableSpec, copy_sql, select_sql
+from solarmon.sqlite_bounds import interrupted_after
 
 MAPS = {
     "legacy_inverters": "legacy_id TEXT PRIMARY KEY, inverter_id TEXT, array_id TEXT, system_id TEXT, "
@@ -217,7 +218,6 @@ class SQLiteWriter(Writer):
         self.bound_s = float(settings.SOLARMON_LEGACY_MAX_HOLD_S) / 2
         self.checkpointer = Checkpointer(str(connection.settings_dict["NAME"]))
         self.turns = WriteTurns(self.bound_s, after=self.checkpointer.committed)
-        self._deadline = 0.0
         # solarmon's rows are placed through its catalog (the maps), so foreign keys are not
         # looked up again per row; a bigger cache keeps the indexes' pages at hand; staged batches
         # stay in memory.
@@ -231,10 +231,6 @@ class SQLiteWriter(Writer):
     def close(self) -> None:
         super().close()
         self.checkpointer.close()
-
-    def _over_time(self) -> int:
-        """SQLite's progress handler: non-zero interrupts the running statement."""
-        return 1 if time.monotonic() > self._deadline else 0
 
     def _stage(self, spec: TableSpec, low: int, high: int) -> str:
         """Convert rows (low, high] into this connection's temporary table; no lock on solarmon's."""
@@ -279,18 +275,15 @@ class SQLiteWriter(Writer):
         self.conn.execute("BEGIN IMMEDIATE")
         # The lock is held from here (waiting for it above is not holding it).
         began = time.monotonic()
-        self._deadline = began + self.bound_s
         try:
-            if bounded:
-                self.conn.set_progress_handler(self._over_time, 1000)
-            # Rows already there are skipped; anything else wrong with a row is an error, not a skip.
-            written = self.conn.execute(f"INSERT INTO main.{spec.name} ({columns}) SELECT {columns} "
-                                        f"FROM temp.{stage} WHERE 1 ON CONFLICT DO NOTHING").rowcount
-            self.conn.execute("UPDATE legacy_table_progress SET last_rowid = ?, rows_read = rows_read + ?, "
-                              "rows_written = rows_written + ? WHERE id = ?",
-                              (high, read, written, progress.pk))
-            self.conn.set_progress_handler(None, 0)  # the commit is never cut short
-            self.conn.execute("COMMIT")
+            with interrupted_after(self.conn, self.bound_s if bounded else None):
+                # Rows already there are skipped; anything else wrong with a row is an error, not a skip.
+                written = self.conn.execute(f"INSERT INTO main.{spec.name} ({columns}) SELECT {columns} "
+                                            f"FROM temp.{stage} WHERE 1 ON CONFLICT DO NOTHING").rowcount
+                self.conn.execute("UPDATE legacy_table_progress SET last_rowid = ?, "
+                                  "rows_read = rows_read + ?, rows_written = rows_written + ? WHERE id = ?",
+                                  (high, read, written, progress.pk))
+            self.conn.execute("COMMIT")  # outside the bound: a commit is never cut short
         except sqlite3.IntegrityError as exc:
             self._rollback()
             raise self.unplaced(spec, low, high, exc) from exc
@@ -302,8 +295,6 @@ class SQLiteWriter(Writer):
         except BaseException:
             self._rollback()
             raise
-        finally:
-            self.conn.set_progress_handler(None, 0)
         return written, time.monotonic() - began
 
     def _rollback(self) -> None:
