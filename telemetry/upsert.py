@@ -75,6 +75,7 @@ class _Statement:
     tail: str  # ON CONFLICT (key) DO ...
     marks: str  # (%s, %s, ...)
     arrays: str  # SELECT * FROM unnest(%b::type[], ...): the rows as one binary array per column
+    one_row: str  # SQLite: INSERT … VALUES (?, ?, …) ON CONFLICT …, for an executemany on a plain cursor
 
 
 @lru_cache(maxsize=256)
@@ -94,8 +95,9 @@ def _statement(model: type[models.Model], vendor: str, skip: frozenset[str], kee
     arrays = ""
     if vendor == "postgresql":
         arrays = "SELECT * FROM unnest(" + ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields) + ")"
-    return _Statement(fields, f"INSERT INTO {table} ({', '.join(names)}) ", f"{conflict} {action}",
-                      "(" + ", ".join(["%s"] * len(fields)) + ")", arrays)
+    head = f"INSERT INTO {table} ({', '.join(names)}) "
+    return _Statement(fields, head, f"{conflict} {action}", "(" + ", ".join(["%s"] * len(fields)) + ")", arrays,
+                      f"{head}VALUES ({', '.join(['?'] * len(fields))}) {conflict} {action}")
 
 
 def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
@@ -107,7 +109,7 @@ def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip
         rows = list(rows)
         if not rows:
             return 0
-        with _bound_cursor() as bound:
+        with _raw_cursor() as bound:
             _execute_prepared(bound, f"{plan.head}{plan.arrays} {plan.tail}",
                               _arrays(plan.fields, rows, dict(overrides or {})))
             return len(rows) if update else max(bound.rowcount, 0)
@@ -147,31 +149,40 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
 
     Returns whether the head rows were new (a repeat writes nothing). One statement on
     PostgreSQL (see above); on SQLite, whose statements run in the process without a round trip,
-    one statement per table in one transaction.
+    one ``executemany`` per table in one transaction, on a plain cursor: Django's SQLite cursor
+    rewrites a statement's placeholders with a regular expression at every call, which cost
+    more than the head row's insert.
     """
     details = [detail for detail in details if detail.rows]
-    if connection.vendor != "postgresql":
-        with transaction.atomic() if details else contextlib.nullcontext():
-            if not insert_new(head, rows):
-                return False
-            for detail in details:
-                upsert(detail.model, detail.rows, keep_min=detail.keep_min, keep_max=detail.keep_max,
-                       many=True)
-        return True
-    shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
-    sql = _linked_statement(head, shape)
-    head_plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
-    rows = list(rows)
+    rows = rows if isinstance(rows, Sequence) else list(rows)
     if not rows:
         return False
-    params = _arrays(head_plan.fields, rows, {})
-    for detail, (model, low, high) in zip(details, shape, strict=True):
-        plan = _statement(model, "postgresql", frozenset(), low, high, True)
+    shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
+    plans = _linked_plans(head, shape, connection.vendor)
+    if connection.vendor != "postgresql":
+        with transaction.atomic() if details else contextlib.nullcontext(), _raw_cursor() as cursor:
+            cursor.executemany(plans[0].one_row, _values(plans[0].fields, rows, {}))
+            if cursor.rowcount <= 0:
+                return False
+            for plan, detail in zip(plans[1:], details, strict=True):
+                cursor.executemany(plan.one_row, _values(plan.fields, detail.rows, {}))
+        return True
+    params = _arrays(plans[0].fields, rows, {})
+    for plan, detail in zip(plans[1:], details, strict=True):
         params.extend(_arrays(plan.fields, detail.rows, {}))
-    with _bound_cursor() as cursor:
-        _execute_prepared(cursor, sql, params)
+    with _raw_cursor() as cursor:
+        _execute_prepared(cursor, _linked_statement(head, shape), params)
         (new,) = cursor.fetchone()
     return bool(new)
+
+
+@lru_cache(maxsize=64)
+def _linked_plans(head: type[models.Model],
+                  details: tuple[tuple[type[models.Model], frozenset[str], frozenset[str]], ...],
+                  vendor: str) -> tuple[_Statement, ...]:
+    """The head table's insert (``DO NOTHING``), then each detail table's upsert."""
+    return (_statement(head, vendor, frozenset(), frozenset(), frozenset(), False),
+            *[_statement(model, vendor, frozenset(), low, high, True) for model, low, high in details])
 
 
 @lru_cache(maxsize=64)
@@ -180,29 +191,35 @@ def _linked_statement(head: type[models.Model],
     """``WITH head AS (INSERT … DO NOTHING RETURNING 1), d0 AS (INSERT … WHERE EXISTS (SELECT FROM
     head) …), … SELECT count(*) FROM head``: every part runs, the details only add rows when the
     head row is new."""
-    plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
+    plan, *plans = _linked_plans(head, details, "postgresql")
     parts = [f"head AS ({plan.head}{plan.arrays} {plan.tail} RETURNING 1)"]
-    for i, (model, low, high) in enumerate(details):
-        part = _statement(model, "postgresql", frozenset(), low, high, True)
+    for i, part in enumerate(plans):
         parts.append(f"d{i} AS ({part.head}{part.arrays} WHERE EXISTS (SELECT FROM head) {part.tail})")
     return f"WITH {', '.join(parts)} SELECT count(*) FROM head"
 
 
 @contextlib.contextmanager
-def _bound_cursor() -> Iterator[Any]:
-    """A cursor of the default connection whose parameters are bound by the server (sent apart
-    from the statement, in binary), still seen by Django's query logging and ``execute_wrapper``;
-    Django's own cursors bind on the client.
+def _raw_cursor() -> Iterator[Any]:
+    """A cursor of the default connection that takes the database's own placeholders (``$1`` on
+    PostgreSQL, ``?`` on SQLite), still seen by Django's query logging and ``execute_wrapper``.
 
-    It is psycopg's ``RawCursor``, whose statements number their parameters (``$1``): a ``%s``
-    statement is parsed again at every execute once it is longer than psycopg's cache takes
-    (4,096 bytes; the pack's statement is longer), about 0.14 ms of a pack poll's CPU.
+    On PostgreSQL it is psycopg's ``RawCursor``, whose parameters are bound by the server (sent
+    apart from the statement, in binary; Django's own cursors bind on the client) and whose
+    statements are not parsed on the client: a ``%s`` statement is parsed again at every execute
+    once it is longer than psycopg's cache takes (4,096 bytes; the pack's statement is longer),
+    about 0.14 ms of a pack poll's CPU. On SQLite it is the driver's plain cursor (see
+    :func:`insert_linked`); only its ``executemany`` may be used while statements are logged
+    (Django's log of an ``execute`` substitutes ``%s`` placeholders).
     """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    pgarrays.register(connection.connection)
+    raw_connection = connection.connection
     with connection.wrap_database_errors:
-        raw = psycopg.RawCursor(connection.connection)
+        if connection.vendor == "postgresql":
+            pgarrays.register(raw_connection)
+            raw = psycopg.RawCursor(raw_connection)
+        else:
+            raw = raw_connection.cursor()
     with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
