@@ -38,7 +38,8 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from telemetry import pgarrays
 from telemetry.statements import execute
@@ -96,7 +97,8 @@ def _statement(model: type[models.Model], vendor: str, skip: frozenset[str], kee
     if vendor == "postgresql":
         arrays = "SELECT * FROM unnest(" + ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields) + ")"
     head = f"INSERT INTO {table} ({', '.join(names)}) "
-    return _Statement(fields, head, f"{conflict} {action}", "(" + ", ".join(["%s"] * len(fields)) + ")", arrays,
+    marks = ", ".join(["%s"] * len(fields))
+    return _Statement(fields, head, f"{conflict} {action}", f"({marks})", arrays,
                       f"{head}VALUES ({', '.join(['?'] * len(fields))}) {conflict} {action}")
 
 
@@ -157,10 +159,11 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
     rows = rows if isinstance(rows, Sequence) else list(rows)
     if not rows:
         return False
+    db = connections[DEFAULT_DB_ALIAS]  # once: each lookup through ``connection`` is a thread-local's
     shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
-    plans = _linked_plans(head, shape, connection.vendor)
-    if connection.vendor != "postgresql":
-        with transaction.atomic() if details else contextlib.nullcontext(), _raw_cursor() as cursor:
+    plans = _linked_plans(head, shape, db.vendor)
+    if db.vendor != "postgresql":
+        with transaction.atomic() if details else contextlib.nullcontext(), _raw_cursor(db) as cursor:
             cursor.executemany(plans[0].one_row, _values(plans[0].fields, rows, {}))
             if cursor.rowcount <= 0:
                 return False
@@ -170,8 +173,8 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
     params = _arrays(plans[0].fields, rows, {})
     for plan, detail in zip(plans[1:], details, strict=True):
         params.extend(_arrays(plan.fields, detail.rows, {}))
-    with _raw_cursor() as cursor:
-        _execute_prepared(cursor, _linked_statement(head, shape), params)
+    with _raw_cursor(db) as cursor:
+        _execute_prepared(cursor, _linked_statement(head, shape), params, db)
         (new,) = cursor.fetchone()
     return bool(new)
 
@@ -199,7 +202,7 @@ def _linked_statement(head: type[models.Model],
 
 
 @contextlib.contextmanager
-def _raw_cursor() -> Iterator[Any]:
+def _raw_cursor(db: BaseDatabaseWrapper | None = None) -> Iterator[Any]:
     """A cursor of the default connection that takes the database's own placeholders (``$1`` on
     PostgreSQL, ``?`` on SQLite), still seen by Django's query logging and ``execute_wrapper``.
 
@@ -211,16 +214,17 @@ def _raw_cursor() -> Iterator[Any]:
     :func:`insert_linked`); only its ``executemany`` may be used while statements are logged
     (Django's log of an ``execute`` substitutes ``%s`` placeholders).
     """
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    raw_connection = connection.connection
-    with connection.wrap_database_errors:
-        if connection.vendor == "postgresql":
+    db = db or connections[DEFAULT_DB_ALIAS]
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    raw_connection = db.connection
+    with db.wrap_database_errors:
+        if db.vendor == "postgresql":
             pgarrays.register(raw_connection)
             raw = psycopg.RawCursor(raw_connection)
         else:
             raw = raw_connection.cursor()
-    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
+    with db._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
 
@@ -231,7 +235,8 @@ def _numbered(sql: str) -> str:
     return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
 
 
-def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
+def _execute_prepared(cursor: Any, sql: str, params: list[Any],
+                      db: BaseDatabaseWrapper | None = None) -> None:
     """``cursor.execute`` of a statement prepared on its connection at first use (see above).
 
     Django's cursor cannot pass psycopg's ``prepare=True``, so the connection's threshold is set
@@ -241,9 +246,10 @@ def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
     executed prepared statement for the log to show.
     """
     sql = _numbered(sql)
-    raw = connection.connection
+    db = db or connections[DEFAULT_DB_ALIAS]
+    raw = db.connection
     if (raw.prepare_threshold is not None or not settings.SOLARMON_PG_PREPARED_WRITES
-            or connection.queries_logged):
+            or db.queries_logged):
         cursor.execute(sql, params)
         return
     raw.prepare_threshold = 0
@@ -264,11 +270,12 @@ def _arrays(fields: list[models.Field[Any, Any]], rows: Sequence[Mapping[str, An
         [row[attname] if attname in row else row.get(name, default) for row in rows]
         for attname, name, default in recipe.defaults(fields)]
     params: list[Any] = []
+    adapt = connection.ops.adapt_datetimefield_value
     for i, field in enumerate(fields):
         column = columns[i]
         if field.attname in fixed:
             column = [fixed[field.attname]] * len(rows)
-        column = _prepared(recipe.prepare[i] or connection.ops.adapt_datetimefield_value, column)
+        column = _prepared(recipe.prepare[i] or adapt, column)
         encoded = pgarrays.encode_with(recipe.encoders[i], column)
         params.append(_listed(field, list(column)) if encoded is None else encoded)
     return params
