@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scale import _backend_cpu_s, muted_receivers  # noqa: E402
+from bench.scale import _backend_cpu_s, _pack_reading, ingest_pack, muted_receivers  # noqa: E402
 
 
 def _setup(database_url: str | None, data_dir: str) -> None:
@@ -49,16 +49,6 @@ def _setup(database_url: str | None, data_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _pack_reading(units: int = 4, cells: int = 16):  # type: ignore[no-untyped-def]
-    from adapters.readings import BatteryUnitReading, CellReading, battery_pack_from_units
-
-    return battery_pack_from_units([
-        BatteryUnitReading(index=u, voltage=52.1, current=-12.5, temperature=24.0, soc=71.0, power=-651.0,
-                           basic_st="Dischg", cells=[CellReading(index=c, voltage=3.256 + c / 1000,
-                                                                 temperature=24.0) for c in range(cells)])
-        for u in range(1, units + 1)])
-
-
 def bench_ingest(ticks: int) -> None:
     from catalog import models as m
     from telemetry import ingest
@@ -67,7 +57,7 @@ def bench_ingest(ticks: int) -> None:
 
     sys_ = f.system("bench")
     pack = f.pack("bench_pack", f.battery_array("bench_ba", sys_), batteries=4, cells=16)
-    reading = _pack_reading()
+    reading = _pack_reading(4, 16)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     ingest.write_rows(ingest.pack_rows(pack, reading, start - timedelta(seconds=5)))  # warm up
     rows_per_tick = len(ingest.pack_rows(pack, reading, start))
@@ -112,28 +102,24 @@ def bench_ingest(ticks: int) -> None:
 def bench_write_alone(ticks: int) -> None:
     """``write`` from values with the receivers muted: 4 × 16 and 16 × 16 cells, 5 s ticks (11 of
     12 update their interval's unit and cell rows) and ticks each in an interval of its own."""
-    from catalog.selectors import load_system_tree
     from telemetry import ingest
     from tests import factories as f
 
     print(f"write alone (receivers muted; load {_load()}):")
     sys_ = f.system("alone")
     for units, cells in ((4, 16), (16, 16)):
-        array = f.battery_array(f"alone_ba{units}", sys_)
-        pack = f.pack(f"alone_{units}", array, batteries=units, cells=cells)
-        tree = load_system_tree(sys_.pk)
-        node = tree.pack(pack.pk) if tree else None
-        assert node is not None
-        batteries = {b.battery_index: b.battery_id for b in node.batteries}
-        ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
-        reading = _pack_reading(units, cells)
+        pack, batteries, ids, reading = ingest_pack(sys_, units, cells, "_alone")
+        for i in range(6):  # warm up: PostgreSQL plans a prepared statement for good at its sixth run
+            ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk, batteries, ids, reading,
+                                            datetime(2026, 1, 1, i, tzinfo=UTC), 60))
         for label, step, start in (("5 s ticks", 5, datetime(2026, 2, 1, tzinfo=UTC)),
                                    ("interval each", 60, datetime(2026, 3, 1, tzinfo=UTC))):
             rows = 0
             client, server, began = time.process_time(), _backend_cpu_s(), time.perf_counter()
             for i in range(ticks):
                 ts = start + timedelta(seconds=step * i)
-                values = ingest.pack_values(pack.pk, array.pk, sys_.pk, batteries, ids, reading, ts, 60)
+                values = ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk, batteries, ids, reading,
+                                            ts, 60)
                 rows += ingest.write(values).written
             wall = time.perf_counter() - began
             print(f"  {units:2d} × {cells}, {label:<13}: {rows / wall:8.0f} rows/s, CPU per tick "
