@@ -49,22 +49,24 @@ BATCH = 200
 
 def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
            skip: Iterable[str] = (), overrides: Mapping[str, Any] | None = None,
-           keep_min: Iterable[str] = (), keep_max: Iterable[str] = (), many: bool = False) -> int:
-    """Upsert ``rows`` into ``model``'s table on its primary key; returns the rows sent.
+           keep_min: Iterable[str] = (), keep_max: Iterable[str] = ()) -> int:
+    """Upsert ``rows`` into ``model``'s table on its primary key, in statements of ``BATCH`` rows;
+    returns the rows sent.
 
     ``skip`` names fields left to their database default (on insert) and never updated
-    (``created_at``); ``overrides`` sets a value for every row (``updated_at``). With ``many``
-    the rows go in one statement whatever their number (an ``executemany`` of a one-row
-    statement on SQLite, one ``INSERT … SELECT FROM unnest(…)`` of one array per column on
-    PostgreSQL) instead of multi-row statements of ``BATCH`` rows.
+    (``created_at``); ``overrides`` sets a value for every row (``updated_at``).
     """
-    return _write(model, rows, skip=skip, overrides=overrides, keep_min=keep_min, keep_max=keep_max,
-                  update=True, many=many)
-
-
-def insert_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Insert the ``rows`` whose primary key is not in the table yet; returns how many were new."""
-    return _write(model, rows, update=False)
+    plan = _statement(model, connection.vendor, frozenset(skip), frozenset(keep_min), frozenset(keep_max),
+                      True)
+    values = _values(plan.fields, rows, dict(overrides or {}))
+    if not values:
+        return 0
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), BATCH):
+            batch = values[i:i + BATCH]
+            execute(cursor, f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
+                    [v for row in batch for v in row])
+    return len(values)
 
 
 @dataclass(frozen=True)
@@ -100,39 +102,6 @@ def _statement(model: type[models.Model], vendor: str, skip: frozenset[str], kee
     marks = ", ".join(["%s"] * len(fields))
     return _Statement(fields, head, f"{conflict} {action}", f"({marks})", arrays,
                       f"{head}VALUES ({', '.join(['?'] * len(fields))}) {conflict} {action}")
-
-
-def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
-           overrides: Mapping[str, Any] | None = None, keep_min: Iterable[str] = (),
-           keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
-    plan = _statement(model, connection.vendor, frozenset(skip), frozenset(keep_min), frozenset(keep_max),
-                      update)
-    if many and plan.arrays:
-        rows = list(rows)
-        if not rows:
-            return 0
-        with _raw_cursor() as bound:
-            _execute_prepared(bound, f"{plan.head}{plan.arrays} {plan.tail}",
-                              _arrays(plan.fields, rows, dict(overrides or {})))
-            return len(rows) if update else max(bound.rowcount, 0)
-    values = _values(plan.fields, rows, dict(overrides or {}))
-    if not values:
-        return 0
-    with connection.cursor() as cursor:
-        # SQLite runs an executemany in C without a round trip per row. PostgreSQL's driver would
-        # send one per row, and binds a multi-row statement's values one by one in Python: there
-        # ``many`` sends each column as one array (INSERT … SELECT FROM unnest), so a pack of 256
-        # cells is one statement with one parameter per column.
-        if many and connection.vendor == "sqlite":
-            cursor.executemany(f"{plan.head}VALUES {plan.marks} {plan.tail}", values)
-            return len(values)
-        written = 0
-        for i in range(0, len(values), BATCH):
-            batch = values[i:i + BATCH]
-            execute(cursor, f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
-                    [v for row in batch for v in row])
-            written += max(cursor.rowcount, 0)
-    return len(values) if update else written
 
 
 @dataclass(frozen=True)
