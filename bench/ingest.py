@@ -5,7 +5,12 @@
    others update them). ``write`` from column values (the poll path: one statement on
    PostgreSQL, one per table in one transaction on SQLite), ``write_rows`` from model instances
    built by ``pack_rows`` (which also reads the pack's catalog rows), and a naive writer that
-   calls ``save()`` on every row in autocommit, as code without a service layer would.
+   calls ``save()`` on every row in autocommit, as code without a service layer would. These
+   three run with the receivers of ``samples_written`` connected; the ticks are not live, so the
+   late-sample check reads after each one. Then the write alone (issue 18's figure: receivers
+   muted), for 4 × 16 and 16 × 16 cells, with 5 s ticks and with each tick its own detail
+   interval (every unit and cell row new): rows/s and the CPU per tick of this process and of
+   the PostgreSQL backend.
 2. SQL statements of one poll tick of the demo installation (3 inverters, 1 meter, 2 packs),
    counted with Django's query capture, per device and for the derived array/system rows.
 3. Tick time for 1, 10 and 50 simulated Modbus TCP inverters (one simulator each), polled in
@@ -28,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scale import _backend_cpu_s, _pack_reading, ingest_pack, muted_receivers  # noqa: E402
+
 
 def _setup(database_url: str | None, data_dir: str) -> None:
     os.environ["SOLARMON_DATA_DIR"] = data_dir
@@ -42,16 +49,6 @@ def _setup(database_url: str | None, data_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _pack_reading():  # type: ignore[no-untyped-def]
-    from adapters.readings import BatteryUnitReading, CellReading, battery_pack_from_units
-
-    units = [BatteryUnitReading(index=u, voltage=52.1, current=-12.5, temperature=24.0, soc=71.0,
-                                power=-651.0, basic_st="Dischg",
-                                cells=[CellReading(index=c, voltage=3.256 + c / 1000, temperature=24.0)
-                                       for c in range(16)]) for u in range(1, 5)]
-    return battery_pack_from_units(units)
-
-
 def bench_ingest(ticks: int) -> None:
     from catalog import models as m
     from telemetry import ingest
@@ -60,7 +57,7 @@ def bench_ingest(ticks: int) -> None:
 
     sys_ = f.system("bench")
     pack = f.pack("bench_pack", f.battery_array("bench_ba", sys_), batteries=4, cells=16)
-    reading = _pack_reading()
+    reading = _pack_reading(4, 16)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     ingest.write_rows(ingest.pack_rows(pack, reading, start - timedelta(seconds=5)))  # warm up
     rows_per_tick = len(ingest.pack_rows(pack, reading, start))
@@ -98,6 +95,37 @@ def bench_ingest(ticks: int) -> None:
     print(f"  naive save()    : {rows / naive:10.0f} rows/s  ({naive / ticks * 1000:6.2f} ms per tick)")
     print(f"  ratio           : {naive / bulk:.1f}× faster in bulk")
     m.System.objects.filter(pk="bench").delete()
+    with muted_receivers():
+        bench_write_alone(ticks)
+
+
+def bench_write_alone(ticks: int) -> None:
+    """``write`` from values with the receivers muted: 4 × 16 and 16 × 16 cells, 5 s ticks (11 of
+    12 update their interval's unit and cell rows) and ticks each in an interval of its own."""
+    from telemetry import ingest
+    from tests import factories as f
+
+    print(f"write alone (receivers muted; load {_load()}):")
+    sys_ = f.system("alone")
+    for units, cells in ((4, 16), (16, 16)):
+        pack, batteries, ids, reading = ingest_pack(sys_, units, cells, "_alone")
+        for i in range(6):  # warm up: PostgreSQL plans a prepared statement for good at its sixth run
+            ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk, batteries, ids, reading,
+                                            datetime(2026, 1, 1, i, tzinfo=UTC), 60))
+        for label, step, start in (("5 s ticks", 5, datetime(2026, 2, 1, tzinfo=UTC)),
+                                   ("interval each", 60, datetime(2026, 3, 1, tzinfo=UTC))):
+            rows = 0
+            client, server, began = time.process_time(), _backend_cpu_s(), time.perf_counter()
+            for i in range(ticks):
+                ts = start + timedelta(seconds=step * i)
+                values = ingest.pack_values(pack.pk, pack.battery_array_id, sys_.pk, batteries, ids, reading,
+                                            ts, 60)
+                rows += ingest.write(values).written
+            wall = time.perf_counter() - began
+            print(f"  {units:2d} × {cells}, {label:<13}: {rows / wall:8.0f} rows/s, CPU per tick "
+                  f"{(time.process_time() - client) / ticks * 1000:5.2f} ms here / "
+                  f"{(_backend_cpu_s() - server) / ticks * 1000:5.2f} ms in the PostgreSQL backend")
+    sys_.delete()
 
 
 def _load() -> str:

@@ -55,7 +55,7 @@ STAGES = [
     ("adapters/failover.py", "read"),
     ("telemetry/polling.py", "_rows"),
     ("telemetry/ingest.py", "write"),
-    ("telemetry/upsert.py", "insert_new"),
+    ("telemetry/upsert.py", "insert_linked"),
     ("django/dispatch/dispatcher.py", "send"),
     ("aggregation/receivers.py", "mark_late_samples"),
     ("alerts/receivers.py", "evaluate_after_poll"),

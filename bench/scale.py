@@ -136,8 +136,24 @@ def bench_ingest(ticks: int) -> None:
         _bench_ingest(ticks)
 
 
-def _bench_ingest(ticks: int) -> None:
+def ingest_pack(system: Any, units: int, cells: int, tag: str = "") -> tuple[Any, dict[int, str],
+                                                                             dict[tuple[str, int], str], Any]:
+    """A pack of ``units`` × ``cells`` in ``system``, its unit and cell ids as the poll path holds
+    them (``pack_values``' arguments), and a reading of it."""
     from catalog.selectors import load_system_tree
+    from tests import factories as f
+
+    pack = f.pack(f"pack{tag}_{units}x{cells}", f.battery_array(f"ba{tag}_{units}x{cells}", system),
+                  batteries=units, cells=cells)
+    tree = load_system_tree(system.pk)
+    node = tree.pack(pack.pk) if tree else None
+    assert node is not None
+    batteries = {b.battery_index: b.battery_id for b in node.batteries}
+    ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
+    return pack, batteries, ids, _pack_reading(units, cells)
+
+
+def _bench_ingest(ticks: int) -> None:
     from telemetry import ingest
     from tests import factories as f
 
@@ -145,14 +161,7 @@ def _bench_ingest(ticks: int) -> None:
           f"load {os.getloadavg()[0]:.2f}):")
     sys_ = f.system("ingest")
     for units, cells in ((4, 16), (16, 16)):
-        pack = f.pack(f"pack_{units}x{cells}", f.battery_array(f"ba_{units}x{cells}", sys_), batteries=units,
-                      cells=cells)
-        tree = load_system_tree(sys_.pk)
-        node = tree.pack(pack.pk) if tree else None
-        assert node is not None
-        batteries = {b.battery_index: b.battery_id for b in node.batteries}
-        ids = {(b.battery_id, i): c for b in node.batteries for i, c in b.cells.items()}
-        reading = _pack_reading(units, cells)
+        pack, batteries, ids, reading = ingest_pack(sys_, units, cells)
         start = datetime(2026, 1, 1, tzinfo=UTC)
         figures, cpu = [], []
         for name in ("values", "instances"):

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any
 
 from django.db import models
@@ -68,9 +68,23 @@ def _fixed(code: str, count: int) -> Callable[..., bytes]:
     return struct.Struct("!" + f"i{code}" * count).pack
 
 
+@lru_cache(maxsize=64)
+def _run(code: str, count: int) -> Callable[..., bytes]:
+    """``struct.pack`` of ``count`` values of a fixed-size element type, back to back."""
+    return struct.Struct(f"!{count}{code}").pack
+
+
 def _packed(code: str, size: int, values: Sequence[Any]) -> bytes:
     if None not in values:
-        return _fixed(code, len(values))(*chain.from_iterable(zip(repeat(size), values, strict=False)))
+        # The values packed back to back in one call, then each element's length put before it
+        # by slicing (one slice per byte of the element): a few C calls whatever the rows.
+        count, stride = len(values), size + 4
+        run = _run(code, count)(*values)
+        out = bytearray(stride * count)
+        out[3::stride] = bytes([size]) * count
+        for byte in range(size):
+            out[4 + byte::stride] = run[byte::size]
+        return bytes(out)
     pair = _fixed(code, 1)
     return b"".join([_NULL if v is None else pair(size, v) for v in values])
 
@@ -123,17 +137,33 @@ def encoder_of(field: models.Field[Any, Any]) -> Encoder | None:
     return None
 
 
+# Text and integer columns of a device's rows mostly hold the same values at every poll (a
+# pack's cell and unit ids, the cell numbers, the status words): their last encodings are kept
+# by value, as a tuple (what the caller's columns are), and a hit costs the tuple's hash.
+_KEPT: dict[tuple[type[_Array], tuple[Any, ...]], _Array] = {}
+_KEEP = 1024
+_KEPT_TYPES = frozenset({"TextArray", "Int4Array", "Int8Array"})
+
+
 def encode_with(found: Encoder | None, values: Sequence[Any]) -> _Array | None:
     """``values`` (non-empty, prepared for the database) as an array of ``found``'s type
     (:func:`encoder_of`), or ``None`` if a value does not fit the column's type as is."""
     if found is None or not values:
         return None
     cls, encode_elements = found
+    key = (cls, values) if type(values) is tuple and cls.__name__ in _KEPT_TYPES else None
+    if key is not None and (kept := _KEPT.get(key)) is not None:
+        return kept
     try:
         body = encode_elements(values)
     except (struct.error, TypeError, AttributeError, OverflowError):
         return None
-    return cls(_head(1, int(None in values), cls.element, len(values), 1) + body)
+    encoded = cls(_head(1, int(None in values), cls.element, len(values), 1) + body)
+    if key is not None:
+        if len(_KEPT) >= _KEEP:
+            _KEPT.clear()
+        _KEPT[key] = encoded
+    return encoded
 
 
 def _dumper(array: type[_Array]) -> type[Dumper]:

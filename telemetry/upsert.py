@@ -38,7 +38,8 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from telemetry import pgarrays
 from telemetry.statements import execute
@@ -48,22 +49,24 @@ BATCH = 200
 
 def upsert(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *,
            skip: Iterable[str] = (), overrides: Mapping[str, Any] | None = None,
-           keep_min: Iterable[str] = (), keep_max: Iterable[str] = (), many: bool = False) -> int:
-    """Upsert ``rows`` into ``model``'s table on its primary key; returns the rows sent.
+           keep_min: Iterable[str] = (), keep_max: Iterable[str] = ()) -> int:
+    """Upsert ``rows`` into ``model``'s table on its primary key, in statements of ``BATCH`` rows;
+    returns the rows sent.
 
     ``skip`` names fields left to their database default (on insert) and never updated
-    (``created_at``); ``overrides`` sets a value for every row (``updated_at``). With ``many``
-    the rows go in one statement whatever their number (an ``executemany`` of a one-row
-    statement on SQLite, one ``INSERT … SELECT FROM unnest(…)`` of one array per column on
-    PostgreSQL) instead of multi-row statements of ``BATCH`` rows.
+    (``created_at``); ``overrides`` sets a value for every row (``updated_at``).
     """
-    return _write(model, rows, skip=skip, overrides=overrides, keep_min=keep_min, keep_max=keep_max,
-                  update=True, many=many)
-
-
-def insert_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Insert the ``rows`` whose primary key is not in the table yet; returns how many were new."""
-    return _write(model, rows, update=False)
+    plan = _statement(model, connection.vendor, frozenset(skip), frozenset(keep_min), frozenset(keep_max),
+                      True)
+    values = _values(plan.fields, rows, dict(overrides or {}))
+    if not values:
+        return 0
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), BATCH):
+            batch = values[i:i + BATCH]
+            execute(cursor, f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
+                    [v for row in batch for v in row])
+    return len(values)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class _Statement:
     tail: str  # ON CONFLICT (key) DO ...
     marks: str  # (%s, %s, ...)
     arrays: str  # SELECT * FROM unnest(%b::type[], ...): the rows as one binary array per column
+    one_row: str  # SQLite: INSERT … VALUES (?, ?, …) ON CONFLICT …, for an executemany on a plain cursor
 
 
 @lru_cache(maxsize=256)
@@ -94,41 +98,10 @@ def _statement(model: type[models.Model], vendor: str, skip: frozenset[str], kee
     arrays = ""
     if vendor == "postgresql":
         arrays = "SELECT * FROM unnest(" + ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields) + ")"
-    return _Statement(fields, f"INSERT INTO {table} ({', '.join(names)}) ", f"{conflict} {action}",
-                      "(" + ", ".join(["%s"] * len(fields)) + ")", arrays)
-
-
-def _write(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, skip: Iterable[str] = (),
-           overrides: Mapping[str, Any] | None = None, keep_min: Iterable[str] = (),
-           keep_max: Iterable[str] = (), update: bool, many: bool = False) -> int:
-    plan = _statement(model, connection.vendor, frozenset(skip), frozenset(keep_min), frozenset(keep_max),
-                      update)
-    if many and plan.arrays:
-        rows = list(rows)
-        if not rows:
-            return 0
-        with _bound_cursor() as bound:
-            _execute_prepared(bound, f"{plan.head}{plan.arrays} {plan.tail}",
-                              _arrays(plan.fields, rows, dict(overrides or {})))
-            return len(rows) if update else max(bound.rowcount, 0)
-    values = _values(plan.fields, rows, dict(overrides or {}))
-    if not values:
-        return 0
-    with connection.cursor() as cursor:
-        # SQLite runs an executemany in C without a round trip per row. PostgreSQL's driver would
-        # send one per row, and binds a multi-row statement's values one by one in Python: there
-        # ``many`` sends each column as one array (INSERT … SELECT FROM unnest), so a pack of 256
-        # cells is one statement with one parameter per column.
-        if many and connection.vendor == "sqlite":
-            cursor.executemany(f"{plan.head}VALUES {plan.marks} {plan.tail}", values)
-            return len(values)
-        written = 0
-        for i in range(0, len(values), BATCH):
-            batch = values[i:i + BATCH]
-            execute(cursor, f"{plan.head}VALUES {', '.join([plan.marks] * len(batch))} {plan.tail}",
-                    [v for row in batch for v in row])
-            written += max(cursor.rowcount, 0)
-    return len(values) if update else written
+    head = f"INSERT INTO {table} ({', '.join(names)}) "
+    marks = ", ".join(["%s"] * len(fields))
+    return _Statement(fields, head, f"{conflict} {action}", f"({marks})", arrays,
+                      f"{head}VALUES ({', '.join(['?'] * len(fields))}) {conflict} {action}")
 
 
 @dataclass(frozen=True)
@@ -147,31 +120,41 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
 
     Returns whether the head rows were new (a repeat writes nothing). One statement on
     PostgreSQL (see above); on SQLite, whose statements run in the process without a round trip,
-    one statement per table in one transaction.
+    one ``executemany`` per table in one transaction, on a plain cursor: Django's SQLite cursor
+    rewrites a statement's placeholders with a regular expression at every call, which cost
+    more than the head row's insert.
     """
     details = [detail for detail in details if detail.rows]
-    if connection.vendor != "postgresql":
-        with transaction.atomic() if details else contextlib.nullcontext():
-            if not insert_new(head, rows):
-                return False
-            for detail in details:
-                upsert(detail.model, detail.rows, keep_min=detail.keep_min, keep_max=detail.keep_max,
-                       many=True)
-        return True
-    shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
-    sql = _linked_statement(head, shape)
-    head_plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
-    rows = list(rows)
+    rows = rows if isinstance(rows, Sequence) else list(rows)
     if not rows:
         return False
-    params = _arrays(head_plan.fields, rows, {})
-    for detail, (model, low, high) in zip(details, shape, strict=True):
-        plan = _statement(model, "postgresql", frozenset(), low, high, True)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each lookup through ``connection`` is a thread-local's
+    shape = tuple((d.model, frozenset(d.keep_min), frozenset(d.keep_max)) for d in details)
+    plans = _linked_plans(head, shape, db.vendor)
+    if db.vendor != "postgresql":
+        with transaction.atomic() if details else contextlib.nullcontext(), _raw_cursor(db) as cursor:
+            cursor.executemany(plans[0].one_row, _values(plans[0].fields, rows, {}))
+            if cursor.rowcount <= 0:
+                return False
+            for plan, detail in zip(plans[1:], details, strict=True):
+                cursor.executemany(plan.one_row, _values(plan.fields, detail.rows, {}))
+        return True
+    params = _arrays(plans[0].fields, rows, {})
+    for plan, detail in zip(plans[1:], details, strict=True):
         params.extend(_arrays(plan.fields, detail.rows, {}))
-    with _bound_cursor() as cursor:
-        _execute_prepared(cursor, sql, params)
+    with _raw_cursor(db) as cursor:
+        _execute_prepared(cursor, _linked_statement(head, shape), params, db)
         (new,) = cursor.fetchone()
     return bool(new)
+
+
+@lru_cache(maxsize=64)
+def _linked_plans(head: type[models.Model],
+                  details: tuple[tuple[type[models.Model], frozenset[str], frozenset[str]], ...],
+                  vendor: str) -> tuple[_Statement, ...]:
+    """The head table's insert (``DO NOTHING``), then each detail table's upsert."""
+    return (_statement(head, vendor, frozenset(), frozenset(), frozenset(), False),
+            *[_statement(model, vendor, frozenset(), low, high, True) for model, low, high in details])
 
 
 @lru_cache(maxsize=64)
@@ -180,30 +163,37 @@ def _linked_statement(head: type[models.Model],
     """``WITH head AS (INSERT … DO NOTHING RETURNING 1), d0 AS (INSERT … WHERE EXISTS (SELECT FROM
     head) …), … SELECT count(*) FROM head``: every part runs, the details only add rows when the
     head row is new."""
-    plan = _statement(head, "postgresql", frozenset(), frozenset(), frozenset(), False)
+    plan, *plans = _linked_plans(head, details, "postgresql")
     parts = [f"head AS ({plan.head}{plan.arrays} {plan.tail} RETURNING 1)"]
-    for i, (model, low, high) in enumerate(details):
-        part = _statement(model, "postgresql", frozenset(), low, high, True)
+    for i, part in enumerate(plans):
         parts.append(f"d{i} AS ({part.head}{part.arrays} WHERE EXISTS (SELECT FROM head) {part.tail})")
     return f"WITH {', '.join(parts)} SELECT count(*) FROM head"
 
 
 @contextlib.contextmanager
-def _bound_cursor() -> Iterator[Any]:
-    """A cursor of the default connection whose parameters are bound by the server (sent apart
-    from the statement, in binary), still seen by Django's query logging and ``execute_wrapper``;
-    Django's own cursors bind on the client.
+def _raw_cursor(db: BaseDatabaseWrapper | None = None) -> Iterator[Any]:
+    """A cursor of the default connection that takes the database's own placeholders (``$1`` on
+    PostgreSQL, ``?`` on SQLite), still seen by Django's query logging and ``execute_wrapper``.
 
-    It is psycopg's ``RawCursor``, whose statements number their parameters (``$1``): a ``%s``
-    statement is parsed again at every execute once it is longer than psycopg's cache takes
-    (4,096 bytes; the pack's statement is longer), about 0.14 ms of a pack poll's CPU.
+    On PostgreSQL it is psycopg's ``RawCursor``, whose parameters are bound by the server (sent
+    apart from the statement, in binary; Django's own cursors bind on the client) and whose
+    statements are not parsed on the client: a ``%s`` statement is parsed again at every execute
+    once it is longer than psycopg's cache takes (4,096 bytes; the pack's statement is longer),
+    about 0.14 ms of a pack poll's CPU. On SQLite it is the driver's plain cursor (see
+    :func:`insert_linked`); only its ``executemany`` may be used while statements are logged
+    (Django's log of an ``execute`` substitutes ``%s`` placeholders).
     """
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    pgarrays.register(connection.connection)
-    with connection.wrap_database_errors:
-        raw = psycopg.RawCursor(connection.connection)
-    with connection._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
+    db = db or connections[DEFAULT_DB_ALIAS]
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    raw_connection = db.connection
+    with db.wrap_database_errors:
+        if db.vendor == "postgresql":
+            pgarrays.register(raw_connection)
+            raw = psycopg.RawCursor(raw_connection)
+        else:
+            raw = raw_connection.cursor()
+    with db._prepare_cursor(raw) as cursor:  # type: ignore[attr-defined]
         yield cursor
 
 
@@ -214,7 +204,8 @@ def _numbered(sql: str) -> str:
     return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
 
 
-def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
+def _execute_prepared(cursor: Any, sql: str, params: list[Any],
+                      db: BaseDatabaseWrapper | None = None) -> None:
     """``cursor.execute`` of a statement prepared on its connection at first use (see above).
 
     Django's cursor cannot pass psycopg's ``prepare=True``, so the connection's threshold is set
@@ -224,9 +215,10 @@ def _execute_prepared(cursor: Any, sql: str, params: list[Any]) -> None:
     executed prepared statement for the log to show.
     """
     sql = _numbered(sql)
-    raw = connection.connection
+    db = db or connections[DEFAULT_DB_ALIAS]
+    raw = db.connection
     if (raw.prepare_threshold is not None or not settings.SOLARMON_PG_PREPARED_WRITES
-            or connection.queries_logged):
+            or db.queries_logged):
         cursor.execute(sql, params)
         return
     raw.prepare_threshold = 0
@@ -247,11 +239,12 @@ def _arrays(fields: list[models.Field[Any, Any]], rows: Sequence[Mapping[str, An
         [row[attname] if attname in row else row.get(name, default) for row in rows]
         for attname, name, default in recipe.defaults(fields)]
     params: list[Any] = []
+    adapt = connection.ops.adapt_datetimefield_value
     for i, field in enumerate(fields):
         column = columns[i]
         if field.attname in fixed:
             column = [fixed[field.attname]] * len(rows)
-        column = _prepared(recipe.prepare[i] or connection.ops.adapt_datetimefield_value, column)
+        column = _prepared(recipe.prepare[i] or adapt, column)
         encoded = pgarrays.encode_with(recipe.encoders[i], column)
         params.append(_listed(field, list(column)) if encoded is None else encoded)
     return params

@@ -99,6 +99,28 @@ def test_whole_numbers_among_a_columns_decimals_are_stored() -> None:
     assert t.BatteryUnitSample.objects.get(power=1).voltage == 52.0
 
 
+def test_each_poll_stores_its_own_values_when_they_change_and_change_back() -> None:
+    pack = _pack()
+    first = _reading()
+    second = _reading()
+    second.units[0].basic_st, second.units[0].cycles, second.units[1].basic_st = "Charge", 813, "Idle"
+    second.units[0].bat_events = 0
+    for unit, volts in zip(second.units, ((3.31, 3.32), (3.33, 3.34)), strict=True):  # none unknown
+        for cell, volt in zip(unit.cells, volts, strict=True):
+            cell.voltage, cell.temperature = volt, 25.5
+    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    for minute, reading in enumerate((first, second, first)):  # each poll in a detail interval of its own
+        ingest.write(_values(pack, reading, ts + timedelta(minutes=minute)))
+    units = [(u.power, u.basic_st, u.cycles, u.bat_events)
+             for u in t.BatteryUnitSample.objects.order_by("ts", "power")]
+    assert units == [(1, "Dischg", 812, 0x0400), (2, None, None, None), (1, "Charge", 813, 0),
+                     (2, "Idle", None, None), (1, "Dischg", 812, 0x0400), (2, None, None, None)]
+    second_cells = t.BatteryCellSample.objects.filter(ts=ts + timedelta(minutes=1)).order_by("power", "cell")
+    cells = [(c.power, c.cell, c.voltage, c.temperature) for c in second_cells]
+    assert cells == [(1, 0, 3.31, 25.5), (1, 1, 3.32, 25.5), (2, 0, 3.33, 25.5), (2, 1, 3.34, 25.5)]
+    assert t.BatteryCellSample.objects.get(ts=ts + timedelta(minutes=2), power=1, cell=1).voltage is None
+
+
 def test_a_re_delivered_tick_writes_nothing_and_changes_nothing() -> None:
     pack = _pack()
     ts = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
