@@ -10,7 +10,9 @@
    late-sample check reads after each one. Then the write alone (issue 18's figure: receivers
    muted), for 4 × 16 and 16 × 16 cells, with 5 s ticks and with each tick its own detail
    interval (every unit and cell row new): rows/s and the CPU per tick of this process and of
-   the PostgreSQL backend.
+   the PostgreSQL backend. Last, the same write from several processes at once (``--writers``,
+   default 2: one per collector of issue 18's scale setup, each its own connection and pack),
+   the rows/s the database takes from them together, and each side's CPU per tick.
 2. SQL statements of one poll tick of the demo installation (3 inverters, 1 meter, 2 packs),
    counted with Django's query capture, per device and for the derived array/system rows.
 3. Tick time for 1, 10 and 50 simulated Modbus TCP inverters (one simulator each), polled in
@@ -29,6 +31,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +52,7 @@ def _setup(database_url: str | None, data_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def bench_ingest(ticks: int) -> None:
+def bench_ingest(ticks: int, writers: int = 2) -> None:
     from catalog import models as m
     from telemetry import ingest
     from telemetry import models as t
@@ -97,6 +100,7 @@ def bench_ingest(ticks: int) -> None:
     m.System.objects.filter(pk="bench").delete()
     with muted_receivers():
         bench_write_alone(ticks)
+        bench_writers(ticks, writers)
 
 
 def bench_write_alone(ticks: int) -> None:
@@ -126,6 +130,65 @@ def bench_write_alone(ticks: int) -> None:
                   f"{(time.process_time() - client) / ticks * 1000:5.2f} ms here / "
                   f"{(_backend_cpu_s() - server) / ticks * 1000:5.2f} ms in the PostgreSQL backend")
     sys_.delete()
+
+
+def bench_writers(ticks: int, writers: int) -> None:
+    """``writers`` processes writing pack ticks at once, each its own pack and connection, as
+    collectors do (each poll's write is its own statement and transaction): the database's
+    ingest rate when it is not waiting for one client's Python between statements. Started
+    together at a barrier; rows/s over the span from the first start to the last end."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from tests import factories as f
+
+    if writers < 2:
+        return
+    sys_ = f.system("writers")
+    packs = {}
+    for units, cells in ((4, 16), (16, 16)):
+        packs[(units, cells)] = [ingest_pack(sys_, units, cells, f"_w{n}") for n in range(writers)]
+    connections.close_all()  # each process opens its own connection
+    context = multiprocessing.get_context("fork")
+    print(f"write alone, {writers} writer processes at once (load {_load()}):")
+    for (units, cells), made in packs.items():
+        for label, step in (("5 s ticks", 5), ("interval each", 60)):
+            barrier, results = context.Barrier(writers), context.Queue()
+            procs = [context.Process(target=_writer, args=(made[n], sys_.pk, ticks, step, n, barrier,
+                                                           results)) for n in range(writers)]
+            for proc in procs:
+                proc.start()
+            outcome = [results.get(timeout=600) for _ in procs]
+            for proc in procs:
+                proc.join()
+            rows = sum(o[0] for o in outcome)
+            span = max(o[2] for o in outcome) - min(o[1] for o in outcome)
+            client = sum(o[3] for o in outcome) / (ticks * writers) * 1000
+            server = sum(o[4] for o in outcome) / (ticks * writers) * 1000
+            print(f"  {units:2d} × {cells}, {label:<13}: {rows / span:8.0f} rows/s together, CPU per tick "
+                  f"{client:5.2f} ms in a writer / {server:5.2f} ms in its PostgreSQL backend")
+    sys_.delete()
+
+
+def _writer(made: tuple[Any, ...], system_id: str, ticks: int, step: int, n: int, barrier: Any,
+            results: Any) -> None:
+    from telemetry import ingest
+
+    pack, batteries, ids, reading = made
+    start = datetime(2026, 4 + step // 60, 1, tzinfo=UTC) + timedelta(days=n)
+    for i in range(6):  # warm up, as bench_write_alone does
+        ingest.write(ingest.pack_values(pack.pk, pack.battery_array_id, system_id, batteries, ids, reading,
+                                        start - timedelta(hours=i + 1), 60))
+    barrier.wait()
+    rows = 0
+    client, server, began = time.process_time(), _backend_cpu_s(), time.perf_counter()
+    for i in range(ticks):
+        values = ingest.pack_values(pack.pk, pack.battery_array_id, system_id, batteries, ids, reading,
+                                    start + timedelta(seconds=step * i), 60)
+        rows += ingest.write(values).written
+    ended = time.perf_counter()
+    results.put((rows, began, ended, time.process_time() - client, _backend_cpu_s() - server))
 
 
 def _load() -> str:
@@ -215,13 +278,18 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--writers", type=int, default=2, help="processes writing at once in part 1's "
+                        "last figure (default 2; 1 leaves it out)")
+    parser.add_argument("--ingest-only", action="store_true", help="part 1 alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="solarmon-bench-") as data_dir:
         _setup(args.database_url, data_dir)
         from django.db import connection
 
         print(f"database: {connection.vendor}")
-        bench_ingest(args.ticks)
+        bench_ingest(args.ticks, args.writers)
+        if args.ingest_only:
+            return
         bench_statements()
         bench_growth(args.sizes)
 
