@@ -323,7 +323,7 @@ def _poll_run(devices: int, interval: float, seconds: float, threads: int, per_s
         polls[0] = 0
         rows_before = t.EnergySample.objects.count()
         missed_before = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True))
-        cpu, began = time.process_time(), time.monotonic()
+        cpu, began, times = time.process_time(), time.monotonic(), os.times()
         dispatch_cpu, dispatch_wall, statements = 0.0, [], []
         while time.monotonic() - began < seconds:
             tick = time.monotonic()
@@ -342,6 +342,7 @@ def _poll_run(devices: int, interval: float, seconds: float, threads: int, per_s
         for worker in workers:
             worker.join()
         elapsed, used = time.monotonic() - began, time.process_time() - cpu
+        in_kernel = os.times().system - times.system
         rows = t.EnergySample.objects.count() - rows_before
         missed = sum(t.DeviceStatus.objects.values_list("missed_polls", flat=True)) - missed_before
         made = polls[0]
@@ -349,7 +350,8 @@ def _poll_run(devices: int, interval: float, seconds: float, threads: int, per_s
         print(f"    {made / elapsed:7.1f} polls/s sustained ({made} polls in {elapsed:.1f} s, "
               f"{devices / interval:.0f}/s wanted), {rows / elapsed:7.1f} sample rows/s")
         print(f"    CPU of this process: {used / max(made, 1) * 1000:.2f} ms per poll (dispatch "
-              f"{dispatch_cpu / max(made, 1) * 1000:.2f} ms of it), {used / elapsed * 100:.0f} % of a core")
+              f"{dispatch_cpu / max(made, 1) * 1000:.2f} ms of it, in the kernel "
+              f"{in_kernel / max(made, 1) * 1000:.2f} ms of it), {used / elapsed * 100:.0f} % of a core")
         print(f"    dispatch_due: {_percentile(dispatch_wall, 0.5) * 1000:.0f} ms per run (max "
               f"{max(dispatch_wall, default=0) * 1000:.0f} ms), {min(statements, default=0)}-"
               f"{max(statements, default=0)} SQL statements per run")

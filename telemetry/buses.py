@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -134,6 +136,27 @@ class _FileLock:
 os.register_at_fork(after_in_child=_FileLock.forget)
 
 
+class _Tokens:
+    """Who holds a Redis lock: a random name per process and a count. redis-py's own token is a
+    ``uuid1``, which asks libuuid's daemon for it over a socket of its own at every call (a
+    socket, a connect and a close per poll, each a turn of the interpreter's lock)."""
+
+    def __init__(self) -> None:
+        self.renamed()
+
+    def renamed(self) -> None:
+        """A name of its own (in a forked child: not the parent's)."""
+        self.prefix = secrets.token_hex(8) + ":"
+        self.count = itertools.count()
+
+    def __call__(self) -> bytes:
+        return f"{self.prefix}{next(self.count)}".encode()
+
+
+_token = _Tokens()
+os.register_at_fork(after_in_child=_token.renamed)
+
+
 class _RedisLock:
     def __init__(self, key: str) -> None:
         # thread_local=False: the renewer thread extends the lock the polling thread took.
@@ -141,7 +164,7 @@ class _RedisLock:
             KEY_PREFIX + key, timeout=settings.SOLARMON_BUS_LOCK_TTL_S, sleep=0.02, thread_local=False)
 
     def acquire(self, wait_s: float) -> bool:
-        if not self.lock.acquire(blocking=wait_s > 0, blocking_timeout=max(wait_s, 0.001)):
+        if not self.lock.acquire(blocking=wait_s > 0, blocking_timeout=max(wait_s, 0.001), token=_token()):
             return False
         _RENEWER.hold(self)
         return True

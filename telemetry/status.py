@@ -23,9 +23,11 @@ the same moment never overwrite each other's counts.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -106,7 +108,29 @@ _SUCCESS_COLUMNS = ("last_seen", "consecutive_failures", "active_adapter_id", "l
 _SUCCESS_SQL: list[str] = []
 
 
+# The advisory locks' class (the first of their two keys) for a system's status updates; the
+# second key is the system's (``_system_key``). The one-key form (beat's lock) is a space of its own.
+STATUS_LOCK_CLASS = 0x534D5354
+
+
+@lru_cache(maxsize=4096)
+def _system_key(system_id: str) -> int:
+    """A system's advisory lock key: 32 bits of a hash of its id (a shared key only makes two
+    systems' status updates take turns)."""
+    return int.from_bytes(hashlib.blake2b(system_id.encode(), digest_size=4).digest(), "big", signed=True)
+
+
 def _success_sql() -> str:
+    """The good poll's status UPDATE, which also says whether another device of the system still
+    has the slot pending.
+
+    On PostgreSQL it runs after ``pg_advisory_xact_lock`` on the system, in one round trip (two
+    statements of one implicit transaction, the lock held until its commit): the status updates
+    of one system take turns, and each UPDATE's snapshot, taken once the lock is held, sees every
+    update of the system committed before. So of the last two polls of a slot, finishing
+    together, the later one sees the other's row cleared and its answer is final, as on SQLite
+    (whose writes take turns anyway); no second question after the commit.
+    """
     if not _SUCCESS_SQL:
         quote = connection.ops.quote_name
         sets = ", ".join(f"{quote(column)} = %s" for column in _SUCCESS_COLUMNS)
@@ -120,6 +144,8 @@ def _success_sql() -> str:
             f"RETURNING (SELECT 1 FROM {table} other WHERE other.{system} = %s "
             f"AND other.{quote('pending_slot')} = %s AND NOT (other.{kind} = %s AND other.{device} = %s) "
             "LIMIT 1)")
+        if connection.vendor == "postgresql":
+            _SUCCESS_SQL[0] = "SELECT pg_advisory_xact_lock(%s, %s); " + _SUCCESS_SQL[0]
     return _SUCCESS_SQL[0]
 
 
@@ -145,11 +171,14 @@ def record_poll_success(device_type: str, device_id: str, system_id: str, interv
     next_at = slot + timedelta(seconds=interval_s)
     at = adapt(now)
     adapter_id = adapter_id or ""
+    turns = [STATUS_LOCK_CLASS, _system_key(system_id)] if db.vendor == "postgresql" else []
     with db.cursor() as cursor:
         execute(cursor, _success_sql(), [
-            at, 0, adapter_id, duration_ms, adapt(next_at), None, False, collector, fingerprint,
+            *turns, at, 0, adapter_id, duration_ms, adapt(next_at), None, False, collector, fingerprint,
             DeviceState.ONLINE, interval_s, at, len(flags), bool(flags), flags[-1][:2000] if flags else "",
             device_type, device_id, system_id, system_id, adapt(slot), device_type, device_id])
+        if turns:
+            cursor.nextset()  # past the lock's result, to the UPDATE's
         written = cursor.fetchone()
     if written is None:
         return None

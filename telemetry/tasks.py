@@ -103,14 +103,12 @@ def slot_still_pending(system_id: str, slot: datetime, seen: bool | None = None)
     reports (expired, its worker died) leaves the slot to ``derive_catch_up``.
 
     ``seen`` is the answer of the task's last status UPDATE of the system, which asks in the same
-    statement (``record_poll_success``); None asks the table now. "Nothing pending" is final on
-    either database. "Still pending" is final on SQLite, whose writes take turns, so the UPDATE
-    saw every other poll committed before it. On PostgreSQL an UPDATE sees what was committed
-    when it started, so two buses' last polls finishing together could each see the other still
-    pending and neither derive: there the table is asked again, after this poll's commit (of two
-    polls that ask after their own commits, the later one sees the other's).
+    statement (``record_poll_success``); None asks the table now. The answer is final on either
+    database: the status updates of one system take turns (SQLite's writes do; on PostgreSQL
+    each takes the system's advisory lock first, see ``telemetry.status._success_sql``), so the
+    later of two polls finishing together sees the other's row cleared.
     """
-    if seen is False or (seen and connection.vendor == "sqlite"):
+    if seen is not None:
         return seen
     with connection.cursor() as cursor:  # plain SQL: once per task, and the ORM's query costs more
         execute(cursor, _PENDING_SQL, [system_id, connection.ops.adapt_datetimefield_value(slot)])

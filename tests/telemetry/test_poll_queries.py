@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -126,7 +127,8 @@ def test_a_systems_totals_are_derived_once_per_slot_after_its_last_bus_has_repor
 def _pending_questions(ctx: CaptureQueriesContext) -> int:
     """Statements of their own asking whether a slot is still pending (the status UPDATE's
     RETURNING left out)."""
-    return sum(1 for sql in _statements(ctx) if sql.upper().startswith("SELECT") and "pending_slot" in sql)
+    return sum(1 for sql in _statements(ctx)
+               if sql.upper().startswith("SELECT") and "pending_slot" in sql and "UPDATE" not in sql.upper())
 
 
 @pytest.mark.slow
@@ -143,10 +145,58 @@ def test_a_bus_task_learns_whether_its_slot_is_finished_from_its_status_update(
         poll_bus(buses[-1], inverter_slot.isoformat())
     assert not t.SystemSample.objects.filter(ts__gt=inverter_slot).exists()
     assert t.SystemSample.objects.filter(ts=inverter_slot).count() == 1
-    # The last bus's UPDATE saw nothing pending: final on either database. An earlier bus's
-    # "still pending" is final on SQLite (its writes take turns); PostgreSQL asks again.
+    # The last bus's UPDATE saw nothing pending, an earlier one's saw the others still pending:
+    # either answer is final on either database (a system's status updates take turns).
     assert _pending_questions(last) == 0
-    assert _pending_questions(first) == (1 if connection.vendor == "postgresql" else 0)
+    assert _pending_questions(first) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_of_two_last_polls_finishing_together_the_later_sees_the_slot_finished() -> None:
+    """Both devices' polls of a slot end at once: the first status update is written and not yet
+    committed when the second starts. The second must wait for it and see it (on PostgreSQL an
+    UPDATE sees only what was committed when it began), or neither would derive the totals."""
+    from telemetry.status import record_poll_success
+
+    f.system("system")
+    slot = datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
+    for device in ("inv1", "inv2"):
+        t.DeviceStatus.objects.create(device_type="inverter", device_id=device, system_id="system",
+                                      poll_interval_s=5, pending_slot=slot)
+    written, release = threading.Event(), threading.Event()
+    answers: dict[str, bool | None] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                answers["inv1"] = record_poll_success("inverter", "inv1", "system", 5, timezone.now(), slot,
+                                                      "ad1", 10)
+                written.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            answers["inv2"] = record_poll_success("inverter", "inv2", "system", 5, timezone.now(), slot,
+                                                  "ad2", 10)
+        finally:
+            connections.close_all()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert written.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(0.5)
+    assert two.is_alive()  # it waits for the first one's commit ...
+    release.set()
+    one.join(10)
+    two.join(10)
+    # ... and then sees it: exactly one of them finds the slot finished, the later one.
+    assert answers == {"inv1": True, "inv2": False}
+    assert not t.DeviceStatus.objects.filter(pending_slot=slot).exists()
 
 
 def _pack_poll(units: int, cells: int, volts: float, ts: datetime) -> ingest.RowSet:
