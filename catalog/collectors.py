@@ -141,10 +141,26 @@ def pin_implicit_adapters(new: Collector, now: datetime) -> int:
 
 
 def collector_heartbeat(name: str, *, ports: Iterable[str], now: datetime) -> bool:
-    """Refresh ``name``'s heartbeat and ports; False when its row is gone (register again)."""
-    updated = Collector.objects.filter(pk=name).update(last_heartbeat=now, ports=sorted(set(ports)),
-                                                       stopped_at=None, updated_at=now)
-    return updated == 1
+    """Refresh ``name``'s heartbeat and ports; False when its row is gone (register again).
+
+    The row's ``updated_at`` moves only when what decides owners may have changed: its ports, a
+    shutdown it comes back from, or a beat missed long enough for others to have seen it down.
+    Every worker keeps its catalog snapshot while the catalog's fingerprint (which reads
+    ``updated_at``) holds, and a routine beat changing it rebuilt every process's device refs and
+    system trees every few seconds (two collectors beating every 15 s).
+    """
+    ports = sorted(set(ports))
+    row = Collector.objects.filter(pk=name).values("ports", "stopped_at", "last_heartbeat").first()
+    if row is None:
+        return False
+    missed_s = min(2 * settings.SOLARMON_COLLECTOR_HEARTBEAT_S, settings.SOLARMON_COLLECTOR_DOWN_AFTER_S)
+    beat = row["last_heartbeat"]
+    changed = (row["ports"] != ports or row["stopped_at"] is not None or beat is None
+               or now - beat > timedelta(seconds=missed_s))
+    fields: dict[str, Any] = {"last_heartbeat": now}
+    if changed:
+        fields.update(ports=ports, stopped_at=None, updated_at=now)
+    return Collector.objects.filter(pk=name).update(**fields) == 1
 
 
 def collector_stopped(name: str, now: datetime) -> None:

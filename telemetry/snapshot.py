@@ -9,7 +9,9 @@ equal while nothing changed, whichever process wrote.
 
 Owners also depend on time (a collector whose heartbeat stops is down): the dispatcher loads the
 collectors each run and passes them in, and a change in who is up rebuilds the refs' owners. A
-heartbeat moves the collectors' ``updated_at``, so a task sees such changes at the next beat.
+task sees a collector's row change (``updated_at``: its ports, a shutdown, a return after a
+missed beat; ``catalog.collectors.collector_heartbeat``); a routine heartbeat leaves it alone,
+so it does not rebuild every process's snapshot.
 
 A poll task does not ask at every call: it reuses a snapshot checked less than ``RECHECK_S`` ago.
 At hundreds of polls a second that one query (an aggregate over every catalog table, so its cost

@@ -189,3 +189,38 @@ def test_the_adapter_schema_bounds_a_configs_own_interval_alike() -> None:
     for spec in ADAPTER_TYPES.values():
         bounds = spec.config_schema["properties"]["poll_interval_s"]
         assert (bounds["minimum"], bounds["maximum"]) == (POLL_INTERVAL_MIN_S, POLL_INTERVAL_MAX_S)
+
+
+def test_a_routine_heartbeat_leaves_the_catalog_snapshot_alone_and_a_change_does_not(settings: Any) -> None:
+    """Workers keep their devices and system trees while the catalog's fingerprint holds: a beat
+    every 15 s must not change it, while a new port, a restart after a shutdown or a return
+    after being down must (who owns what may have changed)."""
+    from catalog.collectors import collector_heartbeat
+    from catalog.selectors import fingerprint
+    from telemetry.snapshot import CATALOG_PARTS
+
+    settings.SOLARMON_COLLECTOR_HEARTBEAT_S, settings.SOLARMON_COLLECTOR_DOWN_AFTER_S = 15, 60
+    collector_register("pi", host="pi", ports=["/dev/ttyUSB0"], now=NOW)
+    mark = fingerprint("", CATALOG_PARTS)
+    for beat in (15, 30, 45):
+        assert collector_heartbeat("pi", ports=["/dev/ttyUSB0"], now=NOW + timedelta(seconds=beat))
+    assert fingerprint("", CATALOG_PARTS) == mark
+    row = m.Collector.objects.get(pk="pi")
+    assert row.last_heartbeat == NOW + timedelta(seconds=45)
+    assert collector_state(row, NOW + timedelta(seconds=100)) == "up"  # the beats still count
+
+    collector_heartbeat("pi", ports=["/dev/ttyUSB0", "/dev/ttyUSB1"], now=NOW + timedelta(seconds=60))
+    assert fingerprint("", CATALOG_PARTS) != mark
+    assert m.Collector.objects.get(pk="pi").ports == ["/dev/ttyUSB0", "/dev/ttyUSB1"]
+
+    mark = fingerprint("", CATALOG_PARTS)
+    collector_heartbeat("pi", ports=["/dev/ttyUSB0", "/dev/ttyUSB1"], now=NOW + timedelta(seconds=200))
+    assert fingerprint("", CATALOG_PARTS) != mark  # back after 140 s without a beat: it was down
+
+    collector_stopped("pi", NOW + timedelta(seconds=210))
+    mark = fingerprint("", CATALOG_PARTS)
+    collector_heartbeat("pi", ports=["/dev/ttyUSB0", "/dev/ttyUSB1"], now=NOW + timedelta(seconds=215))
+    assert fingerprint("", CATALOG_PARTS) != mark
+    row = m.Collector.objects.get(pk="pi")
+    assert row.stopped_at is None and collector_state(row, NOW + timedelta(seconds=216)) == "up"
+    assert not collector_heartbeat("gone", ports=[], now=NOW)
