@@ -129,7 +129,8 @@ def _success_sql() -> str:
     of one system take turns, and each UPDATE's snapshot, taken once the lock is held, sees every
     update of the system committed before. So of the last two polls of a slot, finishing
     together, the later one sees the other's row cleared and its answer is final, as on SQLite
-    (whose writes take turns anyway); no second question after the commit.
+    (whose writes take turns anyway); no second question after the commit. Inside an outer
+    transaction the lock is held until that ends; the poll path runs in autocommit.
     """
     if not _SUCCESS_SQL:
         quote = connection.ops.quote_name
