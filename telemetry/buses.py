@@ -136,25 +136,16 @@ class _FileLock:
 os.register_at_fork(after_in_child=_FileLock.forget)
 
 
-class _Tokens:
-    """Who holds a Redis lock: a random name per process and a count. redis-py's own token is a
-    ``uuid1``, which asks libuuid's daemon for it over a socket of its own at every call (a
-    socket, a connect and a close per poll, each a turn of the interpreter's lock)."""
-
-    def __init__(self) -> None:
-        self.renamed()
-
-    def renamed(self) -> None:
-        """A name of its own (in a forked child: not the parent's)."""
-        self.prefix = secrets.token_hex(8) + ":"
-        self.count = itertools.count()
-
-    def __call__(self) -> bytes:
-        return f"{self.prefix}{next(self.count)}".encode()
+# Who holds a Redis lock: this process's random name, its pid (a forked child inherits the name)
+# and a count. redis-py's own token is a ``uuid1``, which asks libuuid's daemon for it over a socket
+# of its own at every call (a socket, a connect and a close per poll, each a turn of the
+# interpreter's lock).
+_TOKEN_NAME = secrets.token_hex(8)
+_TOKEN_COUNT = itertools.count()
 
 
-_token = _Tokens()
-os.register_at_fork(after_in_child=_token.renamed)
+def _token() -> bytes:
+    return f"{_TOKEN_NAME}:{os.getpid()}:{next(_TOKEN_COUNT)}".encode()
 
 
 class _RedisLock:
