@@ -100,6 +100,7 @@ def bench_ingest(ticks: int, writers: int = 2) -> None:
     m.System.objects.filter(pk="bench").delete()
     with muted_receivers():
         bench_write_alone(ticks)
+        bench_one_row(ticks)
         bench_writers(ticks, writers)
 
 
@@ -130,6 +131,48 @@ def bench_write_alone(ticks: int) -> None:
                   f"{(time.process_time() - client) / ticks * 1000:5.2f} ms here / "
                   f"{(_backend_cpu_s() - server) / ticks * 1000:5.2f} ms in the PostgreSQL backend")
     sys_.delete()
+
+
+def bench_one_row(ticks: int, rounds: int = 10) -> None:
+    """An inverter's poll (one row, no detail rows) written as ``write`` writes it and, the same
+    rows, as one-element arrays (how it was written before scalar parameters; PostgreSQL only),
+    in alternating blocks of ``ticks`` writes: CPU per write of this process and of the backend."""
+    from django.db import connection
+
+    from adapters.readings import InverterReading
+    from telemetry import ingest, upsert
+    from tests import factories as f
+
+    if connection.vendor != "postgresql":
+        return
+    print(f"one inverter row a write (receivers muted; {rounds} alternating blocks of {ticks}; "
+          f"load {_load()}):")
+    inv = f.inverter("one_row", f.array("one_row_a", f.system("one_row")))
+    reading = InverterReading(
+        pv_power_w=3120.0, load_power_w=870.0, grid_power_w=-1650.0, batt_power_w=-600.0, batt_voltage_v=52.3,
+        batt_current_a=-11.5, soc=64.0, inverter_mode=2, inverter_temp_c=41.2, grid_voltage_v=231.4,
+        grid_frequency_hz=50.01, pv_today_kwh=12.4, load_today_kwh=6.1, pv_total_kwh=10234.5,
+        grid_import_total_kwh=812.25, grid_export_total_kwh=4410.5)
+    scalars = upsert._scalars
+    spent = {"scalars": [0.0, 0.0], "arrays": [0.0, 0.0]}
+    ts = datetime(2026, 4, 1, tzinfo=UTC)
+    try:
+        for block in range(rounds * 2 + 2):
+            way = "scalars" if block % 2 == 0 else "arrays"
+            upsert._scalars = scalars if way == "scalars" else lambda fields, row: None  # type: ignore[assignment]
+            client, server = time.process_time(), _backend_cpu_s()
+            for _ in range(ticks):
+                ts += timedelta(seconds=5)
+                ingest.write(ingest.inverter_values(inv.pk, inv.array_id, inv.system_id, reading, ts))
+            if block >= 2:  # the first pair warms up (statements prepared, plans settled)
+                spent[way][0] += time.process_time() - client
+                spent[way][1] += _backend_cpu_s() - server
+    finally:
+        upsert._scalars = scalars  # type: ignore[assignment]
+    for way, (client, server) in spent.items():
+        print(f"  {way:<7}: CPU per write {client / ticks / rounds * 1e6:5.0f} µs here / "
+              f"{server / ticks / rounds * 1e6:5.0f} µs in the PostgreSQL backend")
+    inv.system.delete()
 
 
 def bench_writers(ticks: int, writers: int) -> None:

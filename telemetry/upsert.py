@@ -14,7 +14,10 @@ and its cells) the way the poll path needs it: the detail rows only if the head 
 PostgreSQL that is one statement, each table's rows one ``INSERT … SELECT FROM unnest(…)`` in a
 ``WITH``, so a reading is one round trip and its own transaction; the columns go as binary arrays
 bound by the server (no SQL text is built from the values), each encoded in a few C calls with
-its field's type (:mod:`telemetry.pgarrays`). These statements are prepared once per connection
+its field's type (:mod:`telemetry.pgarrays`). A reading of one row and no detail rows (an
+inverter's or a meter's poll) goes as ``INSERT … VALUES ($1, …)`` with one typed binary
+parameter per column instead: forty one-element arrays cost the client about twice the rest of
+the write. These statements are prepared once per connection
 (``SOLARMON_PG_PREPARED_WRITES``, on by default): parsing and planning the pack statement was
 about as much of the server's work as writing its rows. Django leaves psycopg's
 ``prepare_threshold`` off for every other statement, and so does this module, since a pooler in
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -139,6 +143,10 @@ def insert_linked(head: type[models.Model], rows: Iterable[Mapping[str, Any]],
             for plan, detail in zip(plans[1:], details, strict=True):
                 cursor.executemany(plan.one_row, _values(plan.fields, detail.rows, {}))
         return True
+    if not details and len(rows) == 1 and (one := _scalars(plans[0].fields, rows[0])) is not None:
+        with _raw_cursor(db) as cursor:
+            _execute_prepared(cursor, _single_statement(head), one, db)
+            return cursor.fetchone() is not None
     params = _arrays(plans[0].fields, rows, {})
     for plan, detail in zip(plans[1:], details, strict=True):
         params.extend(_arrays(plan.fields, detail.rows, {}))
@@ -155,6 +163,32 @@ def _linked_plans(head: type[models.Model],
     """The head table's insert (``DO NOTHING``), then each detail table's upsert."""
     return (_statement(head, vendor, frozenset(), frozenset(), frozenset(), False),
             *[_statement(model, vendor, frozenset(), low, high, True) for model, low, high in details])
+
+
+@lru_cache(maxsize=64)
+def _single_statement(head: type[models.Model]) -> str:
+    """``INSERT … VALUES (%b, …) ON CONFLICT DO NOTHING RETURNING 1``: one row as scalars."""
+    plan = _linked_plans(head, (), "postgresql")[0]
+    return f"{plan.head}VALUES ({', '.join(['%b'] * len(plan.fields))}) {plan.tail} RETURNING 1"
+
+
+def _scalars(fields: list[models.Field[Any, Any]], row: Mapping[str, Any]) -> list[Any] | None:
+    """One row's values as typed binary parameters (:func:`telemetry.pgarrays.scalar_encoder_of`),
+    prepared as :func:`_arrays` prepares them (a column the row leaves out gets its default);
+    ``None`` when a value does not fit its column as is (the caller then sends arrays, which
+    convert it or name it)."""
+    recipe = _recipe(fields)
+    try:
+        values = recipe.pick(row)
+    except KeyError:
+        values = tuple(row[attname] if attname in row else row.get(name, default)
+                       for attname, name, default in recipe.defaults(fields))
+    adapt = connection.ops.adapt_datetimefield_value
+    try:
+        return [encode(value if prepare is _same else (prepare or adapt)(value))
+                for encode, prepare, value in zip(recipe.scalars, recipe.prepare, values, strict=True)]
+    except (TypeError, struct.error, OverflowError):
+        return None
 
 
 @lru_cache(maxsize=64)
@@ -316,6 +350,7 @@ class _Recipe:
     pick: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # every column of a row that has them all
     prepare: list[Callable[[Any], Any] | None]  # per field (see _preparer)
     encoders: list[pgarrays.Encoder | None]  # per field, PostgreSQL's arrays
+    scalars: list[pgarrays.ScalarEncoder]  # per field, one row's typed parameters (or as it is)
 
     def defaults(self, fields: list[models.Field[Any, Any]]) -> list[_Column]:
         return self.columns or [(f.attname, f.name, f.get_default()) for f in fields]
@@ -332,7 +367,8 @@ def _recipe(fields: list[models.Field[Any, Any]]) -> _Recipe:
     attnames = [f.attname for f in fields]
     pick = itemgetter(*attnames) if len(attnames) > 1 else lambda row: (row[attnames[0]],)
     recipe = _Recipe([(f.attname, f.name, f.get_default()) for f in fields] if constant else None,
-                     pick, [_preparer(f) for f in fields], [pgarrays.encoder_of(f) for f in fields])
+                     pick, [_preparer(f) for f in fields], [pgarrays.encoder_of(f) for f in fields],
+                     [pgarrays.scalar_encoder_of(f) or _same for f in fields])
     _RECIPES[id(fields)] = (fields, recipe)
     return recipe
 

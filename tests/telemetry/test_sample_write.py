@@ -249,6 +249,65 @@ def test_a_value_that_fits_no_column_is_refused_with_its_column_named_and_nothin
         assert not t.BatteryBankSample.objects.exists() and not t.BatteryCellSample.objects.exists()
 
 
+def _inverter() -> m.Inverter:
+    return f.inverter("inv1", f.array("arr1", f.system()))
+
+
+def _inverter_values(inv: m.Inverter, reading: r.InverterReading, ts: datetime) -> ingest.RowSet:
+    return ingest.inverter_values(inv.pk, inv.array_id, inv.system_id, reading, ts)
+
+
+def test_an_inverter_poll_is_stored_as_read_and_a_repeat_changes_nothing() -> None:
+    inv = _inverter()
+    ts = datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC)
+    reading = r.InverterReading(pv_power_w=1234.6, grid_power_w=-250.0, batt_voltage_v=52.4, soc=0.0,
+                                inverter_mode=2, inverter_temp_c=-3.5, pv_total_kwh=10234.5,
+                                grid_import_total_kwh=812.25, adapter_id=None)
+    assert ingest.write(_inverter_values(inv, reading, ts)).written == 1
+    changed = r.InverterReading(pv_power_w=10.0, soc=50.0)
+    assert ingest.write(_inverter_values(inv, changed, ts)).written == 0
+    row = t.EnergySample.objects.get()
+    assert (row.pv_power_w, row.grid_power_w, row.load_power_w) == (1235, -250, None)
+    assert (row.batt_voltage_v, row.battery_voltage_v, row.soc, row.battery_soc) == (52.4, 52.4, 0.0, 0.0)
+    assert (row.inverter_mode, row.inverter_temp_c, row.pv_total_kwh) == (2, -3.5, 10234.5)
+    assert (row.grid_import_wh, row.grid_export_wh, row.adapter_id) == (812250.0, None, None)
+    assert (row.inverter_id, row.array_id, row.system_id) == ("inv1", "arr1", "system")
+    assert row.ts == ts
+
+
+def test_an_inverter_polls_odd_values_are_stored_as_their_columns_hold_them() -> None:
+    inv = _inverter()
+    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    reading = r.InverterReading(inverter_mode=3.0, grid_voltage_v="231.5",  # type: ignore[arg-type]
+                                adapter_id=7)  # type: ignore[arg-type]
+    ingest.write(_inverter_values(inv, reading, ts))
+    row = t.EnergySample.objects.get()
+    assert (row.inverter_mode, row.grid_voltage_v, row.adapter_id) == (3, 231.5, "7")
+    bad = r.InverterReading(grid_voltage_v="231,5V")  # type: ignore[arg-type]
+    if connection.vendor == "postgresql":  # SQLite stores what it is given, as it always has
+        with pytest.raises(ValueError, match=r"energy_samples\.grid_voltage_v: '231,5V' is not a number"):
+            ingest.write(_inverter_values(inv, bad, ts + timedelta(seconds=5)))
+        assert t.EnergySample.objects.count() == 1
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_inverter_polls_with_different_values_missing_reuse_one_prepared_statement() -> None:
+    inv = _inverter()
+    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    readings = [r.InverterReading(pv_power_w=100.0, soc=50.0, inverter_mode=1),
+                r.InverterReading(pv_power_w=None, soc=51.0, inverter_mode=70000),  # unknown, and a wide int
+                r.InverterReading(grid_voltage_v=230.1, adapter_id=None)]
+    for i, reading in enumerate(readings):
+        assert ingest.write(_inverter_values(inv, reading, ts + timedelta(seconds=5 * i))).written == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ['INSERT INTO "energy_samples"%'])
+        assert cursor.fetchone() == (1,)
+    stored = list(t.EnergySample.objects.order_by("ts").values_list("pv_power_w", "soc", "inverter_mode",
+                                                                     "grid_voltage_v"))
+    assert stored == [(100, 50.0, 1, None), (None, 51.0, 70000, None), (None, None, None, 230.1)]
+
+
 def _prepared_writes() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'WITH head AS%%'")
