@@ -290,6 +290,16 @@ def test_an_inverter_polls_odd_values_are_stored_as_their_columns_hold_them() ->
         assert t.EnergySample.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the inverter's foreign key is checked at commit
+def test_a_poll_of_a_deleted_inverter_is_refused() -> None:
+    inv = _inverter()
+    values = _inverter_values(inv, r.InverterReading(pv_power_w=900.0), datetime(2026, 5, 1, 12, tzinfo=UTC))
+    m.Inverter.objects.filter(pk="inv1").delete()
+    with pytest.raises(IntegrityError):
+        ingest.write(values)
+    assert not t.EnergySample.objects.exists()
+
+
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_inverter_polls_with_different_values_missing_reuse_one_prepared_statement() -> None:
     inv = _inverter()
