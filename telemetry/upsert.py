@@ -178,6 +178,8 @@ def _scalars(fields: list[models.Field[Any, Any]], row: Mapping[str, Any]) -> li
     ``None`` when a value does not fit its column as is (the caller then sends arrays, which
     convert it or name it)."""
     recipe = _recipe(fields)
+    if recipe.scalars is None:
+        return None
     try:
         values = recipe.pick(row)
     except KeyError:
@@ -187,7 +189,7 @@ def _scalars(fields: list[models.Field[Any, Any]], row: Mapping[str, Any]) -> li
     try:
         return [encode(value if prepare is _same else (prepare or adapt)(value))
                 for encode, prepare, value in zip(recipe.scalars, recipe.prepare, values, strict=True)]
-    except (TypeError, struct.error, OverflowError):
+    except (TypeError, AttributeError, struct.error, OverflowError):
         return None
 
 
@@ -350,7 +352,9 @@ class _Recipe:
     pick: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # every column of a row that has them all
     prepare: list[Callable[[Any], Any] | None]  # per field (see _preparer)
     encoders: list[pgarrays.Encoder | None]  # per field, PostgreSQL's arrays
-    scalars: list[pgarrays.ScalarEncoder]  # per field, one row's typed parameters (or as it is)
+    # per field, one row's typed parameters; None if a field has no fixed type (its parameter's
+    # type would follow its value, and a prepared statement with it)
+    scalars: list[pgarrays.ScalarEncoder] | None
 
     def defaults(self, fields: list[models.Field[Any, Any]]) -> list[_Column]:
         return self.columns or [(f.attname, f.name, f.get_default()) for f in fields]
@@ -368,9 +372,14 @@ def _recipe(fields: list[models.Field[Any, Any]]) -> _Recipe:
     pick = itemgetter(*attnames) if len(attnames) > 1 else lambda row: (row[attnames[0]],)
     recipe = _Recipe([(f.attname, f.name, f.get_default()) for f in fields] if constant else None,
                      pick, [_preparer(f) for f in fields], [pgarrays.encoder_of(f) for f in fields],
-                     [pgarrays.scalar_encoder_of(f) or _same for f in fields])
+                     _scalar_encoders(fields))
     _RECIPES[id(fields)] = (fields, recipe)
     return recipe
+
+
+def _scalar_encoders(fields: list[models.Field[Any, Any]]) -> list[pgarrays.ScalarEncoder] | None:
+    encoders = [pgarrays.scalar_encoder_of(f) for f in fields]
+    return None if None in encoders else encoders  # type: ignore[return-value]
 
 
 def _picked(recipe: _Recipe, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:

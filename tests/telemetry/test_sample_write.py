@@ -303,16 +303,22 @@ def test_a_poll_of_a_deleted_inverter_is_refused() -> None:
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_inverter_polls_with_different_values_missing_reuse_one_prepared_statement() -> None:
     inv = _inverter()
-    ts = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    ts = datetime(2026, 5, 1, 12, tzinfo=BERLIN)
     readings = [r.InverterReading(pv_power_w=100.0, soc=50.0, inverter_mode=1),
                 r.InverterReading(pv_power_w=None, soc=51.0, inverter_mode=70000),  # unknown, and a wide int
                 r.InverterReading(grid_voltage_v=230.1, adapter_id=None)]
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ['INSERT INTO "energy_samples" % VALUES %'])
+            return int(cursor.fetchone()[0])
+
+    before = prepared()
     for i, reading in enumerate(readings):
         assert ingest.write(_inverter_values(inv, reading, ts + timedelta(seconds=5 * i))).written == 1
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-                       ['INSERT INTO "energy_samples"%'])
-        assert cursor.fetchone() == (1,)
+    assert prepared() - before == 1
+    assert t.EnergySample.objects.earliest("ts").ts == datetime(2026, 5, 1, 10, tzinfo=UTC)
     stored = list(t.EnergySample.objects.order_by("ts").values_list("pv_power_w", "soc", "inverter_mode",
                                                                      "grid_voltage_v"))
     assert stored == [(100, 50.0, 1, None), (None, 51.0, 70000, None), (None, None, None, 230.1)]
