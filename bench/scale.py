@@ -368,6 +368,17 @@ def _poll_run(devices: int, interval: float, seconds: float, threads: int, per_s
         reads = (time.process_time() - before) / (2 * len(refs))
         print(f"    CPU of the driver's read alone: {reads * 1000:.2f} ms per poll; so besides the wire and "
               f"the driver: {(used / max(made, 1) - reads) * 1000:.2f} ms per poll")
+        from redis.utils import HIREDIS_AVAILABLE
+
+        from telemetry.buses import bus_locks, uses_redis
+
+        locks_in = ("Redis, hiredis" if HIREDIS_AVAILABLE else "Redis") if uses_redis() else "files"
+        before = time.process_time()
+        for ref in refs:
+            with bus_locks([f"bench:{ref.device_id}"], 1.0):
+                pass
+        locks = (time.process_time() - before) / len(refs)
+        print(f"    of which the bus lock, taken and freed alone ({locks_in}): {locks * 1000:.2f} ms a poll")
         close_readers()
         connection.close()
 

@@ -65,10 +65,33 @@ def uses_redis() -> bool:
     return str(settings.CELERY_BROKER_URL).startswith(REDIS_SCHEMES)
 
 
-@lru_cache(maxsize=4)
+_THREAD = threading.local()
+
+
 def _client(url: str) -> redis.Redis:
-    # Bounded socket waits: a lost Redis makes a poll give up, never hang a worker thread.
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    """This thread's Redis client for ``url``, on a connection of its own (connected here, so this
+    can raise ``RedisError``). redis-py's shared pool hands a connection out and takes it back at
+    every command, first asking the kernel whether it holds unread data: a system call and most of
+    the client's own CPU of a lock, twice a poll. Another thread may use it too (the renewer
+    extends a lock the polling thread took): redis-py then takes turns on the connection."""
+    clients: dict[str, redis.Redis] | None = getattr(_THREAD, "clients", None)
+    if clients is None:
+        clients = _THREAD.clients = {}
+    client = clients.get(url)
+    if client is None:
+        # Bounded socket waits: a lost Redis makes a poll give up, never hang a worker thread.
+        client = clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
+                                                     single_connection_client=True)
+    return client
+
+
+def _forget_clients() -> None:
+    """In a forked child: the parent's connections are not the child's to use."""
+    global _THREAD
+    _THREAD = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_clients)
 
 
 class _Held(Protocol):
@@ -252,8 +275,8 @@ def _acquire(keys: list[str], wait_s: float) -> _Holding:
     holding = _Holding([])
     try:
         for key in sorted(set(keys)):
-            lock: _FileLock | _RedisLock = _RedisLock(key) if uses_redis() else _FileLock(key)
             try:
+                lock: _FileLock | _RedisLock = _RedisLock(key) if uses_redis() else _FileLock(key)
                 acquired = lock.acquire(max(deadline - time.monotonic(), 0.0))
             except RedisError as exc:
                 raise BusBusy(f"bus lock of {key} unavailable: {exc}") from exc

@@ -137,6 +137,33 @@ def test_a_redis_lock_of_a_holder_that_died_frees_itself(redis_url: str, setting
         pass
 
 
+def test_with_redis_down_a_poll_gives_up_on_its_bus_and_says_why(settings: Any) -> None:
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    with pytest.raises(BusBusy, match=r"bus lock of tcp:.* unavailable: .*"):
+        with bus_locks([_key()], 0.5):
+            pass
+
+
+def test_a_thread_takes_its_bus_again_after_redis_dropped_its_connection(redis_url: str,
+                                                                         settings: Any) -> None:
+    settings.CELERY_BROKER_URL = redis_url
+    key = _key()
+    with bus_locks([key], 1.0):
+        pass
+    admin = redis.Redis.from_url(redis_url)
+    assert admin.client_kill_filter(_type="normal", skipme=True) >= 1  # as a restart of Redis would
+    outcomes = []
+    for _ in range(2):  # redis-py may spend one poll noticing the dead connection
+        try:
+            with bus_locks([key], 1.0):
+                outcomes.append("held")
+                break
+        except BusBusy as exc:
+            outcomes.append(str(exc))
+    assert outcomes[-1] == "held", outcomes
+    assert admin.get(f"solarmon:lock:{key}") is None  # and freed
+
+
 def test_only_one_caller_runs_alone(backend: str) -> None:
     name = uuid.uuid4().hex
     with run_alone(name) as first:
