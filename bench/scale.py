@@ -229,16 +229,21 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def bench_polls(devices: int, interval: float, seconds: float, threads: int, per_system: int,
-                schedules: list[str]) -> None:
+                schedules: list[str], switch_interval_ms: float | None = None) -> None:
     from django.conf import settings
 
+    from solarmon.celery import pace_poll_threads
     from solarmon.schedule import dispatch_lookahead_s, dispatch_period_s
 
+    pace_poll_threads()  # as a worker does
+    if switch_interval_ms is not None:
+        sys.setswitchinterval(switch_interval_ms / 1000)
     locks = "Redis" if "redis" in settings.CELERY_BROKER_URL else "files"
     print(f"{devices} Modbus TCP inverters ({per_system} to a system) every {interval:g} s for "
           f"{seconds:g} s; dispatch every {dispatch_period_s():g} s "
           f"(lookahead {dispatch_lookahead_s():g} s), "
-          f"{threads} worker threads, bus locks in {locks}:")
+          f"{threads} worker threads (switch interval {sys.getswitchinterval() * 1000:g} ms), "
+          f"bus locks in {locks}:")
     for run, schedule in enumerate(schedules):
         settings.SOLARMON_POLL_SPREAD = schedule == "spread"
         _poll_run(devices, interval, seconds, threads, per_system, f"r{run}", schedule)
@@ -534,6 +539,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--switch-interval-ms", type=float, help="the interpreter's switch interval for "
+                        "part 2 (default: a worker's, solarmon.celery.POLL_THREADS_SWITCH_INTERVAL_S)")
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--per-system", type=int, default=10, help="inverters to a system (default 10: "
                         "an installer's many homes; --per-system 500 puts every device in one system)")
@@ -570,7 +577,8 @@ def main() -> None:
         bench_ingest(args.ticks)
         if args.ingest_only:
             return
-        bench_polls(args.devices, args.interval, args.seconds, args.threads, args.per_system, schedules)
+        bench_polls(args.devices, args.interval, args.seconds, args.threads, args.per_system, schedules,
+                    args.switch_interval_ms)
 
 
 if __name__ == "__main__":
