@@ -16,8 +16,8 @@ PostgreSQL that is one statement, each table's rows one ``INSERT … SELECT FROM
 bound by the server (no SQL text is built from the values), each encoded in a few C calls with
 its field's type (:mod:`telemetry.pgarrays`). A reading of one row and no detail rows (an
 inverter's or a meter's poll) goes as ``INSERT … VALUES ($1, …)`` with one typed binary
-parameter per column instead: forty one-element arrays cost the client about twice the rest of
-the write. These statements are prepared once per connection
+parameter per column instead: forty one-element arrays cost the client about 60 % more per
+write (bench/ingest.py). These statements are prepared once per connection
 (``SOLARMON_PG_PREPARED_WRITES``, on by default): parsing and planning the pack statement was
 about as much of the server's work as writing its rows. Django leaves psycopg's
 ``prepare_threshold`` off for every other statement, and so does this module, since a pooler in
@@ -181,10 +181,9 @@ def _scalars(fields: list[models.Field[Any, Any]], row: Mapping[str, Any]) -> li
     if recipe.scalars is None:
         return None
     try:
-        values = recipe.pick(row)
+        values: Sequence[Any] = recipe.pick(row)
     except KeyError:
-        values = tuple(row[attname] if attname in row else row.get(name, default)
-                       for attname, name, default in recipe.defaults(fields))
+        values = _with_defaults(recipe, fields, row)
     adapt = connection.ops.adapt_datetimefield_value
     try:
         return [encode(value if prepare is _same else (prepare or adapt)(value))
@@ -392,6 +391,13 @@ def _picked(recipe: _Recipe, rows: Iterable[Mapping[str, Any]]) -> list[tuple[An
         return None
 
 
+def _with_defaults(recipe: _Recipe, fields: list[models.Field[Any, Any]],
+                   row: Mapping[str, Any]) -> list[Any]:
+    """``row``'s values in ``fields`` order, by attname or name, a column it leaves out its default."""
+    return [row[attname] if attname in row else row.get(name, default)
+            for attname, name, default in recipe.defaults(fields)]
+
+
 def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, Any]],
             fixed: Mapping[str, Any]) -> list[Sequence[Any]]:
     """Each row's values in ``fields`` order, prepared for the driver (the hot loop of ingest):
@@ -401,8 +407,7 @@ def _values(fields: list[models.Field[Any, Any]], rows: Iterable[Mapping[str, An
     rows = rows if isinstance(rows, Sequence) else list(rows)
     picked: list[Sequence[Any]] | None = _picked(recipe, rows)  # type: ignore[assignment]
     if picked is None:
-        picked = [[row[attname] if attname in row else row.get(name, default)
-                   for attname, name, default in recipe.defaults(fields)] for row in rows]
+        picked = [_with_defaults(recipe, fields, row) for row in rows]
     adapt = connection.ops.adapt_datetimefield_value
     special = [(i, prep or adapt, fields[i].attname) for i, prep in enumerate(recipe.prepare)
                if prep is not _same or fields[i].attname in fixed]
